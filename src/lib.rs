@@ -7,6 +7,7 @@
 //! master -> slave. `protocol` and `store` depend on nothing else of ours.
 
 pub mod config;
+pub mod metrics;
 pub mod store;
 pub mod util;
 pub mod wal;
