@@ -1,1 +1,229 @@
-//! (being written)
+//! The in-memory data: series (by name) -> key (`u64`) -> day bucket ->
+//! value (`u64 > 0`), with a cached total per key.
+//!
+//! - [`Bucket`]: a validated UTC day, stored as `YYYYMMDD` in a `u32`.
+//! - [`Counter`]: one key's buckets, sorted in a packed slice (12 bytes per
+//!   point), plus the cached total; every change is overflow-checked.
+//! - [`Series`]: the counters of one series in a hash map with a fast,
+//!   seeded hasher; batch writes that check everything before changing
+//!   anything.
+//! - [`Store`]: the series by name, in creation order (`tree.list`).
+//!
+//! This module knows nothing about requests, JSON or disks: the engine
+//! decides what a command means and calls these types, which keep the data
+//! consistent (sorted buckets, no zero values, totals equal to their sums).
+
+pub mod bucket;
+pub mod counter;
+mod hash;
+pub mod series;
+
+use std::collections::HashMap;
+
+pub use bucket::Bucket;
+pub use counter::{Counter, Overflow};
+pub use hash::FastKeyHasher;
+pub use series::{BatchError, BatchOutcome, Series};
+
+/// Every series, by name, remembering the order in which they were created.
+///
+/// Invariant: `index` maps each name in `series` to its position there,
+/// and nothing else. Replacing a series keeps its position; removing one
+/// shifts the later ones down.
+#[derive(Debug, Default)]
+pub struct Store {
+    series: Vec<(String, Series)>,
+    index: HashMap<String, usize>,
+}
+
+impl Store {
+    /// An empty store.
+    pub fn new() -> Store {
+        Store::default()
+    }
+
+    /// The series called `name`, if it exists.
+    pub fn get(&self, name: &str) -> Option<&Series> {
+        let &at = self.index.get(name)?;
+        Some(&self.series[at].1)
+    }
+
+    /// The series called `name` for changing, if it exists.
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Series> {
+        let &at = self.index.get(name)?;
+        Some(&mut self.series[at].1)
+    }
+
+    /// The series called `name`, created empty (and listed last) if missing.
+    pub fn get_or_create(&mut self, name: &str) -> &mut Series {
+        let at = match self.index.get(name) {
+            Some(&at) => at,
+            None => self.push(name, Series::new()),
+        };
+        &mut self.series[at].1
+    }
+
+    /// Whether a series called `name` exists.
+    pub fn contains(&self, name: &str) -> bool {
+        self.index.contains_key(name)
+    }
+
+    /// Stores `series` as `name`. A replaced series keeps its position in
+    /// the creation order; a new one goes last.
+    pub fn insert(&mut self, name: &str, series: Series) {
+        match self.index.get(name) {
+            Some(&at) => self.series[at].1 = series,
+            None => {
+                self.push(name, series);
+            }
+        }
+    }
+
+    /// Removes the series called `name` and returns it.
+    pub fn remove(&mut self, name: &str) -> Option<Series> {
+        let at = self.index.remove(name)?;
+        let (_, series) = self.series.remove(at);
+        for (name, _) in &self.series[at..] {
+            if let Some(position) = self.index.get_mut(name.as_str()) {
+                *position -= 1;
+            }
+        }
+        debug_assert!(self.invariant_holds());
+        Some(series)
+    }
+
+    /// The series names in creation order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.series.iter().map(|(name, _)| name.as_str())
+    }
+
+    /// Every series with its name, in creation order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Series)> {
+        self.series
+            .iter()
+            .map(|(name, series)| (name.as_str(), series))
+    }
+
+    /// Every series for changing, in creation order (`system.compact`).
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Series)> {
+        self.series
+            .iter_mut()
+            .map(|(name, series)| (name.as_str(), series))
+    }
+
+    /// Number of series.
+    pub fn series_count(&self) -> usize {
+        self.series.len()
+    }
+
+    /// Number of keys over all series, empty counters included.
+    pub fn key_count(&self) -> usize {
+        self.series
+            .iter()
+            .map(|(_, series)| series.key_count())
+            .sum()
+    }
+
+    /// Number of buckets (data points) over all series.
+    pub fn point_count(&self) -> usize {
+        self.series
+            .iter()
+            .map(|(_, series)| series.bucket_count())
+            .sum()
+    }
+
+    /// An estimate of the heap memory of all series, in bytes.
+    pub fn heap_bytes(&self) -> usize {
+        self.series
+            .iter()
+            .map(|(name, series)| name.capacity() + series.heap_bytes())
+            .sum()
+    }
+
+    /// Appends a new series and returns its position.
+    fn push(&mut self, name: &str, series: Series) -> usize {
+        let at = self.series.len();
+        self.series.push((name.to_owned(), series));
+        self.index.insert(name.to_owned(), at);
+        debug_assert!(self.invariant_holds());
+        at
+    }
+
+    /// The type invariant (see [`Store`]).
+    fn invariant_holds(&self) -> bool {
+        self.index.len() == self.series.len()
+            && self
+                .series
+                .iter()
+                .enumerate()
+                .all(|(at, (name, _))| self.index.get(name.as_str()) == Some(&at))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series_with_key(key: u64) -> Series {
+        let mut series = Series::new();
+        let day = Bucket::from_yyyymmdd(20260505).expect("valid date");
+        series.counter_mut(key).add(day, 3).unwrap();
+        series
+    }
+
+    fn names(store: &Store) -> Vec<&str> {
+        store.names().collect()
+    }
+
+    #[test]
+    fn creation_order_survives_replace_and_remove() {
+        let mut store = Store::new();
+        store.get_or_create("b");
+        store.get_or_create("a");
+        store.insert("c", series_with_key(1));
+        store.get_or_create("b").counter_mut(7);
+        assert_eq!(names(&store), vec!["b", "a", "c"]);
+
+        store.insert("a", series_with_key(2));
+        assert_eq!(names(&store), vec!["b", "a", "c"]);
+        assert_eq!(store.get("a").map(|s| s.sorted_keys()), Some(vec![2]));
+
+        assert_eq!(store.remove("b").map(|s| s.sorted_keys()), Some(vec![7]));
+        assert_eq!(store.remove("b").map(|s| s.key_count()), None);
+        assert_eq!(names(&store), vec!["a", "c"]);
+        assert!(!store.contains("b"));
+        assert!(store.contains("c"));
+        assert_eq!(store.get("c").map(Series::key_count), Some(1));
+
+        store.get_or_create("b");
+        assert_eq!(names(&store), vec!["a", "c", "b"]);
+        store.get_mut("b").expect("exists").counter_mut(9);
+        assert_eq!(store.get("b").map(Series::key_count), Some(1));
+        assert!(store.get_mut("zz").is_none());
+        assert!(store.get("zz").is_none());
+    }
+
+    #[test]
+    fn counts_over_all_series() {
+        let mut store = Store::new();
+        assert_eq!(
+            (store.series_count(), store.key_count(), store.point_count()),
+            (0, 0, 0)
+        );
+        store.insert("x", series_with_key(1));
+        store.insert("y", series_with_key(2));
+        store.get_or_create("y").counter_mut(3);
+        store.get_or_create("");
+        assert_eq!(
+            (store.series_count(), store.key_count(), store.point_count()),
+            (3, 3, 2)
+        );
+        let listed: Vec<(&str, usize)> = store.iter().map(|(n, s)| (n, s.key_count())).collect();
+        assert_eq!(listed, vec![("x", 1), ("y", 2), ("", 0)]);
+        for (_, series) in store.iter_mut() {
+            series.compact();
+        }
+        assert_eq!(store.key_count(), 2);
+        assert!(store.heap_bytes() > 0);
+    }
+}

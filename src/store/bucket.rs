@@ -1,0 +1,309 @@
+//! Day buckets: a real UTC calendar day, stored as the number `YYYYMMDD`.
+//!
+//! The wire protocol names buckets by their `YYYYMMDD` decimal value, so we
+//! keep exactly that number in a `u32`: numeric order is chronological
+//! order, rendering is a plain integer, and no conversion is needed on the
+//! hot path. Day arithmetic (range widths, "today", retention) goes through
+//! day numbers (days since 1970-01-01, proleptic Gregorian calendar), using
+//! Howard Hinnant's `days_from_civil` / `civil_from_days` algorithms.
+//!
+//! Karma 1.0 stores any `u64` as a write bucket; we deliberately accept only
+//! real dates (DESIGN.md, "Compatibility"), so a [`Bucket`] can only be built
+//! through the validating constructors below.
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A real UTC calendar day between 1000-01-01 and 9999-12-31, as `YYYYMMDD`.
+///
+/// Invariant: the inner value is a valid Gregorian date `YYYYMMDD` with the
+/// year in `1000..=9999`; every constructor checks it.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Bucket(u32);
+
+/// The first representable day, 1000-01-01.
+const MIN_YYYYMMDD: u32 = 10000101;
+/// The last representable day, 9999-12-31.
+const MAX_YYYYMMDD: u32 = 99991231;
+/// `days_from_civil(1000, 1, 1)`.
+const MIN_DAY_NUMBER: i64 = -354_285;
+/// `days_from_civil(9999, 12, 31)`.
+const MAX_DAY_NUMBER: i64 = 2_932_896;
+const SECONDS_PER_DAY: i64 = 86_400;
+
+impl Bucket {
+    /// The earliest bucket, 1000-01-01.
+    pub const MIN: Bucket = Bucket(MIN_YYYYMMDD);
+    /// The latest bucket, 9999-12-31.
+    pub const MAX: Bucket = Bucket(MAX_YYYYMMDD);
+
+    /// The bucket for a `YYYYMMDD` number, or `None` unless it names a real
+    /// calendar day with the year in `1000..=9999`.
+    pub fn from_yyyymmdd(value: u64) -> Option<Bucket> {
+        if value < u64::from(MIN_YYYYMMDD) || value > u64::from(MAX_YYYYMMDD) {
+            return None;
+        }
+        let year = value / 10_000;
+        let month = ((value / 100) % 100) as u32;
+        let day = (value % 100) as u32;
+        if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year as i64, month) {
+            return None;
+        }
+        // The range check above makes the value fit a u32.
+        Some(Bucket(value as u32))
+    }
+
+    /// Rebuilds a bucket from a `yyyymmdd()` value that this module
+    /// validated earlier (the compact storage in `Counter`), skipping the
+    /// date check on the read path.
+    pub(super) fn from_stored(value: u32) -> Bucket {
+        debug_assert!(Bucket::from_yyyymmdd(u64::from(value)).is_some());
+        Bucket(value)
+    }
+
+    /// The `YYYYMMDD` number of this day.
+    pub fn yyyymmdd(self) -> u32 {
+        self.0
+    }
+
+    /// The bucket `days_since_epoch` days after 1970-01-01, or `None` when
+    /// that day falls outside the years 1000..=9999.
+    pub fn from_day_number(days_since_epoch: i64) -> Option<Bucket> {
+        if !(MIN_DAY_NUMBER..=MAX_DAY_NUMBER).contains(&days_since_epoch) {
+            return None;
+        }
+        let (year, month, day) = civil_from_days(days_since_epoch);
+        // Within the day range the year is 1000..=9999, so this fits a u32.
+        Some(Bucket(year as u32 * 10_000 + month * 100 + day))
+    }
+
+    /// Days since 1970-01-01 (negative before it).
+    pub fn day_number(self) -> i64 {
+        let year = i64::from(self.0 / 10_000);
+        let month = (self.0 / 100) % 100;
+        let day = self.0 % 100;
+        days_from_civil(year, month, day)
+    }
+
+    /// The UTC day containing the Unix time `secs`, clamped to
+    /// [`Bucket::MIN`]..=[`Bucket::MAX`].
+    pub fn from_unix_seconds(secs: i64) -> Bucket {
+        let days = secs
+            .div_euclid(SECONDS_PER_DAY)
+            .clamp(MIN_DAY_NUMBER, MAX_DAY_NUMBER);
+        Bucket::from_day_number(days).unwrap_or(Bucket::MIN)
+    }
+
+    /// Today in UTC, from the system clock.
+    pub fn today() -> Bucket {
+        let secs = match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+            // A clock set before 1970 still names a day; round towards the past.
+            Err(before) => {
+                let behind = before.duration();
+                let whole = i64::try_from(behind.as_secs()).unwrap_or(i64::MAX);
+                let partial = i64::from(behind.subsec_nanos() > 0);
+                whole.saturating_add(partial).saturating_neg()
+            }
+        };
+        Bucket::from_unix_seconds(secs)
+    }
+
+    /// `to - from` in days (negative when `to` is earlier).
+    pub fn days_between(from: Bucket, to: Bucket) -> i64 {
+        to.day_number() - from.day_number()
+    }
+}
+
+impl fmt::Display for Bucket {
+    /// Renders the bucket as on the wire: `20260505`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+fn is_leap_year(year: i64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+/// The number of days in `month` (1..=12) of `year`; 0 for any other month.
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if is_leap_year(year) => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+/// Days since 1970-01-01 of the proleptic Gregorian date `year-month-day`
+/// (1970-01-01 = 0). `month` should be 1..=12 and `day` 1..=31; other values
+/// give an unspecified (but non-panicking) result. Results beyond the `i64`
+/// range saturate.
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    // i128 keeps every intermediate exact for any input.
+    let (month, day) = (i128::from(month), i128::from(day));
+    // Count years from March, so the leap day ends the year.
+    let year = i128::from(year) - i128::from(month <= 2);
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let shifted_month = if month > 2 { month - 3 } else { month + 9 };
+    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    days.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
+
+/// The proleptic Gregorian date `(year, month, day)` that is `days` days
+/// after 1970-01-01. The inverse of [`days_from_civil`].
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let days = i128::from(days) + 719_468;
+    let era = days.div_euclid(146_097);
+    let day_of_era = days - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i128::from(month <= 2);
+    // |year| <= |days| / 365 + 1, so it fits an i64.
+    (year as i64, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bucket(value: u64) -> Bucket {
+        Bucket::from_yyyymmdd(value).expect("valid test date")
+    }
+
+    #[test]
+    fn every_day_1970_to_2200_round_trips() {
+        let last = days_from_civil(2200, 12, 31);
+        assert_eq!(last, 84_370);
+        // Walk the calendar independently and compare every day.
+        let (mut year, mut month, mut day) = (1970i64, 1u32, 1u32);
+        for number in 0..=last {
+            let expected = year as u32 * 10_000 + month * 100 + day;
+            let from_number = Bucket::from_day_number(number).expect("in range");
+            assert_eq!(from_number.yyyymmdd(), expected, "day {number}");
+            assert_eq!(from_number.day_number(), number);
+            assert_eq!(
+                Bucket::from_yyyymmdd(u64::from(expected)),
+                Some(from_number)
+            );
+            assert_eq!(civil_from_days(number), (year, month, day));
+            assert_eq!(days_from_civil(year, month, day), number);
+            day += 1;
+            if day > days_in_month(year, month) {
+                day = 1;
+                month += 1;
+                if month > 12 {
+                    month = 1;
+                    year += 1;
+                }
+            }
+        }
+        assert_eq!((year, month, day), (2201, 1, 1));
+    }
+
+    #[test]
+    fn known_day_numbers() {
+        assert_eq!(bucket(19700101).day_number(), 0);
+        assert_eq!(bucket(20000101).day_number(), 10_957);
+        assert_eq!(bucket(20260505).day_number(), 20_578);
+        assert_eq!(bucket(10000101).day_number(), MIN_DAY_NUMBER);
+        assert_eq!(bucket(99991231).day_number(), MAX_DAY_NUMBER);
+        assert_eq!(days_from_civil(1000, 1, 1), MIN_DAY_NUMBER);
+        assert_eq!(days_from_civil(9999, 12, 31), MAX_DAY_NUMBER);
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+
+    #[test]
+    fn invalid_dates_are_rejected() {
+        for value in [
+            20261332u64,
+            20250229,
+            20260230,
+            0,
+            99999999,
+            9991231,
+            20260001,
+            20260100,
+            20260431,
+            21000229,
+            100000101,
+            u64::MAX,
+        ] {
+            assert_eq!(Bucket::from_yyyymmdd(value), None, "{value}");
+        }
+    }
+
+    #[test]
+    fn valid_edge_dates_are_accepted() {
+        for value in [20240229u64, 20000229, 10000101, 99991231, 20261231] {
+            assert_eq!(
+                Bucket::from_yyyymmdd(value).map(Bucket::yyyymmdd),
+                Some(value as u32)
+            );
+        }
+    }
+
+    #[test]
+    fn day_numbers_outside_the_years_are_rejected() {
+        assert_eq!(Bucket::from_day_number(MIN_DAY_NUMBER - 1), None);
+        assert_eq!(Bucket::from_day_number(MAX_DAY_NUMBER + 1), None);
+        assert_eq!(Bucket::from_day_number(i64::MIN), None);
+        assert_eq!(Bucket::from_day_number(i64::MAX), None);
+        assert_eq!(Bucket::from_day_number(MIN_DAY_NUMBER), Some(Bucket::MIN));
+        assert_eq!(Bucket::from_day_number(MAX_DAY_NUMBER), Some(Bucket::MAX));
+    }
+
+    #[test]
+    fn unix_seconds_map_to_utc_days() {
+        assert_eq!(Bucket::from_unix_seconds(0), bucket(19700101));
+        assert_eq!(Bucket::from_unix_seconds(86_399), bucket(19700101));
+        assert_eq!(Bucket::from_unix_seconds(86_400), bucket(19700102));
+        assert_eq!(Bucket::from_unix_seconds(-1), bucket(19691231));
+        // 2026-05-05T23:59:59Z
+        assert_eq!(Bucket::from_unix_seconds(1_778_025_599), bucket(20260505));
+        assert_eq!(Bucket::from_unix_seconds(i64::MIN), Bucket::MIN);
+        assert_eq!(Bucket::from_unix_seconds(i64::MAX), Bucket::MAX);
+    }
+
+    #[test]
+    fn today_is_after_2024() {
+        assert!(Bucket::today() > bucket(20240101));
+    }
+
+    #[test]
+    fn days_between_and_display() {
+        assert_eq!(
+            Bucket::days_between(bucket(20250101), bucket(20260102)),
+            366
+        );
+        assert_eq!(
+            Bucket::days_between(bucket(20260102), bucket(20250101)),
+            -366
+        );
+        assert_eq!(Bucket::days_between(bucket(20240228), bucket(20240301)), 2);
+        assert_eq!(bucket(20260505).to_string(), "20260505");
+        assert_eq!(format!("{}", Bucket::MIN), "10000101");
+    }
+
+    #[test]
+    fn civil_conversions_do_not_panic_at_the_extremes() {
+        let _ = civil_from_days(i64::MIN);
+        let _ = civil_from_days(i64::MAX);
+        assert_eq!(days_from_civil(i64::MAX, 12, 31), i64::MAX);
+        assert_eq!(days_from_civil(i64::MIN, 1, 1), i64::MIN);
+        let _ = days_from_civil(2026, u32::MAX, u32::MAX);
+    }
+}
