@@ -178,10 +178,7 @@ impl std::error::Error for ConfigError {}
 impl Config {
     /// Reads `env` (name -> value lookup, so tests need no process
     /// environment), then `args` (without argv[0]), then validates.
-    pub fn parse<E: Fn(&str) -> Option<String>>(
-        env: E,
-        args: Vec<OsString>,
-    ) -> Result<Invocation, ConfigError> {
+    pub fn parse<E: Fn(&str) -> Option<String>>(env: E, args: Vec<OsString>) -> Result<Invocation, ConfigError> {
         let mut raw = Raw::defaults();
         for opt in OPTIONS {
             if let Some(value) = env(opt.env) {
@@ -196,21 +193,22 @@ impl Config {
         parser.set_short_equals(false);
         loop {
             let arg = parser.next().map_err(|e| ConfigError(e.to_string()))?;
-            let opt = match arg {
-                None => break,
-                Some(lexopt::Arg::Value(_)) => continue,
-                Some(lexopt::Arg::Short('h')) | Some(lexopt::Arg::Long("help")) => {
-                    return Ok(Invocation::Help(options::usage(&from_env)));
-                }
-                Some(lexopt::Arg::Short('V')) | Some(lexopt::Arg::Long("version")) => {
-                    let version = format!("karma {}", env!("CARGO_PKG_VERSION"));
-                    return Ok(Invocation::Version(version));
-                }
-                Some(lexopt::Arg::Short(short)) => options::by_short(short)
-                    .ok_or_else(|| options::unknown_option(&format!("-{short}"), &from_env))?,
-                Some(lexopt::Arg::Long(long)) => options::by_long(long)
-                    .ok_or_else(|| options::unknown_option(&format!("--{long}"), &from_env))?,
-            };
+            let opt =
+                match arg {
+                    None => break,
+                    Some(lexopt::Arg::Value(_)) => continue,
+                    Some(lexopt::Arg::Short('h')) | Some(lexopt::Arg::Long("help")) => {
+                        return Ok(Invocation::Help(options::usage(&from_env)));
+                    }
+                    Some(lexopt::Arg::Short('V')) | Some(lexopt::Arg::Long("version")) => {
+                        let version = format!("karma {}", env!("CARGO_PKG_VERSION"));
+                        return Ok(Invocation::Version(version));
+                    }
+                    Some(lexopt::Arg::Short(short)) => options::by_short(short)
+                        .ok_or_else(|| options::unknown_option(&format!("-{short}"), &from_env))?,
+                    Some(lexopt::Arg::Long(long)) => options::by_long(long)
+                        .ok_or_else(|| options::unknown_option(&format!("--{long}"), &from_env))?,
+                };
             let value = parser.value().map_err(|e| match e {
                 lexopt::Error::MissingValue { option } => {
                     let typed = option.unwrap_or_else(|| format!("--{}", opt.long));
@@ -232,16 +230,10 @@ impl Config {
         // rather than silently treating it as unset.
         for opt in OPTIONS {
             if std::env::var_os(opt.env).is_some_and(|v| v.to_str().is_none()) {
-                return Err(ConfigError(format!(
-                    "Environment variable {} must be valid UTF-8",
-                    opt.env
-                )));
+                return Err(ConfigError(format!("Environment variable {} must be valid UTF-8", opt.env)));
             }
         }
-        Config::parse(
-            |name| std::env::var(name).ok(),
-            std::env::args_os().skip(1).collect(),
-        )
+        Config::parse(|name| std::env::var(name).ok(), std::env::args_os().skip(1).collect())
     }
 
     /// Checks the values against the rules of section 6.2, reporting the
@@ -257,11 +249,7 @@ fn invalid(reason: String) -> ConfigError {
 
 /// `value` as `T` if `value >= min` (`min` is 0 or 1, as the messages say).
 fn at_least<T: TryFrom<i64>>(value: i64, min: i64, name: &str) -> Result<T, ConfigError> {
-    let relation = if min == 0 {
-        "greater than or equal to 0"
-    } else {
-        "greater than 0"
-    };
+    let relation = if min == 0 { "greater than or equal to 0" } else { "greater than 0" };
     if value < min {
         return Err(invalid(format!("{name} must be {relation}")));
     }
@@ -306,15 +294,9 @@ fn build(raw: Raw) -> Result<Config, ConfigError> {
     let write_timeout_secs = at_least(raw.write_timeout_secs, 0, "write_timeout_seconds")?;
     let query_timeout_ms = at_least(raw.query_timeout_ms, 0, "query_timeout_ms")?;
     let shutdown_timeout_secs = at_least(raw.shutdown_timeout_secs, 0, "shutdown_timeout_seconds")?;
-    let dump_retention_per_tree =
-        at_least(raw.dump_retention_per_tree, 0, "dump_retention_per_tree")?;
-    let idempotency_max_records =
-        at_least(raw.idempotency_max_records, 1, "idempotency_max_records")?;
-    let idempotency_max_age_secs = at_least(
-        raw.idempotency_max_age_secs,
-        0,
-        "idempotency_max_age_seconds",
-    )?;
+    let dump_retention_per_tree = at_least(raw.dump_retention_per_tree, 0, "dump_retention_per_tree")?;
+    let idempotency_max_records = at_least(raw.idempotency_max_records, 1, "idempotency_max_records")?;
+    let idempotency_max_age_secs = at_least(raw.idempotency_max_age_secs, 0, "idempotency_max_age_seconds")?;
     let max_connections = at_least(raw.max_connections, 1, "max_connections")?;
 
     // The replication settings only matter (and are only checked) when
@@ -326,14 +308,10 @@ fn build(raw: Raw) -> Result<Config, ConfigError> {
         match &raw.replication_source_host {
             Some(host) => {
                 if host.is_empty() {
-                    return Err(invalid(
-                        "replication_source_host must not be empty".to_string(),
-                    ));
+                    return Err(invalid("replication_source_host must not be empty".to_string()));
                 }
                 if role != Role::Slave {
-                    return Err(invalid(
-                        "replication source requires slave role".to_string(),
-                    ));
+                    return Err(invalid("replication source requires slave role".to_string()));
                 }
                 (
                     between(raw.replication_source_port, 1, 65535, source_port)?,

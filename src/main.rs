@@ -1,13 +1,22 @@
 use karma::config::{Config, Invocation};
 
 fn main() {
-    match Config::from_process() {
-        Ok(Invocation::Run(_config)) => {}
-        Ok(Invocation::Help(text)) => println!("{text}"),
-        Ok(Invocation::Version(text)) => println!("{text}"),
+    let code = match Config::from_process() {
+        Ok(Invocation::Run(config)) => match karma::run(config) {
+            Ok(()) => 0,
+            Err(message) => {
+                eprintln!("ERROR: {message}");
+                1
+            }
+        },
+        Ok(Invocation::Help(text)) | Ok(Invocation::Version(text)) => {
+            println!("{text}");
+            0
+        }
         Err(error) => {
             eprintln!("ERROR: {error}");
-            std::process::exit(1);
+            1
         }
-    }
+    };
+    std::process::exit(code);
 }

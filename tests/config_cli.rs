@@ -24,53 +24,21 @@ fn assert_fails(env: &[(&str, &str)], args: &[&str], first_line: &str) -> String
 }
 
 /// Environment, arguments, expected first stderr line.
-type Case = (
-    &'static [(&'static str, &'static str)],
-    &'static [&'static str],
-    &'static str,
-);
+type Case = (&'static [(&'static str, &'static str)], &'static [&'static str], &'static str);
 
 #[test]
 fn bad_flags_and_variables_exit_1() {
     let cases: &[Case] = &[
         (&[], &["--port=abc"], "ERROR: --port must be an integer"),
-        (
-            &[],
-            &["-p", "99999999999"],
-            "ERROR: --port must be an integer",
-        ),
+        (&[], &["-p", "99999999999"], "ERROR: --port must be an integer"),
         (&[], &["--wal=TRUE"], "ERROR: --wal must be true or false"),
         (&[], &["--port"], "ERROR: Missing option: --port"),
-        (
-            &[("KARMA_PORT", "x")],
-            &[],
-            "ERROR: Environment variable KARMA_PORT must be an integer",
-        ),
-        (
-            &[("KARMA_LOG", "1")],
-            &[],
-            "ERROR: Environment variable KARMA_LOG must be true or false",
-        ),
-        (
-            &[("KARMA_HOST", "")],
-            &[],
-            "ERROR: Invalid configuration: host must not be empty",
-        ),
-        (
-            &[],
-            &["--role=boss"],
-            "ERROR: Invalid configuration: role must be master or slave",
-        ),
-        (
-            &[],
-            &["-p70000"],
-            "ERROR: Invalid configuration: port must be between 0 and 65535",
-        ),
-        (
-            &[],
-            &["--replication-source-host=m"],
-            "ERROR: Invalid configuration: replication source requires slave role",
-        ),
+        (&[("KARMA_PORT", "x")], &[], "ERROR: Environment variable KARMA_PORT must be an integer"),
+        (&[("KARMA_LOG", "1")], &[], "ERROR: Environment variable KARMA_LOG must be true or false"),
+        (&[("KARMA_HOST", "")], &[], "ERROR: Invalid configuration: host must not be empty"),
+        (&[], &["--role=boss"], "ERROR: Invalid configuration: role must be master or slave"),
+        (&[], &["-p70000"], "ERROR: Invalid configuration: port must be between 0 and 65535"),
+        (&[], &["--replication-source-host=m"], "ERROR: Invalid configuration: replication source requires slave role"),
     ];
     for (env, args, line) in cases {
         let stderr = assert_fails(env, args, line);
@@ -92,10 +60,7 @@ fn help_goes_to_stdout_and_exits_0() {
         assert_eq!(out.status.code(), Some(0));
         let stdout = String::from_utf8(out.stdout).expect("UTF-8 stdout");
         assert!(stdout.starts_with("Usage: karma [options]\n"), "{stdout}");
-        assert!(
-            stdout.contains("[KARMA_WAL_BATCH_SIZE; default: 77]"),
-            "{stdout}"
-        );
+        assert!(stdout.contains("[KARMA_WAL_BATCH_SIZE; default: 77]"), "{stdout}");
         assert!(out.stderr.is_empty());
     }
 }

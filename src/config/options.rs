@@ -178,8 +178,7 @@ impl Opt {
             Slot::Text(field) => *field(raw) = self.utf8(value)?,
             Slot::Int(field) => {
                 let text = value.to_str().unwrap_or("");
-                *field(raw) =
-                    parse_int(text).ok_or_else(|| self.error(source, "must be an integer"))?;
+                *field(raw) = parse_int(text).ok_or_else(|| self.error(source, "must be an integer"))?;
             }
             Slot::Bool(field) => {
                 *field(raw) = match value.to_str() {
@@ -211,9 +210,7 @@ impl Opt {
     /// sent as, JSON strings. Environment values arrive as `String` already,
     /// so only a command-line value can fail here.
     fn utf8(&self, value: OsString) -> Result<String, ConfigError> {
-        value
-            .into_string()
-            .map_err(|_| self.error(Source::Cli, "must be valid UTF-8"))
+        value.into_string().map_err(|_| self.error(Source::Cli, "must be valid UTF-8"))
     }
 
     /// The current value as the usage text shows it.
@@ -224,9 +221,7 @@ impl Opt {
             Slot::Path(field) => field(&mut raw).to_string_lossy().into_owned(),
             Slot::Int(field) => field(&mut raw).to_string(),
             Slot::Bool(field) => field(&mut raw).to_string(),
-            Slot::Optional(field) => field(&mut raw)
-                .clone()
-                .unwrap_or_else(|| "unset".to_string()),
+            Slot::Optional(field) => field(&mut raw).clone().unwrap_or_else(|| "unset".to_string()),
             Slot::Secret(field) => match field(&mut raw) {
                 Some(_) => "set".to_string(),
                 None => "unset".to_string(),
@@ -272,9 +267,7 @@ pub(super) fn parse_int(text: &str) -> Option<i64> {
         }
     }
     let value = if negative { -magnitude } else { magnitude };
-    (i64::from(i32::MIN)..=i64::from(i32::MAX))
-        .contains(&value)
-        .then_some(value)
+    (i64::from(i32::MIN)..=i64::from(i32::MAX)).contains(&value).then_some(value)
 }
 
 /// The usage text. `raw` holds the defaults after the environment was
@@ -299,21 +292,10 @@ pub(super) fn usage(raw: &Raw) -> String {
     let width = flags.iter().map(String::len).max().unwrap_or(0) + 2;
     for (opt, flag) in OPTIONS.iter().zip(&flags) {
         text.push_str(&format!("    {flag:<width$}{}\n", opt.help));
-        text.push_str(&format!(
-            "    {:<width$}[{}; default: {}]\n",
-            "",
-            opt.env,
-            opt.shown(raw)
-        ));
+        text.push_str(&format!("    {:<width$}[{}; default: {}]\n", "", opt.env, opt.shown(raw)));
     }
-    text.push_str(&format!(
-        "    {:<width$}print this text and exit\n",
-        "-h, --help"
-    ));
-    text.push_str(&format!(
-        "    {:<width$}print the version and exit",
-        "-V, --version"
-    ));
+    text.push_str(&format!("    {:<width$}print this text and exit\n", "-h, --help"));
+    text.push_str(&format!("    {:<width$}print the version and exit", "-V, --version"));
     text
 }
 

@@ -10,10 +10,7 @@ fn args(list: &[&str]) -> Vec<OsString> {
 }
 
 fn parse_with(env: &[(&str, &str)], list: &[&str]) -> Result<Invocation, String> {
-    let env: HashMap<String, String> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     Config::parse(|name| env.get(name).cloned(), args(list)).map_err(|e| e.to_string())
 }
 
@@ -152,21 +149,13 @@ fn every_long_flag_is_read() {
 
 #[test]
 fn long_flags_take_a_separate_value_too() {
-    let c = config(
-        &[],
-        &["--port", "9001", "--role", "slave", "--wal-fsync", "false"],
-    );
+    let c = config(&[], &["--port", "9001", "--role", "slave", "--wal-fsync", "false"]);
     assert_eq!((c.port, c.role, c.wal_fsync), (9001, Role::Slave, false));
 }
 
 #[test]
 fn short_forms() {
-    let c = config(
-        &[],
-        &[
-            "-b", "::1", "-p8081", "-d", "/data", "-r", "false", "-nfalse", "-w", "false",
-        ],
-    );
+    let c = config(&[], &["-b", "::1", "-p8081", "-d", "/data", "-r", "false", "-nfalse", "-w", "false"]);
     assert_eq!(c.bind, "::1");
     assert_eq!(c.port, 8081);
     assert_eq!(c.directory, PathBuf::from("/data"));
@@ -184,10 +173,7 @@ fn command_line_beats_environment_and_last_wins() {
     assert_eq!(c.port, 9002);
     assert!(c.log);
     // A bad environment value fails even when the command line overrides it.
-    assert_eq!(
-        error(&[("KARMA_PORT", "x")], &["--port=1"]),
-        "Environment variable KARMA_PORT must be an integer"
-    );
+    assert_eq!(error(&[("KARMA_PORT", "x")], &["--port=1"]), "Environment variable KARMA_PORT must be an integer");
 }
 
 #[test]
@@ -210,10 +196,7 @@ fn integer_syntax() {
     assert_eq!(parse_int("-0"), Some(0));
     assert_eq!(parse_int("-17"), Some(-17));
     assert_eq!(parse_int("00010"), Some(10));
-    assert_eq!(
-        parse_int("000000000000000000000000002147483647"),
-        Some(2_147_483_647)
-    );
+    assert_eq!(parse_int("000000000000000000000000002147483647"), Some(2_147_483_647));
     assert_eq!(parse_int("-2147483648"), Some(-2_147_483_648));
     for bad in [
         "",
@@ -242,14 +225,8 @@ fn integer_syntax() {
 fn parse_errors() {
     assert_eq!(error(&[], &["--port=abc"]), "--port must be an integer");
     assert_eq!(error(&[], &["-p", "abc"]), "--port must be an integer");
-    assert_eq!(
-        error(&[], &["--wal-segment-bytes=2147483648"]),
-        "--wal-segment-bytes must be an integer"
-    );
-    assert_eq!(
-        config(&[], &["--wal-segment-bytes=2147483647"]).wal_segment_bytes,
-        2_147_483_647
-    );
+    assert_eq!(error(&[], &["--wal-segment-bytes=2147483648"]), "--wal-segment-bytes must be an integer");
+    assert_eq!(config(&[], &["--wal-segment-bytes=2147483647"]).wal_segment_bytes, 2_147_483_647);
     assert_eq!(
         error(&[("KARMA_WAL_BATCH_SIZE", "2147483648")], &[]),
         "Environment variable KARMA_WAL_BATCH_SIZE must be an integer"
@@ -263,22 +240,13 @@ fn parse_errors() {
     );
     assert_eq!(error(&[], &["--port"]), "Missing option: --port");
     assert_eq!(error(&[], &["-p"]), "Missing option: -p");
-    assert_eq!(
-        error(&[], &["--log=false", "--auth-token"]),
-        "Missing option: --auth-token"
-    );
+    assert_eq!(error(&[], &["--log=false", "--auth-token"]), "Missing option: --auth-token");
 }
 
 #[test]
 fn a_value_that_looks_like_an_option_is_still_the_value() {
-    assert_eq!(
-        error(&[], &["--port", "--wal=false"]),
-        "--port must be an integer"
-    );
-    assert_eq!(
-        config(&[], &["--auth-token", "-x"]).auth_token.as_deref(),
-        Some("-x")
-    );
+    assert_eq!(error(&[], &["--port", "--wal=false"]), "--port must be an integer");
+    assert_eq!(config(&[], &["--auth-token", "-x"]).auth_token.as_deref(), Some("-x"));
 }
 
 #[test]
@@ -294,36 +262,23 @@ fn unknown_options_print_the_usage() {
 
 #[test]
 fn help_and_version() {
-    let Ok(Invocation::Help(text)) = parse_with(&[("KARMA_PORT", "9000")], &["-p", "1", "-h"])
-    else {
+    let Ok(Invocation::Help(text)) = parse_with(&[("KARMA_PORT", "9000")], &["-p", "1", "-h"]) else {
         panic!("expected help");
     };
     assert!(text.starts_with("Usage: karma [options]\n"));
     for opt in OPTIONS {
-        assert!(
-            text.contains(&format!("--{}={}", opt.long, opt.value_name)),
-            "{}",
-            opt.long
-        );
-        assert!(
-            text.contains(&format!("[{}; default: ", opt.env)),
-            "{}",
-            opt.env
-        );
+        assert!(text.contains(&format!("--{}={}", opt.long, opt.value_name)), "{}", opt.long);
+        assert!(text.contains(&format!("[{}; default: ", opt.env)), "{}", opt.env);
     }
     // Defaults reflect the environment, not earlier flags.
     assert!(text.contains("[KARMA_PORT; default: 9000]"));
     assert!(text.contains("[KARMA_DUMP_DIR; default: .]"));
     assert!(text.contains("-p, --port=PORT"));
     assert!(!text.ends_with('\n'));
-    assert!(matches!(
-        parse_with(&[], &["--help"]),
-        Ok(Invocation::Help(_))
-    ));
+    assert!(matches!(parse_with(&[], &["--help"]), Ok(Invocation::Help(_))));
 
     // Tokens are never echoed.
-    let Ok(Invocation::Help(text)) = parse_with(&[("KARMA_AUTH_TOKEN", "s3cret")], &["--help"])
-    else {
+    let Ok(Invocation::Help(text)) = parse_with(&[("KARMA_AUTH_TOKEN", "s3cret")], &["--help"]) else {
         panic!("expected help");
     };
     assert!(!text.contains("s3cret"));
@@ -354,15 +309,7 @@ fn empty_values() {
     assert_eq!(c.replication_token, None);
     assert_eq!(c.replication_source_host, None);
     // On the command line an empty token is a real token.
-    let c = config(
-        &[],
-        &[
-            "--auth-token=",
-            "--read-auth-token",
-            "",
-            "--replication-token=",
-        ],
-    );
+    let c = config(&[], &["--auth-token=", "--read-auth-token", "", "--replication-token="]);
     assert_eq!(c.auth_token.as_deref(), Some(""));
     assert_eq!(c.read_auth_token.as_deref(), Some(""));
     assert_eq!(c.replication_token.as_deref(), Some(""));
@@ -371,22 +318,10 @@ fn empty_values() {
         "Invalid configuration: replication_source_host must not be empty"
     );
     // Other empty variables are used as they are.
-    assert_eq!(
-        error(&[("KARMA_HOST", "")], &[]),
-        "Invalid configuration: host must not be empty"
-    );
-    assert_eq!(
-        error(&[("KARMA_DUMP_DIR", "")], &[]),
-        "Invalid configuration: dump_dir must not be empty"
-    );
-    assert_eq!(
-        error(&[("KARMA_ROLE", "")], &[]),
-        "Invalid configuration: role must be master or slave"
-    );
-    assert_eq!(
-        error(&[("KARMA_PORT", "")], &[]),
-        "Environment variable KARMA_PORT must be an integer"
-    );
+    assert_eq!(error(&[("KARMA_HOST", "")], &[]), "Invalid configuration: host must not be empty");
+    assert_eq!(error(&[("KARMA_DUMP_DIR", "")], &[]), "Invalid configuration: dump_dir must not be empty");
+    assert_eq!(error(&[("KARMA_ROLE", "")], &[]), "Invalid configuration: role must be master or slave");
+    assert_eq!(error(&[("KARMA_PORT", "")], &[]), "Environment variable KARMA_PORT must be an integer");
 }
 
 /// Flags breaking one rule each, in the order the spec checks the rules.
@@ -395,88 +330,31 @@ const RULES: &[(&[&str], &str)] = &[
     (&["--port=65536"], "port must be between 0 and 65535"),
     (&["--directory="], "dump_dir must not be empty"),
     (&["--role=Master"], "role must be master or slave"),
+    (&["--wal-segment-bytes=-1"], "wal_segment_bytes must be greater than or equal to 0"),
+    (&["--wal-batch-size=0"], "wal_batch_size must be greater than 0"),
+    (&["--wal-batch-wait-us=-1"], "wal_batch_wait_microseconds must be greater than or equal to 0"),
+    (&["--max-request-bytes=0"], "max_request_bytes must be greater than 0"),
+    (&["--max-response-bytes=-1"], "max_response_bytes must be greater than or equal to 0"),
+    (&["--read-timeout=-1"], "read_timeout_seconds must be greater than or equal to 0"),
+    (&["--write-timeout=-1"], "write_timeout_seconds must be greater than or equal to 0"),
+    (&["--query-timeout-ms=-1"], "query_timeout_ms must be greater than or equal to 0"),
+    (&["--shutdown-timeout=-1"], "shutdown_timeout_seconds must be greater than or equal to 0"),
+    (&["--dump-retention-per-tree=-1"], "dump_retention_per_tree must be greater than or equal to 0"),
+    (&["--idempotency-max-records=0"], "idempotency_max_records must be greater than 0"),
+    (&["--idempotency-max-age-seconds=-1"], "idempotency_max_age_seconds must be greater than or equal to 0"),
+    (&["--max-connections=0"], "max_connections must be greater than 0"),
+    (&["--replication-source-host="], "replication_source_host must not be empty"),
+    (&["--replication-source-host=m", "--role=master"], "replication source requires slave role"),
     (
-        &["--wal-segment-bytes=-1"],
-        "wal_segment_bytes must be greater than or equal to 0",
-    ),
-    (
-        &["--wal-batch-size=0"],
-        "wal_batch_size must be greater than 0",
-    ),
-    (
-        &["--wal-batch-wait-us=-1"],
-        "wal_batch_wait_microseconds must be greater than or equal to 0",
-    ),
-    (
-        &["--max-request-bytes=0"],
-        "max_request_bytes must be greater than 0",
-    ),
-    (
-        &["--max-response-bytes=-1"],
-        "max_response_bytes must be greater than or equal to 0",
-    ),
-    (
-        &["--read-timeout=-1"],
-        "read_timeout_seconds must be greater than or equal to 0",
-    ),
-    (
-        &["--write-timeout=-1"],
-        "write_timeout_seconds must be greater than or equal to 0",
-    ),
-    (
-        &["--query-timeout-ms=-1"],
-        "query_timeout_ms must be greater than or equal to 0",
-    ),
-    (
-        &["--shutdown-timeout=-1"],
-        "shutdown_timeout_seconds must be greater than or equal to 0",
-    ),
-    (
-        &["--dump-retention-per-tree=-1"],
-        "dump_retention_per_tree must be greater than or equal to 0",
-    ),
-    (
-        &["--idempotency-max-records=0"],
-        "idempotency_max_records must be greater than 0",
-    ),
-    (
-        &["--idempotency-max-age-seconds=-1"],
-        "idempotency_max_age_seconds must be greater than or equal to 0",
-    ),
-    (
-        &["--max-connections=0"],
-        "max_connections must be greater than 0",
-    ),
-    (
-        &["--replication-source-host="],
-        "replication_source_host must not be empty",
-    ),
-    (
-        &["--replication-source-host=m", "--role=master"],
-        "replication source requires slave role",
-    ),
-    (
-        &[
-            "--replication-source-host=m",
-            "--role=slave",
-            "--replication-source-port=0",
-        ],
+        &["--replication-source-host=m", "--role=slave", "--replication-source-port=0"],
         "replication_source_port must be between 1 and 65535",
     ),
     (
-        &[
-            "--replication-source-host=m",
-            "--role=slave",
-            "--replication-poll-interval-ms=0",
-        ],
+        &["--replication-source-host=m", "--role=slave", "--replication-poll-interval-ms=0"],
         "replication_poll_interval_ms must be greater than 0",
     ),
     (
-        &[
-            "--replication-source-host=m",
-            "--role=slave",
-            "--replication-batch-size=10001",
-        ],
+        &["--replication-source-host=m", "--role=slave", "--replication-batch-size=10001"],
         "replication_batch_size must be between 1 and 10000",
     ),
 ];
@@ -486,47 +364,23 @@ fn validation_messages_in_order() {
     for (i, (_, reason)) in RULES.iter().enumerate() {
         // Rule i plus every later rule broken at once: rule i must be the one
         // reported. Rule i's flags go last so they win where flags overlap.
-        let args: Vec<&str> = RULES[i..]
-            .iter()
-            .rev()
-            .flat_map(|(flags, _)| flags.iter().copied())
-            .collect();
-        assert_eq!(
-            error(&[], &args),
-            format!("Invalid configuration: {reason}"),
-            "{args:?}"
-        );
+        let args: Vec<&str> = RULES[i..].iter().rev().flat_map(|(flags, _)| flags.iter().copied()).collect();
+        assert_eq!(error(&[], &args), format!("Invalid configuration: {reason}"), "{args:?}");
     }
 }
 
 #[test]
 fn validation_boundaries() {
     assert_eq!(config(&[], &["--port=-0"]).port, 0);
-    assert_eq!(
-        error(&[], &["--port=-1"]),
-        "Invalid configuration: port must be between 0 and 65535"
-    );
+    assert_eq!(error(&[], &["--port=-1"]), "Invalid configuration: port must be between 0 and 65535");
     let slave = ["--role=slave", "--replication-source-host=m"];
     let c = config(&[], &[&slave[..], &["--replication-batch-size=1"]].concat());
     assert_eq!(c.replication_batch_size, 1);
     // A slave without a source is valid; so are out-of-range replication
     // settings that nothing uses.
-    let c = config(
-        &[],
-        &[
-            "--role=slave",
-            "--replication-source-port=0",
-            "--replication-batch-size=0",
-        ],
-    );
-    assert_eq!(
-        (c.role, c.replication_source_port, c.replication_batch_size),
-        (Role::Slave, 1, 1)
-    );
-    assert_eq!(
-        config(&[], &["--replication-source-port=70000"]).replication_source_port,
-        65535
-    );
+    let c = config(&[], &["--role=slave", "--replication-source-port=0", "--replication-batch-size=0"]);
+    assert_eq!((c.role, c.replication_source_port, c.replication_batch_size), (Role::Slave, 1, 1));
+    assert_eq!(config(&[], &["--replication-source-port=70000"]).replication_source_port, 65535);
 }
 
 #[test]
@@ -558,18 +412,9 @@ fn validate_rechecks_a_built_config() {
 #[test]
 fn directory_is_made_absolute() {
     assert_eq!(config(&[], &["-d", "data"]).directory, cwd().join("data"));
-    assert_eq!(
-        config(&[], &["-d", "./a/./b/../c/"]).directory,
-        cwd().join("a/c")
-    );
-    assert_eq!(
-        config(&[], &["-d", "/x/../../y"]).directory,
-        PathBuf::from("/y")
-    );
-    assert_eq!(
-        config(&[("KARMA_DUMP_DIR", "/srv/karma/")], &[]).directory,
-        PathBuf::from("/srv/karma")
-    );
+    assert_eq!(config(&[], &["-d", "./a/./b/../c/"]).directory, cwd().join("a/c"));
+    assert_eq!(config(&[], &["-d", "/x/../../y"]).directory, PathBuf::from("/y"));
+    assert_eq!(config(&[("KARMA_DUMP_DIR", "/srv/karma/")], &[]).directory, PathBuf::from("/srv/karma"));
 }
 
 #[test]
@@ -583,14 +428,8 @@ fn non_utf8_values() {
     assert_eq!(c.directory, cwd().join(PathBuf::from(bad())));
     for flag in ["--bind", "--auth-token", "--replication-source-host"] {
         let result = Config::parse(|_| None, vec![flag.into(), bad()]);
-        assert_eq!(
-            result.map(|_| ()).map_err(|e| e.0),
-            Err(format!("{flag} must be valid UTF-8"))
-        );
+        assert_eq!(result.map(|_| ()).map_err(|e| e.0), Err(format!("{flag} must be valid UTF-8")));
     }
     let result = Config::parse(|_| None, vec!["--port".into(), bad()]);
-    assert_eq!(
-        result.map(|_| ()).map_err(|e| e.0),
-        Err("--port must be an integer".to_string())
-    );
+    assert_eq!(result.map(|_| ()).map_err(|e| e.0), Err("--port must be an integer".to_string()));
 }

@@ -88,9 +88,7 @@ impl Bucket {
     /// The UTC day containing the Unix time `secs`, clamped to
     /// [`Bucket::MIN`]..=[`Bucket::MAX`].
     pub fn from_unix_seconds(secs: i64) -> Bucket {
-        let days = secs
-            .div_euclid(SECONDS_PER_DAY)
-            .clamp(MIN_DAY_NUMBER, MAX_DAY_NUMBER);
+        let days = secs.div_euclid(SECONDS_PER_DAY).clamp(MIN_DAY_NUMBER, MAX_DAY_NUMBER);
         Bucket::from_day_number(days).unwrap_or(Bucket::MIN)
     }
 
@@ -161,16 +159,11 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let days = i128::from(days) + 719_468;
     let era = days.div_euclid(146_097);
     let day_of_era = days - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let shifted_month = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    } as u32;
+    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 } as u32;
     let year = year_of_era + era * 400 + i128::from(month <= 2);
     // |year| <= |days| / 365 + 1, so it fits an i64.
     (year as i64, month, day)
@@ -195,10 +188,7 @@ mod tests {
             let from_number = Bucket::from_day_number(number).expect("in range");
             assert_eq!(from_number.yyyymmdd(), expected, "day {number}");
             assert_eq!(from_number.day_number(), number);
-            assert_eq!(
-                Bucket::from_yyyymmdd(u64::from(expected)),
-                Some(from_number)
-            );
+            assert_eq!(Bucket::from_yyyymmdd(u64::from(expected)), Some(from_number));
             assert_eq!(civil_from_days(number), (year, month, day));
             assert_eq!(days_from_civil(year, month, day), number);
             day += 1;
@@ -249,10 +239,7 @@ mod tests {
     #[test]
     fn valid_edge_dates_are_accepted() {
         for value in [20240229u64, 20000229, 10000101, 99991231, 20261231] {
-            assert_eq!(
-                Bucket::from_yyyymmdd(value).map(Bucket::yyyymmdd),
-                Some(value as u32)
-            );
+            assert_eq!(Bucket::from_yyyymmdd(value).map(Bucket::yyyymmdd), Some(value as u32));
         }
     }
 
@@ -285,14 +272,8 @@ mod tests {
 
     #[test]
     fn days_between_and_display() {
-        assert_eq!(
-            Bucket::days_between(bucket(20250101), bucket(20260102)),
-            366
-        );
-        assert_eq!(
-            Bucket::days_between(bucket(20260102), bucket(20250101)),
-            -366
-        );
+        assert_eq!(Bucket::days_between(bucket(20250101), bucket(20260102)), 366);
+        assert_eq!(Bucket::days_between(bucket(20260102), bucket(20250101)), -366);
         assert_eq!(Bucket::days_between(bucket(20240228), bucket(20240301)), 2);
         assert_eq!(bucket(20260505).to_string(), "20260505");
         assert_eq!(format!("{}", Bucket::MIN), "10000101");

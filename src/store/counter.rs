@@ -31,10 +31,7 @@ struct Point {
 
 impl Point {
     fn new(bucket: Bucket, value: u64) -> Point {
-        Point {
-            bucket: bucket.yyyymmdd(),
-            value,
-        }
+        Point { bucket: bucket.yyyymmdd(), value }
     }
 
     fn pair(self) -> (Bucket, u64) {
@@ -93,10 +90,7 @@ impl Counter {
                 _ => merged.push(Point::new(bucket, value)),
             }
         }
-        let counter = Counter {
-            points: merged.into_boxed_slice(),
-            total,
-        };
+        let counter = Counter { points: merged.into_boxed_slice(), total };
         debug_assert!(counter.invariant_holds());
         Ok(counter)
     }
@@ -130,11 +124,7 @@ impl Counter {
     }
 
     /// The buckets with `from <= bucket <= to`, ascending.
-    pub fn range_points(
-        &self,
-        from: Bucket,
-        to: Bucket,
-    ) -> impl Iterator<Item = (Bucket, u64)> + '_ {
+    pub fn range_points(&self, from: Bucket, to: Bucket) -> impl Iterator<Item = (Bucket, u64)> + '_ {
         let (start, end) = self.range_indices(from, to);
         self.points[start..end].iter().map(|&point| point.pair())
     }
@@ -143,9 +133,7 @@ impl Counter {
     /// it is at most the total.
     pub fn range_sum(&self, from: Bucket, to: Bucket) -> u64 {
         let (start, end) = self.range_indices(from, to);
-        self.points[start..end]
-            .iter()
-            .fold(0u64, |sum, point| sum.wrapping_add(point.value))
+        self.points[start..end].iter().fold(0u64, |sum, point| sum.wrapping_add(point.value))
     }
 
     /// How many buckets lie in `from..=to`.
@@ -230,9 +218,7 @@ impl Counter {
     /// retention boundary that need not be a valid date (0 deletes
     /// nothing). Returns how many were removed.
     pub fn delete_before(&mut self, before: u64) -> usize {
-        let end = self
-            .points
-            .partition_point(|point| u64::from(point.bucket) < before);
+        let end = self.points.partition_point(|point| u64::from(point.bucket) < before);
         self.remove_range(0, end)
     }
 
@@ -301,9 +287,7 @@ impl Counter {
         if start >= end {
             return 0;
         }
-        let removed: u64 = self.points[start..end]
-            .iter()
-            .fold(0u64, |sum, point| sum.wrapping_add(point.value));
+        let removed: u64 = self.points[start..end].iter().fold(0u64, |sum, point| sum.wrapping_add(point.value));
         let mut points = std::mem::take(&mut self.points).into_vec();
         points.drain(start..end);
         // Shrinks the block to the exact new length (usually in place).
@@ -315,18 +299,10 @@ impl Counter {
 
     /// The type invariant (see [`Counter`]).
     fn invariant_holds(&self) -> bool {
-        let sorted = self
-            .points
-            .windows(2)
-            .all(|pair| pair[0].bucket < pair[1].bucket);
-        let valid = self.points.iter().all(|point| {
-            point.value > 0 && Bucket::from_yyyymmdd(u64::from(point.bucket)).is_some()
-        });
-        let sum: u128 = self
-            .points
-            .iter()
-            .map(|point| u128::from(point.value))
-            .sum();
+        let sorted = self.points.windows(2).all(|pair| pair[0].bucket < pair[1].bucket);
+        let valid =
+            self.points.iter().all(|point| point.value > 0 && Bucket::from_yyyymmdd(u64::from(point.bucket)).is_some());
+        let sum: u128 = self.points.iter().map(|point| u128::from(point.value)).sum();
         sorted && valid && sum == u128::from(self.total)
     }
 }
@@ -340,15 +316,11 @@ mod tests {
     }
 
     fn counter(points: &[(u64, u64)]) -> Counter {
-        Counter::from_points(points.iter().map(|&(day, value)| (b(day), value)).collect())
-            .expect("no overflow")
+        Counter::from_points(points.iter().map(|&(day, value)| (b(day), value)).collect()).expect("no overflow")
     }
 
     fn pairs(counter: &Counter) -> Vec<(u32, u64)> {
-        counter
-            .points()
-            .map(|(bucket, value)| (bucket.yyyymmdd(), value))
-            .collect()
+        counter.points().map(|(bucket, value)| (bucket.yyyymmdd(), value)).collect()
     }
 
     #[test]
@@ -473,10 +445,8 @@ mod tests {
         assert_eq!(c.range_bucket_count(b(20260101), b(20260105)), 3);
         assert_eq!(c.range_bucket_count(b(20260106), b(20261230)), 0);
         assert_eq!(c.range_bucket_count(b(20260105), b(20260101)), 0);
-        let inside: Vec<(u32, u64)> = c
-            .range_points(b(20260102), b(20261231))
-            .map(|(bucket, value)| (bucket.yyyymmdd(), value))
-            .collect();
+        let inside: Vec<(u32, u64)> =
+            c.range_points(b(20260102), b(20261231)).map(|(bucket, value)| (bucket.yyyymmdd(), value)).collect();
         assert_eq!(inside, vec![(20260102, 2), (20260105, 5), (20261231, 9)]);
         assert_eq!(c.points().len(), 4);
     }
@@ -494,11 +464,7 @@ mod tests {
                 inside.fold((0, 0), |(sum, n), i| (sum + 3 * i as u64 + 1, n + 1))
             };
             for from in -2..3 * len + 2 {
-                let expected = if from >= 0 && from % 3 == 0 && from < 3 * len {
-                    from as u64 + 1
-                } else {
-                    0
-                };
+                let expected = if from >= 0 && from % 3 == 0 && from < 3 * len { from as u64 + 1 } else { 0 };
                 assert_eq!(c.get(day(from)), expected, "len {len} get {from}");
                 for width in [0, 1, 2, 30, 366] {
                     let (sum, count) = naive(from, from + width);

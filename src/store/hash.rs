@@ -23,9 +23,7 @@ pub struct FastKeyHasher {
 
 impl Default for FastKeyHasher {
     fn default() -> FastKeyHasher {
-        FastKeyHasher {
-            seed: process_seed(),
-        }
+        FastKeyHasher { seed: process_seed() }
     }
 }
 

@@ -99,16 +99,12 @@ impl Store {
 
     /// Every series with its name, in creation order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Series)> {
-        self.series
-            .iter()
-            .map(|(name, series)| (name.as_str(), series))
+        self.series.iter().map(|(name, series)| (name.as_str(), series))
     }
 
     /// Every series for changing, in creation order (`system.compact`).
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Series)> {
-        self.series
-            .iter_mut()
-            .map(|(name, series)| (name.as_str(), series))
+        self.series.iter_mut().map(|(name, series)| (name.as_str(), series))
     }
 
     /// Number of series.
@@ -118,26 +114,17 @@ impl Store {
 
     /// Number of keys over all series, empty counters included.
     pub fn key_count(&self) -> usize {
-        self.series
-            .iter()
-            .map(|(_, series)| series.key_count())
-            .sum()
+        self.series.iter().map(|(_, series)| series.key_count()).sum()
     }
 
     /// Number of buckets (data points) over all series.
     pub fn point_count(&self) -> usize {
-        self.series
-            .iter()
-            .map(|(_, series)| series.bucket_count())
-            .sum()
+        self.series.iter().map(|(_, series)| series.bucket_count()).sum()
     }
 
     /// An estimate of the heap memory of all series, in bytes.
     pub fn heap_bytes(&self) -> usize {
-        self.series
-            .iter()
-            .map(|(name, series)| name.capacity() + series.heap_bytes())
-            .sum()
+        self.series.iter().map(|(name, series)| name.capacity() + series.heap_bytes()).sum()
     }
 
     /// Appends a new series and returns its position.
@@ -152,11 +139,7 @@ impl Store {
     /// The type invariant (see [`Store`]).
     fn invariant_holds(&self) -> bool {
         self.index.len() == self.series.len()
-            && self
-                .series
-                .iter()
-                .enumerate()
-                .all(|(at, (name, _))| self.index.get(name.as_str()) == Some(&at))
+            && self.series.iter().enumerate().all(|(at, (name, _))| self.index.get(name.as_str()) == Some(&at))
     }
 }
 
@@ -206,18 +189,12 @@ mod tests {
     #[test]
     fn counts_over_all_series() {
         let mut store = Store::new();
-        assert_eq!(
-            (store.series_count(), store.key_count(), store.point_count()),
-            (0, 0, 0)
-        );
+        assert_eq!((store.series_count(), store.key_count(), store.point_count()), (0, 0, 0));
         store.insert("x", series_with_key(1));
         store.insert("y", series_with_key(2));
         store.get_or_create("y").counter_mut(3);
         store.get_or_create("");
-        assert_eq!(
-            (store.series_count(), store.key_count(), store.point_count()),
-            (3, 3, 2)
-        );
+        assert_eq!((store.series_count(), store.key_count(), store.point_count()), (3, 3, 2));
         let listed: Vec<(&str, usize)> = store.iter().map(|(n, s)| (n, s.key_count())).collect();
         assert_eq!(listed, vec![("x", 1), ("y", 2), ("", 0)]);
         for (_, series) in store.iter_mut() {

@@ -50,10 +50,7 @@ impl Series {
     /// The sum of all key totals. A `u128`, since many keys near
     /// `u64::MAX` can exceed a `u64` (COMMANDS.md §14, D14).
     pub fn grand_total(&self) -> u128 {
-        self.counters
-            .values()
-            .map(|counter| u128::from(counter.total()))
-            .sum()
+        self.counters.values().map(|counter| u128::from(counter.total())).sum()
     }
 
     /// The counter of `key`, if the key exists.
@@ -98,12 +95,7 @@ impl Series {
     /// follow that page. Selects the page in O(n), then sorts only it.
     pub fn keys_after(&self, cursor: Option<u64>, limit: usize) -> (Vec<u64>, bool) {
         let mut keys: Vec<u64> = match cursor {
-            Some(cursor) => self
-                .counters
-                .keys()
-                .copied()
-                .filter(|&key| key > cursor)
-                .collect(),
+            Some(cursor) => self.counters.keys().copied().filter(|&key| key > cursor).collect(),
             None => self.counters.keys().copied().collect(),
         };
         let more = keys.len() > limit;
@@ -227,10 +219,7 @@ mod tests {
     fn check_increment_covers_bucket_and_key_total() {
         let mut series = Series::new();
         assert_eq!(series.check_increment(9, b(20260501), u64::MAX), Ok(()));
-        series
-            .counter_mut(9)
-            .add(b(20260501), u64::MAX - 1)
-            .unwrap();
+        series.counter_mut(9).add(b(20260501), u64::MAX - 1).unwrap();
         assert_eq!(series.check_increment(9, b(20260501), 1), Ok(()));
         assert_eq!(series.check_increment(9, b(20260501), 2), Err(Overflow));
         assert_eq!(series.check_increment(9, b(20260502), 2), Err(Overflow));
@@ -247,19 +236,14 @@ mod tests {
         assert_eq!(series.keys_after(Some(19), 100), (vec![u64::MAX], false));
         assert_eq!(series.keys_after(Some(u64::MAX), 2), (vec![], false));
         assert_eq!(series.keys_after(Some(1000), 2), (vec![u64::MAX], false));
-        assert_eq!(
-            series.keys_after(None, 6),
-            (vec![0, 1, 2, 10, 19, u64::MAX], false)
-        );
+        assert_eq!(series.keys_after(None, 6), (vec![0, 1, 2, 10, 19, u64::MAX], false));
         assert_eq!(series.keys_after(None, 0), (vec![], true));
         assert_eq!(Series::new().keys_after(None, 5), (vec![], false));
     }
 
     #[test]
     fn keys_after_large_page_matches_a_full_sort() {
-        let keys: Vec<u64> = (0..5000u64)
-            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-            .collect();
+        let keys: Vec<u64> = (0..5000u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).collect();
         let series = series_with_keys(&keys);
         let mut sorted = keys.clone();
         sorted.sort_unstable();
@@ -276,10 +260,7 @@ mod tests {
             series.counter_mut(key).add(b(20260501), value).unwrap();
         }
         assert_eq!(series.top_by(2, Counter::total), vec![(1, 7), (10, 5)]);
-        assert_eq!(
-            series.top_by(10, Counter::total),
-            vec![(1, 7), (10, 5), (19, 5), (2, 2)]
-        );
+        assert_eq!(series.top_by(10, Counter::total), vec![(1, 7), (10, 5), (19, 5), (2, 2)]);
         let in_may_2 = |counter: &Counter| counter.range_sum(b(20260502), b(20260502));
         assert_eq!(series.top_by(10, in_may_2), vec![]);
     }
@@ -328,10 +309,6 @@ mod tests {
         series.counter_mut(5).add(b(20260501), 1).unwrap();
         series.compact();
         assert_eq!(series.key_count(), 1);
-        assert!(
-            series.heap_bytes() < full / 100,
-            "{} of {full}",
-            series.heap_bytes()
-        );
+        assert!(series.heap_bytes() < full / 100, "{} of {full}", series.heap_bytes());
     }
 }

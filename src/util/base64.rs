@@ -108,10 +108,7 @@ pub fn decode(text: &str) -> Result<Vec<u8>, Base64Error> {
         for (i, &byte) in group[..4 - padding].iter().enumerate() {
             let sextet = DECODE[usize::from(byte)];
             if sextet == INVALID {
-                return Err(Base64Error::InvalidByte {
-                    offset: base + i,
-                    byte,
-                });
+                return Err(Base64Error::InvalidByte { offset: base + i, byte });
             }
             v |= u32::from(sextet) << (18 - 6 * i);
         }
@@ -186,54 +183,15 @@ mod tests {
         assert_eq!(decode("Zg="), Err(Base64Error::Length(3)));
         assert_eq!(decode("Zg"), Err(Base64Error::Length(2)));
         assert_eq!(decode("Zm9v\nYmFy"), Err(Base64Error::Length(9)));
-        assert_eq!(
-            decode("Zm9*"),
-            Err(Base64Error::InvalidByte {
-                offset: 3,
-                byte: b'*'
-            })
-        );
-        assert_eq!(
-            decode("Zm9-"),
-            Err(Base64Error::InvalidByte {
-                offset: 3,
-                byte: b'-'
-            })
-        );
-        assert_eq!(
-            decode("Zg==Zg=="),
-            Err(Base64Error::InvalidByte {
-                offset: 2,
-                byte: b'='
-            })
-        );
-        assert_eq!(
-            decode("Z==="),
-            Err(Base64Error::InvalidByte {
-                offset: 1,
-                byte: b'='
-            })
-        );
-        assert_eq!(
-            decode("===="),
-            Err(Base64Error::InvalidByte {
-                offset: 0,
-                byte: b'='
-            })
-        );
-        assert_eq!(
-            decode("Zm=v"),
-            Err(Base64Error::InvalidByte {
-                offset: 2,
-                byte: b'='
-            })
-        );
+        assert_eq!(decode("Zm9*"), Err(Base64Error::InvalidByte { offset: 3, byte: b'*' }));
+        assert_eq!(decode("Zm9-"), Err(Base64Error::InvalidByte { offset: 3, byte: b'-' }));
+        assert_eq!(decode("Zg==Zg=="), Err(Base64Error::InvalidByte { offset: 2, byte: b'=' }));
+        assert_eq!(decode("Z==="), Err(Base64Error::InvalidByte { offset: 1, byte: b'=' }));
+        assert_eq!(decode("===="), Err(Base64Error::InvalidByte { offset: 0, byte: b'=' }));
+        assert_eq!(decode("Zm=v"), Err(Base64Error::InvalidByte { offset: 2, byte: b'=' }));
         // Unused bits set: `Zh==` would also decode to "f" leniently.
         assert_eq!(decode("Zh=="), Err(Base64Error::Padding));
         assert_eq!(decode("Zm9="), Err(Base64Error::Padding));
-        assert_eq!(
-            decode("Zm9*").map_err(|e| e.to_string()),
-            Err("invalid base64: byte 0x2a at offset 3".to_string())
-        );
+        assert_eq!(decode("Zm9*").map_err(|e| e.to_string()), Err("invalid base64: byte 0x2a at offset 3".to_string()));
     }
 }

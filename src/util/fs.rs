@@ -32,13 +32,7 @@ pub fn write_atomic(dir: &Path, file_name: &str, contents: &[u8], fsync: bool) -
     }
     if fsync {
         fsync_dir(dir).map_err(|e| {
-            context(
-                e,
-                format!(
-                    "{} was replaced but its directory could not be synced",
-                    target.display()
-                ),
-            )
+            context(e, format!("{} was replaced but its directory could not be synced", target.display()))
         })?;
     }
     Ok(())
@@ -58,29 +52,19 @@ fn write_and_rename(temp: &Path, target: &Path, contents: &[u8], fsync: bool) ->
         .create_new(true)
         .open(temp)
         .map_err(|e| context(e, format!("cannot create {}", temp.display())))?;
-    file.write_all(contents)
-        .map_err(|e| context(e, format!("cannot write {}", temp.display())))?;
+    file.write_all(contents).map_err(|e| context(e, format!("cannot write {}", temp.display())))?;
     if fsync {
-        file.sync_all()
-            .map_err(|e| context(e, format!("cannot fsync {}", temp.display())))?;
+        file.sync_all().map_err(|e| context(e, format!("cannot fsync {}", temp.display())))?;
     }
     drop(file);
-    fs::rename(temp, target).map_err(|e| {
-        context(
-            e,
-            format!("cannot rename {} to {}", temp.display(), target.display()),
-        )
-    })
+    fs::rename(temp, target)
+        .map_err(|e| context(e, format!("cannot rename {} to {}", temp.display(), target.display())))
 }
 
 /// `.<file_name>.<pid>.<16 hex digits>.tmp`: hidden, unique per process and
 /// call, and recognisable as debris by its suffix.
 fn temp_name(file_name: &str) -> String {
-    format!(
-        ".{file_name}.{}.{:016x}.tmp",
-        std::process::id(),
-        random_u64()
-    )
+    format!(".{file_name}.{}.{:016x}.tmp", std::process::id(), random_u64())
 }
 
 /// 64 unpredictable-enough bits without a dependency: std seeds each
@@ -90,10 +74,7 @@ fn random_u64() -> u64 {
     static CALLS: AtomicU64 = AtomicU64::new(0);
     let mut hasher = RandomState::new().build_hasher();
     hasher.write_u64(CALLS.fetch_add(1, Ordering::Relaxed));
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     hasher.write_u128(nanos);
     hasher.finish()
 }
@@ -125,8 +106,7 @@ mod tests {
         fn new(name: &str) -> TempDir {
             static COUNTER: AtomicU64 = AtomicU64::new(0);
             let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let path = std::env::temp_dir()
-                .join(format!("karma-util-fs-{}-{n}-{name}", std::process::id()));
+            let path = std::env::temp_dir().join(format!("karma-util-fs-{}-{n}-{name}", std::process::id()));
             let _ = fs::remove_dir_all(&path);
             fs::create_dir_all(&path).expect("create test dir");
             TempDir(path)
@@ -144,15 +124,9 @@ mod tests {
         let dir = TempDir::new("replace");
         for fsync in [true, false] {
             write_atomic(&dir.0, "karma.wal.lsn", b"41\n", fsync).expect("first write");
-            assert_eq!(
-                fs::read(dir.0.join("karma.wal.lsn")).expect("read"),
-                b"41\n"
-            );
+            assert_eq!(fs::read(dir.0.join("karma.wal.lsn")).expect("read"), b"41\n");
             write_atomic(&dir.0, "karma.wal.lsn", b"42\n", fsync).expect("second write");
-            assert_eq!(
-                fs::read(dir.0.join("karma.wal.lsn")).expect("read"),
-                b"42\n"
-            );
+            assert_eq!(fs::read(dir.0.join("karma.wal.lsn")).expect("read"), b"42\n");
             assert_eq!(entries(&dir.0), [PathBuf::from("karma.wal.lsn")]);
         }
         write_atomic(&dir.0, "empty", b"", true).expect("empty write");
@@ -181,24 +155,16 @@ mod tests {
         let error = write_atomic(&dir.0, "target", b"new", true).expect_err("must fail");
         assert!(error.to_string().starts_with("cannot rename "), "{error}");
         assert_eq!(entries(&dir.0), [PathBuf::from("target")]);
-        assert_eq!(
-            fs::read(dir.0.join("target").join("inside")).expect("read"),
-            b"keep"
-        );
+        assert_eq!(fs::read(dir.0.join("target").join("inside")).expect("read"), b"keep");
     }
 
     #[test]
     fn temp_names_have_the_documented_shape() {
         let name = temp_name("1795245397_api.tree");
         let prefix = format!(".1795245397_api.tree.{}.", std::process::id());
-        let random = name
-            .strip_prefix(&prefix)
-            .and_then(|rest| rest.strip_suffix(".tmp"))
-            .expect("shape");
+        let random = name.strip_prefix(&prefix).and_then(|rest| rest.strip_suffix(".tmp")).expect("shape");
         assert_eq!(random.len(), 16);
-        assert!(random
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(random.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
         assert_ne!(temp_name("x"), temp_name("x"));
     }
 
@@ -207,10 +173,7 @@ mod tests {
         let dir = TempDir::new("fsync");
         fsync_dir(&dir.0).expect("fsync an existing dir");
         let error = fsync_dir(&dir.0.join("gone")).expect_err("must fail");
-        assert!(
-            error.to_string().contains("cannot fsync directory "),
-            "{error}"
-        );
+        assert!(error.to_string().contains("cannot fsync directory "), "{error}");
         assert!(error.to_string().contains("gone"), "{error}");
     }
 }

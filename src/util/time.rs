@@ -31,12 +31,7 @@ pub fn rfc3339_utc(secs: i64) -> String {
     let days = secs.div_euclid(SECONDS_PER_DAY);
     let of_day = secs.rem_euclid(SECONDS_PER_DAY);
     let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        of_day / 3600,
-        of_day / 60 % 60,
-        of_day % 60
-    )
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", of_day / 3600, of_day / 60 % 60, of_day % 60)
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` into Unix seconds
@@ -56,11 +51,8 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
     let hour = number(&b[11..13])?;
     let minute = number(&b[14..16])?;
     let second = number(&b[17..19])?;
-    let separators_ok = b[4] == b'-'
-        && b[7] == b'-'
-        && matches!(b[10], b'T' | b't' | b' ')
-        && b[13] == b':'
-        && b[16] == b':';
+    let separators_ok =
+        b[4] == b'-' && b[7] == b'-' && matches!(b[10], b'T' | b't' | b' ') && b[13] == b':' && b[16] == b':';
     if !separators_ok {
         return None;
     }
@@ -92,22 +84,17 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
     };
 
     let month = u32::try_from(month).ok().filter(|m| (1..=12).contains(m))?;
-    let day = u32::try_from(day)
-        .ok()
-        .filter(|d| (1..=days_in_month(year, month)).contains(d))?;
+    let day = u32::try_from(day).ok().filter(|d| (1..=days_in_month(year, month)).contains(d))?;
     if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
-    let local =
-        days_from_civil(year, month, day) * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second;
+    let local = days_from_civil(year, month, day) * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second;
     Some(local - offset)
 }
 
 /// A run of ASCII digits as a number; `None` if any byte is not a digit.
 fn number(digits: &[u8]) -> Option<i64> {
-    digits.iter().try_fold(0i64, |acc, &c| {
-        c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
-    })
+    digits.iter().try_fold(0i64, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0')))
 }
 
 fn is_leap_year(year: i64) -> bool {
@@ -143,17 +130,12 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let shifted_month = (5 * day_of_year + 2) / 153;
     // Both casts are in range by construction: day 1..=31, month 1..=12.
     let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    } as u32;
+    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 } as u32;
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -187,22 +169,10 @@ mod tests {
         assert_eq!(parse_rfc3339("2026-11-21T07:11:02Z"), Some(1_795_245_062));
         assert_eq!(parse_rfc3339("2026-11-21t07:11:02z"), Some(1_795_245_062));
         assert_eq!(parse_rfc3339("2026-11-21 07:11:02Z"), Some(1_795_245_062));
-        assert_eq!(
-            parse_rfc3339("2026-11-21T08:11:02+01:00"),
-            Some(1_795_245_062)
-        );
-        assert_eq!(
-            parse_rfc3339("2026-11-21T01:41:02-05:30"),
-            Some(1_795_245_062)
-        );
-        assert_eq!(
-            parse_rfc3339("2026-11-21T07:11:02-00:00"),
-            Some(1_795_245_062)
-        );
-        assert_eq!(
-            parse_rfc3339("2026-11-21T07:11:02.999999999999Z"),
-            Some(1_795_245_062)
-        );
+        assert_eq!(parse_rfc3339("2026-11-21T08:11:02+01:00"), Some(1_795_245_062));
+        assert_eq!(parse_rfc3339("2026-11-21T01:41:02-05:30"), Some(1_795_245_062));
+        assert_eq!(parse_rfc3339("2026-11-21T07:11:02-00:00"), Some(1_795_245_062));
+        assert_eq!(parse_rfc3339("2026-11-21T07:11:02.999999999999Z"), Some(1_795_245_062));
         assert_eq!(parse_rfc3339("1969-12-31T23:59:59.5Z"), Some(-1));
         assert_eq!(parse_rfc3339("2000-02-29T00:00:00Z"), Some(951_782_400));
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00+23:59"), Some(-86_340));
@@ -250,14 +220,8 @@ mod tests {
         assert_eq!(civil_from_days(20_578), (2026, 5, 5));
         assert_eq!(days_from_civil(1969, 12, 31), -1);
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
-        assert_eq!(
-            days_from_civil(2000, 3, 1) - days_from_civil(2000, 2, 28),
-            2
-        );
-        assert_eq!(
-            days_from_civil(1900, 3, 1) - days_from_civil(1900, 2, 28),
-            1
-        );
+        assert_eq!(days_from_civil(2000, 3, 1) - days_from_civil(2000, 2, 28), 2);
+        assert_eq!(days_from_civil(1900, 3, 1) - days_from_civil(1900, 2, 28), 1);
         assert_eq!(civil_from_days(days_from_civil(0, 1, 1)), (0, 1, 1));
         assert_eq!(civil_from_days(days_from_civil(-400, 2, 29)), (-400, 2, 29));
         // Every day from 1600 to 2400 round-trips and follows the day before.
@@ -275,17 +239,7 @@ mod tests {
 
     #[test]
     fn format_and_parse_agree() {
-        for secs in [
-            0,
-            1,
-            59,
-            86_399,
-            86_400,
-            951_868_799,
-            1_795_245_397,
-            -86_401,
-            4_102_444_800,
-        ] {
+        for secs in [0, 1, 59, 86_399, 86_400, 951_868_799, 1_795_245_397, -86_401, 4_102_444_800] {
             assert_eq!(parse_rfc3339(&rfc3339_utc(secs)), Some(secs), "{secs}");
         }
     }

@@ -39,10 +39,7 @@ impl fmt::Display for BatchError {
         match self {
             BatchError::BatchTotalOverflow => f.write_str("Batch total overflow"),
             BatchError::CounterOverflow { key, bucket } => {
-                write!(
-                    f,
-                    "Counter overflow in batch item key={key} bucket={bucket}"
-                )
+                write!(f, "Counter overflow in batch item key={key} bucket={bucket}")
             }
             BatchError::KeyTotalOverflow { .. } => f.write_str("counter overflow"),
         }
@@ -69,10 +66,7 @@ struct Pair {
 
 /// Folds `items` into distinct pairs in order of first appearance, merging
 /// a repeated pair's value into the earlier one with `merge`.
-fn fold_pairs<E>(
-    items: &[(u64, Bucket, u64)],
-    merge: impl Fn(u64, u64) -> Result<u64, E>,
-) -> Result<Vec<Pair>, E> {
+fn fold_pairs<E>(items: &[(u64, Bucket, u64)], merge: impl Fn(u64, u64) -> Result<u64, E>) -> Result<Vec<Pair>, E> {
     let mut index: HashMap<(u64, Bucket), usize, FastKeyHasher> =
         HashMap::with_capacity_and_hasher(items.len(), FastKeyHasher::default());
     let mut pairs: Vec<Pair> = Vec::with_capacity(items.len());
@@ -90,9 +84,7 @@ fn fold_pairs<E>(
 
 /// The sum of all item values, or `BatchTotalOverflow`.
 fn items_total(items: &[(u64, Bucket, u64)]) -> Result<u64, BatchError> {
-    items.iter().try_fold(0u64, |sum, &(_, _, value)| {
-        sum.checked_add(value).ok_or(BatchError::BatchTotalOverflow)
-    })
+    items.iter().try_fold(0u64, |sum, &(_, _, value)| sum.checked_add(value).ok_or(BatchError::BatchTotalOverflow))
 }
 
 impl Series {
@@ -107,19 +99,12 @@ impl Series {
     ///    (`KeyTotalOverflow` for that item), whichever comes first.
     pub fn batch_add(&mut self, items: &[(u64, Bucket, u64)]) -> Result<BatchOutcome, BatchError> {
         // Check 1.
-        let pairs = fold_pairs(items, |sum, value| {
-            sum.checked_add(value).ok_or(BatchError::BatchTotalOverflow)
-        })?;
+        let pairs = fold_pairs(items, |sum, value| sum.checked_add(value).ok_or(BatchError::BatchTotalOverflow))?;
         // Check 2.
         for pair in &pairs {
-            let current = self
-                .get(pair.key)
-                .map_or(0, |counter| counter.get(pair.bucket));
+            let current = self.get(pair.key).map_or(0, |counter| counter.get(pair.bucket));
             if current.checked_add(pair.value).is_none() {
-                return Err(BatchError::CounterOverflow {
-                    key: pair.key,
-                    bucket: pair.bucket,
-                });
+                return Err(BatchError::CounterOverflow { key: pair.key, bucket: pair.bucket });
             }
         }
         // Checks 3 and 4, met item by item as the reference applies them.
@@ -127,29 +112,17 @@ impl Series {
         let mut key_totals: HashMap<u64, u64, FastKeyHasher> =
             HashMap::with_capacity_and_hasher(pairs.len(), FastKeyHasher::default());
         for &(key, bucket, value) in items {
-            total = total
-                .checked_add(value)
-                .ok_or(BatchError::BatchTotalOverflow)?;
-            let key_total = key_totals
-                .entry(key)
-                .or_insert_with(|| self.get(key).map_or(0, |counter| counter.total()));
-            *key_total = key_total
-                .checked_add(value)
-                .ok_or(BatchError::KeyTotalOverflow { key, bucket })?;
+            total = total.checked_add(value).ok_or(BatchError::BatchTotalOverflow)?;
+            let key_total = key_totals.entry(key).or_insert_with(|| self.get(key).map_or(0, |counter| counter.total()));
+            *key_total = key_total.checked_add(value).ok_or(BatchError::KeyTotalOverflow { key, bucket })?;
         }
         // Every bucket and key total now fits, so no add below can fail.
         for pair in pairs {
             self.counter_mut(pair.key)
                 .add(pair.bucket, pair.value)
-                .map_err(|Overflow| BatchError::KeyTotalOverflow {
-                    key: pair.key,
-                    bucket: pair.bucket,
-                })?;
+                .map_err(|Overflow| BatchError::KeyTotalOverflow { key: pair.key, bucket: pair.bucket })?;
         }
-        Ok(BatchOutcome {
-            applied: items.len(),
-            total,
-        })
+        Ok(BatchOutcome { applied: items.len(), total })
     }
 
     /// `series.batch_set`: sets each item's bucket to exactly its value,
@@ -166,10 +139,7 @@ impl Series {
     /// item values.
     pub fn batch_set(&mut self, items: &[(u64, Bucket, u64)]) -> Result<BatchOutcome, BatchError> {
         if items.is_empty() {
-            return Ok(BatchOutcome {
-                applied: 0,
-                total: 0,
-            });
+            return Ok(BatchOutcome { applied: 0, total: 0 });
         }
         let pairs = fold_pairs(items, |_, last| Ok::<u64, BatchError>(last))?;
         // Check 1. Every key total is at most the grand total, and the
@@ -177,15 +147,10 @@ impl Series {
         // key total can overflow either.
         let mut grand = i128::try_from(self.grand_total()).unwrap_or(i128::MAX);
         for pair in &pairs {
-            let current = self
-                .get(pair.key)
-                .map_or(0, |counter| counter.get(pair.bucket));
+            let current = self.get(pair.key).map_or(0, |counter| counter.get(pair.bucket));
             grand += i128::from(pair.value) - i128::from(current);
             if grand > i128::from(u64::MAX) {
-                return Err(BatchError::CounterOverflow {
-                    key: pair.key,
-                    bucket: pair.bucket,
-                });
+                return Err(BatchError::CounterOverflow { key: pair.key, bucket: pair.bucket });
             }
         }
         // Check 2.
@@ -193,15 +158,9 @@ impl Series {
         for pair in pairs {
             self.counter_mut(pair.key)
                 .set(pair.bucket, pair.value)
-                .map_err(|Overflow| BatchError::CounterOverflow {
-                    key: pair.key,
-                    bucket: pair.bucket,
-                })?;
+                .map_err(|Overflow| BatchError::CounterOverflow { key: pair.key, bucket: pair.bucket })?;
         }
-        Ok(BatchOutcome {
-            applied: items.len(),
-            total,
-        })
+        Ok(BatchOutcome { applied: items.len(), total })
     }
 }
 
@@ -217,9 +176,7 @@ mod tests {
     }
 
     fn items(raw: &[(u64, u64, u64)]) -> Vec<(u64, Bucket, u64)> {
-        raw.iter()
-            .map(|&(key, day, value)| (key, b(day), value))
-            .collect()
+        raw.iter().map(|&(key, day, value)| (key, b(day), value)).collect()
     }
 
     /// Every key's points, sorted, for exact comparisons.
@@ -246,32 +203,11 @@ mod tests {
     #[test]
     fn batch_add_example_from_the_spec() {
         let mut series = Series::new();
-        let outcome = series
-            .batch_add(&items(&[
-                (1, 20260501, 5),
-                (2, 20260501, 3),
-                (1, 20260501, 2),
-            ]))
-            .unwrap();
-        assert_eq!(
-            outcome,
-            BatchOutcome {
-                applied: 3,
-                total: 10
-            }
-        );
-        assert_eq!(
-            dump(&series),
-            vec![(1, vec![(20260501, 7)]), (2, vec![(20260501, 3)])]
-        );
+        let outcome = series.batch_add(&items(&[(1, 20260501, 5), (2, 20260501, 3), (1, 20260501, 2)])).unwrap();
+        assert_eq!(outcome, BatchOutcome { applied: 3, total: 10 });
+        assert_eq!(dump(&series), vec![(1, vec![(20260501, 7)]), (2, vec![(20260501, 3)])]);
         let empty = series.batch_add(&[]).unwrap();
-        assert_eq!(
-            empty,
-            BatchOutcome {
-                applied: 0,
-                total: 0
-            }
-        );
+        assert_eq!(empty, BatchOutcome { applied: 0, total: 0 });
     }
 
     #[test]
@@ -279,10 +215,7 @@ mod tests {
         let mut series = series_from(&[(7, 20260501, 1)]);
         let before = dump(&series);
         let batch = items(&[(1, 20260501, MAX), (2, 20260501, 1), (1, 20260501, 1)]);
-        assert_eq!(
-            series.batch_add(&batch),
-            Err(BatchError::BatchTotalOverflow)
-        );
+        assert_eq!(series.batch_add(&batch), Err(BatchError::BatchTotalOverflow));
         assert_eq!(dump(&series), before);
     }
 
@@ -293,17 +226,8 @@ mod tests {
         // Pair (1, 20260501) appears first; its summed delta is 2.
         let batch = items(&[(1, 20260501, 1), (2, 20260502, 1), (1, 20260501, 1)]);
         let err = series.batch_add(&batch).unwrap_err();
-        assert_eq!(
-            err,
-            BatchError::CounterOverflow {
-                key: 1,
-                bucket: b(20260501)
-            }
-        );
-        assert_eq!(
-            err.to_string(),
-            "Counter overflow in batch item key=1 bucket=20260501"
-        );
+        assert_eq!(err, BatchError::CounterOverflow { key: 1, bucket: b(20260501) });
+        assert_eq!(err.to_string(), "Counter overflow in batch item key=1 bucket=20260501");
         assert_eq!(dump(&series), before);
     }
 
@@ -323,13 +247,7 @@ mod tests {
         let before = dump(&series);
         let batch = items(&[(2, 20260501, 5), (1, 20260502, 1), (1, 20260503, 1)]);
         let err = series.batch_add(&batch).unwrap_err();
-        assert_eq!(
-            err,
-            BatchError::KeyTotalOverflow {
-                key: 1,
-                bucket: b(20260503)
-            }
-        );
+        assert_eq!(err, BatchError::KeyTotalOverflow { key: 1, bucket: b(20260503) });
         assert_eq!(err.to_string(), "counter overflow");
         assert_eq!(dump(&series), before);
         assert_eq!(series.key_count(), 1);
@@ -340,19 +258,10 @@ mod tests {
         // Key 1's total overflows at the first item, before the running sum.
         let mut series = series_from(&[(1, 20260501, MAX)]);
         let batch = items(&[(1, 20260502, 1), (2, 20260501, MAX)]);
-        assert_eq!(
-            series.batch_add(&batch),
-            Err(BatchError::KeyTotalOverflow {
-                key: 1,
-                bucket: b(20260502)
-            })
-        );
+        assert_eq!(series.batch_add(&batch), Err(BatchError::KeyTotalOverflow { key: 1, bucket: b(20260502) }));
         // The running sum overflows first when it comes earlier.
         let batch = items(&[(2, 20260501, MAX), (3, 20260501, 1), (1, 20260502, 1)]);
-        assert_eq!(
-            series.batch_add(&batch),
-            Err(BatchError::BatchTotalOverflow)
-        );
+        assert_eq!(series.batch_add(&batch), Err(BatchError::BatchTotalOverflow));
         assert_eq!(dump(&series), vec![(1, vec![(20260501, MAX)])]);
     }
 
@@ -361,66 +270,28 @@ mod tests {
         let mut series = series_from(&[(1, 20260501, MAX - 3)]);
         let batch = items(&[(1, 20260501, 1), (1, 20260502, 1), (1, 20260501, 1)]);
         let outcome = series.batch_add(&batch).unwrap();
-        assert_eq!(
-            outcome,
-            BatchOutcome {
-                applied: 3,
-                total: 3
-            }
-        );
+        assert_eq!(outcome, BatchOutcome { applied: 3, total: 3 });
         assert_eq!(series.get(1).map(Counter::total), Some(MAX));
-        assert_eq!(
-            dump(&series),
-            vec![(1, vec![(20260501, MAX - 1), (20260502, 1)])]
-        );
+        assert_eq!(dump(&series), vec![(1, vec![(20260501, MAX - 1), (20260502, 1)])]);
     }
 
     #[test]
     fn batch_set_example_from_the_spec() {
         let mut series = Series::new();
-        let batch = items(&[
-            (101, 20260527, 42),
-            (102, 20260527, 5),
-            (101, 20260527, 7),
-            (103, 20260527, 0),
-        ]);
+        let batch = items(&[(101, 20260527, 42), (102, 20260527, 5), (101, 20260527, 7), (103, 20260527, 0)]);
         let outcome = series.batch_set(&batch).unwrap();
-        assert_eq!(
-            outcome,
-            BatchOutcome {
-                applied: 4,
-                total: 54
-            }
-        );
-        assert_eq!(
-            dump(&series),
-            vec![
-                (101, vec![(20260527, 7)]),
-                (102, vec![(20260527, 5)]),
-                (103, vec![]),
-            ]
-        );
+        assert_eq!(outcome, BatchOutcome { applied: 4, total: 54 });
+        assert_eq!(dump(&series), vec![(101, vec![(20260527, 7)]), (102, vec![(20260527, 5)]), (103, vec![]),]);
     }
 
     #[test]
     fn batch_set_replaces_and_deletes() {
         let mut series = series_from(&[(1, 20260501, 10), (1, 20260502, 4), (2, 20260501, 3)]);
-        let batch = items(&[
-            (1, 20260501, 1),
-            (2, 20260501, 0),
-            (1, 20260502, 0),
-            (1, 20260501, 2),
-        ]);
+        let batch = items(&[(1, 20260501, 1), (2, 20260501, 0), (1, 20260502, 0), (1, 20260501, 2)]);
         assert_eq!(series.batch_set(&batch).unwrap().applied, 4);
         assert_eq!(dump(&series), vec![(1, vec![(20260501, 2)]), (2, vec![])]);
         assert_eq!(series.grand_total(), 2);
-        assert_eq!(
-            series.batch_set(&[]).unwrap(),
-            BatchOutcome {
-                applied: 0,
-                total: 0
-            }
-        );
+        assert_eq!(series.batch_set(&[]).unwrap(), BatchOutcome { applied: 0, total: 0 });
     }
 
     #[test]
@@ -430,13 +301,7 @@ mod tests {
         // +5 fits, +6 more does not; the later lowering comes too late.
         let batch = items(&[(2, 20260501, 5), (3, 20260501, 6), (1, 20260501, 0)]);
         let err = series.batch_set(&batch).unwrap_err();
-        assert_eq!(
-            err,
-            BatchError::CounterOverflow {
-                key: 3,
-                bucket: b(20260501)
-            }
-        );
+        assert_eq!(err, BatchError::CounterOverflow { key: 3, bucket: b(20260501) });
         assert_eq!(dump(&series), before);
         // Lowering first makes room.
         let batch = items(&[(1, 20260501, 0), (2, 20260501, 5), (3, 20260501, 6)]);
@@ -450,13 +315,7 @@ mod tests {
         // (2, ..) appears before (1, ..), so its last value (2) is counted
         // before key 1 is lowered, and the running grand total overflows.
         let batch = items(&[(2, 20260501, 9), (1, 20260501, 0), (2, 20260501, 2)]);
-        assert_eq!(
-            series.batch_set(&batch),
-            Err(BatchError::CounterOverflow {
-                key: 2,
-                bucket: b(20260501)
-            })
-        );
+        assert_eq!(series.batch_set(&batch), Err(BatchError::CounterOverflow { key: 2, bucket: b(20260501) }));
         let batch = items(&[(2, 20260501, 9), (1, 20260501, 0), (2, 20260501, 1)]);
         assert_eq!(series.batch_set(&batch).unwrap().total, 10);
         assert_eq!(dump(&series), vec![(1, vec![]), (2, vec![(20260501, 1)])]);
@@ -467,13 +326,7 @@ mod tests {
         let mut series = series_from(&[(1, 20260501, MAX), (2, 20260501, 1)]);
         let before = dump(&series);
         let batch = items(&[(3, 20260501, 0)]);
-        assert_eq!(
-            series.batch_set(&batch),
-            Err(BatchError::CounterOverflow {
-                key: 3,
-                bucket: b(20260501)
-            })
-        );
+        assert_eq!(series.batch_set(&batch), Err(BatchError::CounterOverflow { key: 3, bucket: b(20260501) }));
         assert_eq!(dump(&series), before);
         // Lowering enough in the first pair passes.
         let batch = items(&[(2, 20260501, 0)]);
@@ -485,10 +338,7 @@ mod tests {
         let mut series = Series::new();
         // Last value wins, so the grand total fits, but the sum does not.
         let batch = items(&[(1, 20260501, MAX), (1, 20260501, 1)]);
-        assert_eq!(
-            series.batch_set(&batch),
-            Err(BatchError::BatchTotalOverflow)
-        );
+        assert_eq!(series.batch_set(&batch), Err(BatchError::BatchTotalOverflow));
         assert_eq!(series.key_count(), 0);
     }
 }

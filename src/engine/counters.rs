@@ -1,0 +1,299 @@
+//! Counter ops (COMMANDS.md section 7) and the series batch writes (8.1,
+//! 8.2). Every write checks completely before it changes anything, so a
+//! failed command leaves the store exactly as it was.
+
+use super::state::State;
+use crate::metrics::Metrics;
+use crate::protocol::fields::{Item, RawRange};
+use crate::protocol::write::{write_key, write_str, write_u64};
+use crate::protocol::CommandError;
+use crate::store::{BatchError, Bucket, Series};
+
+pub(super) fn increment(
+    state: &mut State,
+    series: &str,
+    key: u64,
+    bucket: Bucket,
+    value: u64,
+    out: &mut Vec<u8>,
+) -> Result<(), CommandError> {
+    // A missing key or series cannot overflow, so creating them first never
+    // leaves a trace of a failed increment.
+    state.store.get_or_create(series).counter_mut(key).add(bucket, value).map_err(|_| counter_overflow(key, bucket))?;
+    write_u64(out, value);
+    Ok(())
+}
+
+/// Defect D4 fixed: every increment overflow is this validation error.
+fn counter_overflow(key: u64, bucket: Bucket) -> CommandError {
+    CommandError::validation(format!("Counter overflow key={key} bucket={bucket}"))
+}
+
+pub(super) fn decrement(state: &mut State, series: &str, key: u64, bucket: Bucket, value: u64, out: &mut Vec<u8>) {
+    state.store.get_or_create(series).counter_mut(key).sub_floor(bucket, value);
+    write_u64(out, value);
+}
+
+fn existing<'s>(state: &'s State, series: &str) -> Result<&'s Series, CommandError> {
+    state.store.get(series).ok_or_else(|| CommandError::series_not_found(series))
+}
+
+fn existing_mut<'s>(state: &'s mut State, series: &str) -> Result<&'s mut Series, CommandError> {
+    state.store.get_mut(series).ok_or_else(|| CommandError::series_not_found(series))
+}
+
+/// The value of one key: its total, or its in-range sum.
+fn key_value(series: &Series, key: u64, range: Option<(Bucket, Bucket)>) -> u64 {
+    match (series.get(key), range) {
+        (None, _) => 0,
+        (Some(counter), None) => counter.total(),
+        (Some(counter), Some((from, to))) => counter.range_sum(from, to),
+    }
+}
+
+fn checked_range(range: &Option<RawRange>) -> Result<Option<(Bucket, Bucket)>, CommandError> {
+    range.as_ref().map(RawRange::buckets).transpose()
+}
+
+pub(super) fn sum(
+    state: &State,
+    series: &str,
+    key: u64,
+    range: &Option<RawRange>,
+    out: &mut Vec<u8>,
+) -> Result<(), CommandError> {
+    let range = checked_range(range)?;
+    write_u64(out, key_value(existing(state, series)?, key, range));
+    Ok(())
+}
+
+pub(super) fn batch_sum(
+    state: &State,
+    metrics: &Metrics,
+    series: &str,
+    keys: &[u64],
+    range: &Option<RawRange>,
+    out: &mut Vec<u8>,
+) -> Result<(), CommandError> {
+    let range = checked_range(range)?;
+    let series = existing(state, series)?;
+    out.push(b'[');
+    for (i, &key) in keys.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"key\":");
+        write_u64(out, key);
+        out.extend_from_slice(b",\"value\":");
+        write_u64(out, key_value(series, key, range));
+        out.push(b'}');
+    }
+    out.push(b']');
+    metrics.batch_read_count.inc();
+    metrics.batch_read_key_count.add(keys.len() as u64);
+    Ok(())
+}
+
+pub(super) fn multi_sum(
+    state: &State,
+    items: &[(std::borrow::Cow<'_, str>, u64)],
+    range: &Option<RawRange>,
+    out: &mut Vec<u8>,
+) -> Result<(), CommandError> {
+    let range = checked_range(range)?;
+    if let Some((missing, _)) = items.iter().find(|(series, _)| !state.store.contains(series)) {
+        return Err(CommandError::series_not_found(missing));
+    }
+    out.push(b'[');
+    for (i, (series, key)) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"series\":");
+        write_str(out, series);
+        out.extend_from_slice(b",\"key\":");
+        write_u64(out, *key);
+        out.extend_from_slice(b",\"value\":");
+        write_u64(out, existing(state, series).map(|s| key_value(s, *key, range)).unwrap_or(0));
+        out.push(b'}');
+    }
+    out.push(b']');
+    Ok(())
+}
+
+/// Writes `{"<bucket>":value,...}` for the in-range points of one counter.
+pub(super) fn write_points(out: &mut Vec<u8>, points: impl Iterator<Item = (Bucket, u64)>) {
+    out.push(b'{');
+    for (i, (bucket, value)) in points.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'"');
+        write_u64(out, u64::from(bucket.yyyymmdd()));
+        out.extend_from_slice(b"\":");
+        write_u64(out, value);
+    }
+    out.push(b'}');
+}
+
+pub(super) fn counter_series(
+    state: &State,
+    series: &str,
+    key: u64,
+    range: &RawRange,
+    out: &mut Vec<u8>,
+) -> Result<(), CommandError> {
+    let (from, to) = range.buckets()?;
+    match existing(state, series)?.get(key) {
+        Some(counter) => write_points(out, counter.range_points(from, to)),
+        None => out.extend_from_slice(b"{}"),
+    }
+    Ok(())
+}
+
+pub(super) fn delete_range(
+    state: &mut State,
+    series: &str,
+    key: u64,
+    range: &RawRange,
+    out: &mut Vec<u8>,
+) -> Result<(), CommandError> {
+    let (from, to) = range.buckets()?;
+    let series = state.store.get_or_create(series);
+    if let Some(counter) = series.get_mut(key) {
+        counter.delete_range(from, to);
+    }
+    out.extend_from_slice(b"true");
+    Ok(())
+}
+
+pub(super) fn batch_delete_range(
+    state: &mut State,
+    metrics: &Metrics,
+    series: &str,
+    keys: &[u64],
+    range: &RawRange,
+    out: &mut Vec<u8>,
+) -> Result<(), CommandError> {
+    let (from, to) = range.buckets()?;
+    let series = existing_mut(state, series)?;
+    let (mut deleted, mut missing) = (0u64, 0u64);
+    for &key in keys {
+        match series.get_mut(key) {
+            Some(counter) if !counter.is_empty() => {
+                if counter.delete_range(from, to) > 0 {
+                    deleted += 1;
+                }
+            }
+            _ => missing += 1,
+        }
+    }
+    write_tally(out, "deleted", deleted, "missing", missing);
+    metrics.batch_write_count.inc();
+    metrics.batch_write_item_count.add(keys.len() as u64);
+    Ok(())
+}
+
+pub(super) fn reset(state: &mut State, series: &str, key: u64, out: &mut Vec<u8>) {
+    if let Some(counter) = state.store.get_or_create(series).get_mut(key) {
+        counter.clear();
+    }
+    out.extend_from_slice(b"\"OK\"");
+}
+
+pub(super) fn batch_reset(
+    state: &mut State,
+    metrics: &Metrics,
+    series: &str,
+    keys: &[u64],
+    out: &mut Vec<u8>,
+) -> Result<(), CommandError> {
+    let series = existing_mut(state, series)?;
+    let (mut reset, mut missing) = (0u64, 0u64);
+    for &key in keys {
+        match series.get_mut(key) {
+            Some(counter) if !counter.is_empty() => {
+                counter.clear();
+                reset += 1;
+            }
+            _ => missing += 1,
+        }
+    }
+    write_tally(out, "reset", reset, "missing", missing);
+    metrics.batch_write_count.inc();
+    metrics.batch_write_item_count.add(keys.len() as u64);
+    Ok(())
+}
+
+fn write_tally(out: &mut Vec<u8>, first: &str, a: u64, second: &str, b: u64) {
+    out.push(b'{');
+    write_key(out, first);
+    write_u64(out, a);
+    out.push(b',');
+    write_key(out, second);
+    write_u64(out, b);
+    out.push(b'}');
+}
+
+/// Maps the store's batch errors to the reference's codes and messages.
+pub(super) fn batch_error(error: BatchError) -> CommandError {
+    match error {
+        BatchError::KeyTotalOverflow { .. } => CommandError::internal(error.to_string()),
+        _ => CommandError::validation(error.to_string()),
+    }
+}
+
+/// `series.batch_add`: creates the series even for an empty batch.
+pub(super) fn batch_add(
+    state: &mut State,
+    metrics: &Metrics,
+    series: &str,
+    items: &[Item],
+    out: &mut Vec<u8>,
+) -> Result<(), CommandError> {
+    let outcome = match state.store.get_mut(series) {
+        Some(existing) => existing.batch_add(items).map_err(batch_error)?,
+        None => {
+            let mut fresh = Series::new();
+            let outcome = fresh.batch_add(items).map_err(batch_error)?;
+            state.store.insert(series, fresh);
+            outcome
+        }
+    };
+    out.extend_from_slice(b"{\"applied\":");
+    write_u64(out, outcome.applied as u64);
+    out.extend_from_slice(b",\"total\":");
+    write_u64(out, outcome.total);
+    out.push(b'}');
+    metrics.batch_write_count.inc();
+    metrics.batch_write_item_count.add(items.len() as u64);
+    Ok(())
+}
+
+/// `series.batch_set`: an empty batch touches nothing and is not counted.
+pub(super) fn batch_set(
+    state: &mut State,
+    metrics: &Metrics,
+    series: &str,
+    items: &[Item],
+    out: &mut Vec<u8>,
+) -> Result<(), CommandError> {
+    if !items.is_empty() {
+        match state.store.get_mut(series) {
+            Some(existing) => {
+                existing.batch_set(items).map_err(batch_error)?;
+            }
+            None => {
+                let mut fresh = Series::new();
+                fresh.batch_set(items).map_err(batch_error)?;
+                state.store.insert(series, fresh);
+            }
+        }
+        metrics.batch_write_count.inc();
+        metrics.batch_write_item_count.add(items.len() as u64);
+    }
+    out.extend_from_slice(b"{\"applied\":");
+    write_u64(out, items.len() as u64);
+    out.push(b'}');
+    Ok(())
+}

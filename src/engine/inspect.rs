@@ -1,0 +1,261 @@
+//! Whole-series reads (COMMANDS.md 9.1 `tree.list`, 9.2), bounded by the
+//! query deadline (12.13): checked on the first key and every 256 after.
+
+use super::state::State;
+use crate::metrics::Metrics;
+use crate::protocol::fields::RawRange;
+use crate::protocol::validate::{limit_or_default, TREE_KEYS_LIMIT, TREE_TOP_LIMIT};
+use crate::protocol::write::{write_str, write_u64};
+use crate::protocol::{CommandError, ErrorCode};
+use crate::store::{Bucket, Series};
+use std::time::{Duration, Instant};
+
+/// The `--query-timeout-ms` deadline of one whole-series read.
+pub struct Deadline {
+    at: Option<Instant>,
+    timeout_ms: u64,
+}
+
+impl Deadline {
+    pub fn start(timeout_ms: u64) -> Deadline {
+        let at = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms));
+        Deadline { at, timeout_ms }
+    }
+
+    /// Checks the clock when `visited` is 0 or a multiple of 256.
+    pub fn check(&self, visited: usize, metrics: &Metrics) -> Result<(), CommandError> {
+        if !visited.is_multiple_of(256) {
+            return Ok(());
+        }
+        self.check_now(metrics)
+    }
+
+    pub fn check_now(&self, metrics: &Metrics) -> Result<(), CommandError> {
+        match self.at {
+            Some(at) if Instant::now() >= at => {
+                metrics.query_timeout_count.inc();
+                Err(CommandError::new(ErrorCode::QueryTimeout, format!("Query exceeded {} ms", self.timeout_ms)))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn existing<'s>(state: &'s State, series: &str) -> Result<&'s Series, CommandError> {
+    state.store.get(series).ok_or_else(|| CommandError::series_not_found(series))
+}
+
+pub(super) fn list(state: &State, out: &mut Vec<u8>) {
+    out.push(b'[');
+    for (i, name) in state.store.names().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, name);
+    }
+    out.push(b']');
+}
+
+pub(super) fn info(
+    state: &State,
+    metrics: &Metrics,
+    deadline: &Deadline,
+    name: &str,
+    out: &mut Vec<u8>,
+) -> Result<(), CommandError> {
+    let series = existing(state, name)?;
+    let (mut buckets, mut total) = (0usize, 0u128);
+    for (visited, (_, counter)) in series.iter().enumerate() {
+        deadline.check(visited, metrics)?;
+        buckets += counter.bucket_count();
+        total += u128::from(counter.total());
+    }
+    let total = fits_u64(total)?;
+    out.extend_from_slice(b"{\"tree\":");
+    write_str(out, name);
+    out.extend_from_slice(b",\"key_count\":");
+    write_u64(out, series.key_count() as u64);
+    out.extend_from_slice(b",\"bucket_count\":");
+    write_u64(out, buckets as u64);
+    out.extend_from_slice(b",\"total\":");
+    write_u64(out, total);
+    out.extend_from_slice(b",\"branches\":9}");
+    Ok(())
+}
+
+/// Grand totals above u64 keep the reference's answer (defect D14).
+fn fits_u64(total: u128) -> Result<u64, CommandError> {
+    u64::try_from(total).map_err(|_| CommandError::internal("Arithmetic overflow"))
+}
+
+pub(super) fn keys(
+    state: &State,
+    metrics: &Metrics,
+    deadline: &Deadline,
+    name: &str,
+    limit: Option<i64>,
+    cursor: Option<u64>,
+    out: &mut Vec<u8>,
+) -> Result<(), CommandError> {
+    let limit = limit_or_default(limit, TREE_KEYS_LIMIT)?;
+    let series = existing(state, name)?;
+    deadline.check_now(metrics)?;
+    let (page, more) = series.keys_after(cursor, limit);
+    deadline.check_now(metrics)?;
+    out.extend_from_slice(b"{\"tree\":");
+    write_str(out, name);
+    out.extend_from_slice(b",\"limit\":");
+    write_u64(out, limit as u64);
+    out.extend_from_slice(b",\"cursor\":");
+    write_opt_u64(out, cursor);
+    out.extend_from_slice(b",\"next_cursor\":");
+    write_opt_u64(out, if more { page.last().copied() } else { None });
+    out.extend_from_slice(b",\"keys\":[");
+    for (i, key) in page.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"key\":");
+        write_u64(out, *key);
+        out.extend_from_slice(b",\"total\":");
+        write_u64(out, series.get(*key).map_or(0, |c| c.total()));
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"]}");
+    Ok(())
+}
+
+fn write_opt_u64(out: &mut Vec<u8>, value: Option<u64>) {
+    match value {
+        Some(v) => write_u64(out, v),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+pub(super) fn summary(
+    state: &State,
+    metrics: &Metrics,
+    deadline: &Deadline,
+    name: &str,
+    range: &Option<RawRange>,
+    out: &mut Vec<u8>,
+) -> Result<(), CommandError> {
+    let range = range.as_ref().map(|r| r.buckets().map(|b| (r, b))).transpose()?;
+    let series = existing(state, name)?;
+    let (mut total, mut active, mut buckets) = (0u128, 0u64, 0u64);
+    for (visited, (_, counter)) in series.iter().enumerate() {
+        deadline.check(visited, metrics)?;
+        match range {
+            None => {
+                total += u128::from(counter.total());
+                active += 1;
+                buckets += counter.bucket_count() as u64;
+            }
+            Some((_, (from, to))) => {
+                let sum = counter.range_sum(from, to);
+                if sum > 0 {
+                    total += u128::from(sum);
+                    active += 1;
+                    buckets += counter.range_bucket_count(from, to) as u64;
+                }
+            }
+        }
+    }
+    let total = fits_u64(total)?;
+    out.extend_from_slice(b"{\"tree\":");
+    write_str(out, name);
+    if let Some((raw, _)) = range {
+        out.extend_from_slice(b",\"range_from\":");
+        write_u64(out, raw.from);
+        out.extend_from_slice(b",\"range_to\":");
+        write_u64(out, raw.to);
+    }
+    out.extend_from_slice(b",\"total\":");
+    write_u64(out, total);
+    out.extend_from_slice(b",\"active_keys\":");
+    write_u64(out, active);
+    out.extend_from_slice(b",\"bucket_count\":");
+    write_u64(out, buckets);
+    out.push(b'}');
+    Ok(())
+}
+
+pub(super) fn top(
+    state: &State,
+    metrics: &Metrics,
+    deadline: &Deadline,
+    name: &str,
+    limit: Option<i64>,
+    range: &Option<RawRange>,
+    out: &mut Vec<u8>,
+) -> Result<(), CommandError> {
+    let limit = limit_or_default(limit, TREE_TOP_LIMIT)?;
+    let range = range.as_ref().map(RawRange::buckets).transpose()?;
+    let series = existing(state, name)?;
+    let mut ranked: Vec<(u64, u64)> = Vec::new();
+    for (visited, (key, counter)) in series.iter().enumerate() {
+        deadline.check(visited, metrics)?;
+        let value = match range {
+            None => counter.total(),
+            Some((from, to)) => counter.range_sum(from, to),
+        };
+        if value > 0 {
+            ranked.push((key, value));
+        }
+    }
+    deadline.check_now(metrics)?;
+    // Value descending, then key ascending; only the first `limit` matter.
+    let order = |a: &(u64, u64), b: &(u64, u64)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
+    if ranked.len() > limit {
+        ranked.select_nth_unstable_by(limit, order);
+        ranked.truncate(limit);
+    }
+    ranked.sort_unstable_by(order);
+    deadline.check_now(metrics)?;
+    out.extend_from_slice(b"{\"tree\":");
+    write_str(out, name);
+    out.extend_from_slice(b",\"limit\":");
+    write_u64(out, limit as u64);
+    out.extend_from_slice(b",\"items\":[");
+    for (i, (key, value)) in ranked.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"key\":");
+        write_u64(out, *key);
+        out.extend_from_slice(b",\"value\":");
+        write_u64(out, *value);
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"]}");
+    Ok(())
+}
+
+pub(super) fn series_points(
+    state: &State,
+    metrics: &Metrics,
+    deadline: &Deadline,
+    name: &str,
+    range: &RawRange,
+    out: &mut Vec<u8>,
+) -> Result<(), CommandError> {
+    let (from, to): (Bucket, Bucket) = range.buckets()?;
+    let series = existing(state, name)?;
+    let keys = series.sorted_keys();
+    out.push(b'{');
+    for (visited, key) in keys.iter().enumerate() {
+        deadline.check(visited, metrics)?;
+        if visited > 0 {
+            out.push(b',');
+        }
+        out.push(b'"');
+        write_u64(out, *key);
+        out.extend_from_slice(b"\":");
+        match series.get(*key) {
+            Some(counter) => super::counters::write_points(out, counter.range_points(from, to)),
+            None => out.extend_from_slice(b"{}"),
+        }
+    }
+    out.push(b'}');
+    Ok(())
+}

@@ -1,0 +1,333 @@
+//! System ops (COMMANDS.md 12.1-12.6): ping, health, stats, metrics and
+//! reconciliation reports. Stats and metrics render the same [`Figures`],
+//! so the JSON object and the Prometheus text can never disagree.
+
+use super::Engine;
+use crate::metrics::{resident_memory_bytes, HistogramSnapshot};
+use crate::protocol::op::ALL_OPS;
+use crate::protocol::write::{write_bool, write_f64, write_key, write_opt_str, write_str, write_u64};
+use crate::protocol::{Command, CommandError, Request};
+use crate::util::time::unix_now;
+
+/// One value of the stats object / metrics text.
+enum Figure {
+    Int(u64),
+    Float(f64),
+    Text(Option<String>),
+    Bool(bool),
+}
+
+/// The `system.stats` fields in order, with their Prometheus names
+/// (`None` where a stats field has no metric, such as error strings).
+struct Figures(Vec<(&'static str, Option<Metric>, Figure)>);
+
+/// A Prometheus metric name and type.
+type Metric = (&'static str, &'static str);
+
+impl Figures {
+    fn int(&mut self, stat: &'static str, metric: Option<Metric>, value: u64) {
+        self.0.push((stat, metric, Figure::Int(value)));
+    }
+}
+
+const GAUGE: &str = "gauge";
+const COUNTER: &str = "counter";
+
+impl Engine {
+    /// Handles the ops that need no series state; `None` for every other op.
+    pub(super) fn execute_system(&self, request: &Request<'_>, out: &mut Vec<u8>) -> Option<Result<(), CommandError>> {
+        match &request.command {
+            Command::Ping => out.extend_from_slice(b"\"pong\""),
+            Command::Health => self.health(out),
+            Command::Stats => self.stats(out),
+            Command::Metrics => self.prometheus(out),
+            Command::ReconciliationReport { checked_points, mismatch_count, absolute_drift, max_abs_delta } => {
+                let m = &self.metrics;
+                let (checked, mismatches, drift) =
+                    (*checked_points as u64, *mismatch_count as u64, *absolute_drift as u64);
+                m.reconciliation_run_count.inc();
+                m.reconciliation_checked_points.add(checked);
+                m.reconciliation_mismatch_count.add(mismatches);
+                m.reconciliation_absolute_drift.add(drift);
+                m.reconciliation_last_run_unix.set(unix_now().max(0) as u64);
+                m.reconciliation_last_checked_points.set(checked);
+                m.reconciliation_last_mismatch_count.set(mismatches);
+                m.reconciliation_last_absolute_drift.set(drift);
+                m.reconciliation_last_max_abs_delta.set(*max_abs_delta as u64);
+                out.extend_from_slice(b"\"OK\"");
+            }
+            _ => return None,
+        }
+        Some(Ok(()))
+    }
+
+    fn health(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"status\":\"ok\",\"uptime_seconds\":");
+        write_f64(out, self.uptime_seconds());
+        out.extend_from_slice(b",\"role\":");
+        write_str(out, self.config.role.as_str());
+        out.extend_from_slice(b",\"wal_enabled\":");
+        write_bool(out, self.config.wal);
+        out.push(b'}');
+    }
+
+    fn figures(&self) -> Figures {
+        let m = &self.metrics;
+        let (trees, keys, points) = {
+            let state = self.state.lock();
+            (state.store.series_count() as u64, state.store.key_count() as u64, state.store.point_count() as u64)
+        };
+        let mut f = Figures(Vec::with_capacity(80));
+        f.0.push(("uptime_seconds", Some(("karma_uptime_seconds", GAUGE)), Figure::Float(self.uptime_seconds())));
+        f.int("trees", Some(("karma_trees", GAUGE)), trees);
+        f.int("keys", Some(("karma_keys", GAUGE)), keys);
+        f.int("dump_count", Some(("karma_dumps", GAUGE)), self.dump_count());
+        f.0.push(("role", None, Figure::Text(Some(self.config.role.as_str().to_string()))));
+        f.0.push(("wal_enabled", None, Figure::Bool(self.config.wal)));
+        f.int("wal_bytes", Some(("karma_wal_bytes", GAUGE)), 0);
+        f.int("wal_current_lsn", Some(("karma_wal_current_lsn", GAUGE)), self.state.lock().last_lsn);
+        f.int("replication_replayed_lsn", Some(("karma_replication_replayed_lsn", GAUGE)), 0);
+        f.int("replication_lag_entries", Some(("karma_replication_lag_entries", GAUGE)), 0);
+        f.int("replication_entries_applied", Some(("karma_replication_entries_applied_total", COUNTER)), 0);
+        f.int("replication_last_received_unix", Some(("karma_replication_last_received_unix", GAUGE)), 0);
+        f.int("replication_poll_attempt_count", Some(("karma_replication_poll_attempts_total", COUNTER)), 0);
+        f.int("replication_poll_success_count", Some(("karma_replication_poll_success_total", COUNTER)), 0);
+        f.int("replication_poll_error_count", Some(("karma_replication_poll_errors_total", COUNTER)), 0);
+        f.int("replication_last_poll_attempt_unix", Some(("karma_replication_last_poll_attempt_unix", GAUGE)), 0);
+        f.int("replication_last_poll_success_unix", Some(("karma_replication_last_poll_success_unix", GAUGE)), 0);
+        f.int("replication_last_poll_error_unix", Some(("karma_replication_last_poll_error_unix", GAUGE)), 0);
+        f.0.push(("replication_last_poll_error", None, Figure::Text(None)));
+        f.int("replication_bootstrap_attempt_count", Some(("karma_replication_bootstrap_attempts_total", COUNTER)), 0);
+        f.int("replication_bootstrap_success_count", Some(("karma_replication_bootstrap_success_total", COUNTER)), 0);
+        f.int("replication_bootstrap_error_count", Some(("karma_replication_bootstrap_errors_total", COUNTER)), 0);
+        f.int(
+            "replication_last_bootstrap_attempt_unix",
+            Some(("karma_replication_last_bootstrap_attempt_unix", GAUGE)),
+            0,
+        );
+        f.int(
+            "replication_last_bootstrap_success_unix",
+            Some(("karma_replication_last_bootstrap_success_unix", GAUGE)),
+            0,
+        );
+        f.int("replication_last_bootstrap_error_unix", Some(("karma_replication_last_bootstrap_error_unix", GAUGE)), 0);
+        f.0.push(("replication_last_bootstrap_error", None, Figure::Text(None)));
+        f.int("memory_bytes", Some(("karma_memory_bytes", GAUGE)), resident_memory_bytes());
+        f.int("command_count", Some(("karma_commands_total", COUNTER)), m.command_count.get());
+        f.int("error_count", Some(("karma_errors_total", COUNTER)), m.error_count.get());
+        f.int("query_timeout_count", Some(("karma_query_timeouts_total", COUNTER)), m.query_timeout_count.get());
+        f.int("batch_read_count", Some(("karma_batch_reads_total", COUNTER)), m.batch_read_count.get());
+        f.int("batch_read_key_count", Some(("karma_batch_read_keys_total", COUNTER)), m.batch_read_key_count.get());
+        f.int("batch_write_count", Some(("karma_batch_writes_total", COUNTER)), m.batch_write_count.get());
+        f.int(
+            "batch_write_item_count",
+            Some(("karma_batch_write_items_total", COUNTER)),
+            m.batch_write_item_count.get(),
+        );
+        f.int("retention_count", Some(("karma_retention_operations_total", COUNTER)), m.retention_count.get());
+        f.int("compact_count", Some(("karma_compactions_total", COUNTER)), m.compact_count.get());
+        f.int(
+            "reconciliation_run_count",
+            Some(("karma_reconciliation_runs_total", COUNTER)),
+            m.reconciliation_run_count.get(),
+        );
+        f.int(
+            "reconciliation_checked_points",
+            Some(("karma_reconciliation_checked_points_total", COUNTER)),
+            m.reconciliation_checked_points.get(),
+        );
+        f.int(
+            "reconciliation_mismatch_count",
+            Some(("karma_reconciliation_mismatches_total", COUNTER)),
+            m.reconciliation_mismatch_count.get(),
+        );
+        f.int(
+            "reconciliation_absolute_drift",
+            Some(("karma_reconciliation_absolute_drift_total", COUNTER)),
+            m.reconciliation_absolute_drift.get(),
+        );
+        f.int(
+            "reconciliation_last_run_unix",
+            Some(("karma_reconciliation_last_run_unix", GAUGE)),
+            m.reconciliation_last_run_unix.get(),
+        );
+        f.int(
+            "reconciliation_last_checked_points",
+            Some(("karma_reconciliation_last_checked_points", GAUGE)),
+            m.reconciliation_last_checked_points.get(),
+        );
+        f.int(
+            "reconciliation_last_mismatch_count",
+            Some(("karma_reconciliation_last_mismatches", GAUGE)),
+            m.reconciliation_last_mismatch_count.get(),
+        );
+        f.int(
+            "reconciliation_last_absolute_drift",
+            Some(("karma_reconciliation_last_absolute_drift", GAUGE)),
+            m.reconciliation_last_absolute_drift.get(),
+        );
+        f.int(
+            "reconciliation_last_max_abs_delta",
+            Some(("karma_reconciliation_last_max_abs_delta", GAUGE)),
+            m.reconciliation_last_max_abs_delta.get(),
+        );
+        f.int("recovery_checkpoint_count", Some(("karma_recovery_checkpoints", GAUGE)), 0);
+        f.int("recovery_last_checkpoint_unix", Some(("karma_recovery_last_checkpoint_unix", GAUGE)), 0);
+        f.0.push((
+            "latency_ms_avg",
+            Some(("karma_command_latency_ms_average", GAUGE)),
+            Figure::Float(m.latency.average_ms()),
+        ));
+        f.0.push(("latency_ms_last", Some(("karma_command_latency_ms", GAUGE)), Figure::Float(m.latency.last_ms())));
+        f.int("ingest_active_streams", Some(("karma_ingest_active_streams", GAUGE)), 0);
+        f.int(
+            "ingest_chunks_applied",
+            Some(("karma_ingest_chunks_applied_total", COUNTER)),
+            m.ingest_chunks_applied.get(),
+        );
+        f.int(
+            "ingest_chunks_skipped",
+            Some(("karma_ingest_chunks_skipped_total", COUNTER)),
+            m.ingest_chunks_skipped.get(),
+        );
+        f.int(
+            "ingest_chunks_rejected",
+            Some(("karma_ingest_chunks_rejected_total", COUNTER)),
+            m.ingest_chunks_rejected.get(),
+        );
+        f.int(
+            "ingest_items_applied",
+            Some(("karma_ingest_items_applied_total", COUNTER)),
+            m.ingest_items_applied.get(),
+        );
+        f.0.push((
+            "ingest_latency_ms_last",
+            Some(("karma_ingest_chunk_latency_ms", GAUGE)),
+            Figure::Float(m.ingest_latency.last_ms()),
+        ));
+        f.0.push((
+            "ingest_latency_ms_avg",
+            Some(("karma_ingest_chunk_latency_ms_average", GAUGE)),
+            Figure::Float(m.ingest_latency.average_ms()),
+        ));
+        f.int("idempotency_record_count", Some(("karma_idempotency_records", GAUGE)), 0);
+        f.int("idempotency_hits", Some(("karma_idempotency_hits_total", COUNTER)), m.idempotency_hits.get());
+        f.int(
+            "idempotency_conflicts",
+            Some(("karma_idempotency_conflicts_total", COUNTER)),
+            m.idempotency_conflicts.get(),
+        );
+        f.int("idempotency_pruned", Some(("karma_idempotency_pruned_total", COUNTER)), m.idempotency_pruned.get());
+        f.int(
+            "idempotency_write_count",
+            Some(("karma_idempotency_writes_total", COUNTER)),
+            m.idempotency_write_count.get(),
+        );
+        f.0.push((
+            "idempotency_write_latency_ms_last",
+            Some(("karma_idempotency_write_latency_ms", GAUGE)),
+            Figure::Float(m.idempotency_write_latency.last_ms()),
+        ));
+        f.0.push((
+            "idempotency_write_latency_ms_avg",
+            Some(("karma_idempotency_write_latency_ms_average", GAUGE)),
+            Figure::Float(m.idempotency_write_latency.average_ms()),
+        ));
+        f.int("idempotency_committed_stream_count", Some(("karma_idempotency_committed_streams", GAUGE)), 0);
+        // Beyond Karma 1.0's 64 fields / 61 metrics.
+        f.int("points", Some(("karma_points", GAUGE)), points);
+        f.int("connections_active", Some(("karma_connections_active", GAUGE)), m.connections_active.get());
+        f.int(
+            "connections_accepted",
+            Some(("karma_connections_accepted_total", COUNTER)),
+            m.connections_accepted.get(),
+        );
+        f.int(
+            "connections_rejected",
+            Some(("karma_connections_rejected_total", COUNTER)),
+            m.connections_rejected.get(),
+        );
+        f
+    }
+
+    /// Number of `*.tree` files in the data directory.
+    fn dump_count(&self) -> u64 {
+        std::fs::read_dir(&self.config.directory)
+            .map(|entries| {
+                entries.filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().ends_with(".tree")).count()
+                    as u64
+            })
+            .unwrap_or(0)
+    }
+
+    fn stats(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        for (i, (name, _, value)) in self.figures().0.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_key(out, name);
+            match value {
+                Figure::Int(n) => write_u64(out, *n),
+                Figure::Float(x) => write_f64(out, *x),
+                Figure::Text(s) => write_opt_str(out, s.as_deref()),
+                Figure::Bool(b) => write_bool(out, *b),
+            }
+        }
+        out.push(b'}');
+    }
+
+    /// Prometheus text exposition, returned as one JSON string.
+    fn prometheus(&self, out: &mut Vec<u8>) {
+        let mut text = String::with_capacity(8192);
+        for (stat, metric, value) in &self.figures().0 {
+            if *stat == "role" {
+                text.push_str("# TYPE karma_role gauge\nkarma_role{role=\"");
+                text.push_str(self.config.role.as_str());
+                text.push_str("\"} 1\n");
+                continue;
+            }
+            let Some((name, kind)) = metric else { continue };
+            let rendered = match value {
+                Figure::Int(n) => n.to_string(),
+                Figure::Float(x) => format!("{x:?}"),
+                _ => continue,
+            };
+            text.push_str(&format!("# TYPE {name} {kind}\n{name} {rendered}\n"));
+        }
+        self.per_op_metrics(&mut text);
+        write_str(out, &text);
+    }
+
+    fn per_op_metrics(&self, text: &mut String) {
+        let used: Vec<_> = ALL_OPS.iter().filter(|op| self.metrics.per_op.get(**op).count.get() > 0).collect();
+        text.push_str("# TYPE karma_op_commands_total counter\n");
+        for op in &used {
+            let count = self.metrics.per_op.get(**op).count.get();
+            text.push_str(&format!("karma_op_commands_total{{op=\"{}\"}} {count}\n", op.name()));
+        }
+        text.push_str("# TYPE karma_op_errors_total counter\n");
+        for op in &used {
+            let errors = self.metrics.per_op.get(**op).errors.get();
+            text.push_str(&format!("karma_op_errors_total{{op=\"{}\"}} {errors}\n", op.name()));
+        }
+        text.push_str("# TYPE karma_op_latency_ms histogram\n");
+        for op in &used {
+            let labels = format!("op=\"{}\"", op.name());
+            write_histogram(text, "karma_op_latency_ms", &labels, &self.metrics.per_op.get(**op).latency_ms.snapshot());
+        }
+    }
+}
+
+/// Appends a Prometheus histogram (cumulative buckets, sum, count).
+pub(crate) fn write_histogram(text: &mut String, name: &str, labels: &str, h: &HistogramSnapshot) {
+    let sep = if labels.is_empty() { "" } else { "," };
+    let mut cumulative = 0;
+    for (bound, count) in h.bounds.iter().zip(&h.counts) {
+        cumulative += count;
+        text.push_str(&format!("{name}_bucket{{{labels}{sep}le=\"{bound:?}\"}} {cumulative}\n"));
+    }
+    text.push_str(&format!("{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}\n", h.count));
+    let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+    text.push_str(&format!("{name}_sum{braces} {:?}\n{name}_count{braces} {}\n", h.sum, h.count));
+}

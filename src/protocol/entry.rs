@@ -1,0 +1,177 @@
+//! The canonical WAL entry of a logged command (PERSISTENCE.md 3.3-3.4):
+//! canonical op names, `series` for the name, resolved bucket and value,
+//! buckets as integers, tokens never written.
+
+use super::fields::{Item, RawRange};
+use super::request::{Command, Request};
+use super::write::{write_key, write_str, write_u64};
+
+/// Appends the entry object of `request` (a logged op that succeeded).
+/// `created_at_unix` is the server's idempotency record time, written so
+/// that age pruning survives replay (defect D11 fixed); it falls back to
+/// the client's value.
+pub fn write_entry(out: &mut Vec<u8>, request: &Request<'_>, created_at_unix: Option<u64>) {
+    out.extend_from_slice(b"{\"v\":2,\"op\":");
+    write_str(out, request.op.name());
+    match &request.command {
+        Command::Increment { series, key, bucket, value } | Command::Decrement { series, key, bucket, value } => {
+            field_str(out, "series", series);
+            field_u64(out, "key", *key);
+            field_u64(out, "bucket", u64::from(bucket.yyyymmdd()));
+            field_u64(out, "value", value.unwrap_or(1));
+        }
+        Command::BatchAdd { series, items } | Command::BatchSet { series, items } => {
+            field_str(out, "series", series);
+            out.extend_from_slice(b",\"granularity\":\"day\"");
+            field_items(out, items);
+        }
+        Command::BatchReset { series, keys } => {
+            field_str(out, "series", series);
+            field_keys(out, keys);
+        }
+        Command::BatchDeleteRange { series, keys, range } => {
+            field_str(out, "series", series);
+            field_keys(out, keys);
+            field_range(out, range);
+        }
+        Command::CounterDeleteRange { series, key, range } => {
+            field_str(out, "series", series);
+            field_u64(out, "key", *key);
+            field_range(out, range);
+        }
+        Command::TreeDeleteRange { series, range } => {
+            field_str(out, "series", series);
+            field_range(out, range);
+        }
+        Command::CounterReset { series, key } => {
+            field_str(out, "series", series);
+            field_u64(out, "key", *key);
+        }
+        Command::DeleteBefore { series, before } => {
+            field_str(out, "series", series);
+            field_u64(out, "before", *before);
+        }
+        Command::TreeReset { series }
+        | Command::SeriesCompact { series }
+        | Command::TreeCreate { series }
+        | Command::TreeDrop { series } => field_str(out, "series", series),
+        Command::IngestBegin { stream_id, mode, granularity } => {
+            field_str(out, "stream_id", stream_id);
+            field_str(out, "mode", mode);
+            if let Some(granularity) = granularity {
+                field_str(out, "granularity", granularity);
+            }
+        }
+        Command::IngestChunk { series, stream_id, chunk_seq, items } => {
+            field_str(out, "stream_id", stream_id);
+            field_str(out, "series", series);
+            field_u64(out, "chunk_seq", *chunk_seq);
+            field_items(out, items);
+        }
+        Command::IngestCommit { stream_id } | Command::IngestAbort { stream_id } => {
+            field_str(out, "stream_id", stream_id);
+        }
+        Command::IdempotencyPrune { before, limit } => {
+            field_u64(out, "before", *before);
+            if let Some(limit) = limit {
+                out.extend_from_slice(b",\"limit\":");
+                super::write::write_i64(out, *limit);
+            }
+        }
+        // Everything else is never logged; SystemCompact has no fields.
+        _ => {}
+    }
+    if let Some(idem) = &request.idempotency {
+        field_str(out, "idempotency_key", &idem.key);
+        if let Some(fingerprint) = &idem.fingerprint {
+            field_str(out, "fingerprint", fingerprint);
+        }
+        if let Some(created) = created_at_unix.or(idem.created_at_unix) {
+            field_u64(out, "idempotency_created_at_unix", created);
+        }
+    }
+    out.push(b'}');
+}
+
+fn field_str(out: &mut Vec<u8>, name: &str, value: &str) {
+    out.push(b',');
+    write_key(out, name);
+    write_str(out, value);
+}
+
+fn field_u64(out: &mut Vec<u8>, name: &str, value: u64) {
+    out.push(b',');
+    write_key(out, name);
+    write_u64(out, value);
+}
+
+fn field_keys(out: &mut Vec<u8>, keys: &[u64]) {
+    out.extend_from_slice(b",\"keys\":[");
+    for (i, key) in keys.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_u64(out, *key);
+    }
+    out.push(b']');
+}
+
+fn field_items(out: &mut Vec<u8>, items: &[Item]) {
+    out.extend_from_slice(b",\"items\":[");
+    for (i, (key, bucket, value)) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'[');
+        write_u64(out, *key);
+        out.push(b',');
+        write_u64(out, u64::from(bucket.yyyymmdd()));
+        out.push(b',');
+        write_u64(out, *value);
+        out.push(b']');
+    }
+    out.push(b']');
+}
+
+fn field_range(out: &mut Vec<u8>, range: &RawRange) {
+    out.extend_from_slice(b",\"range\":{\"from\":");
+    write_u64(out, range.from);
+    out.extend_from_slice(b",\"to\":");
+    write_u64(out, range.to);
+    out.push(b'}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::request::parse_request;
+
+    fn entry(line: &str) -> String {
+        let request = parse_request(line.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        write_entry(&mut out, &request, None);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn entries_are_canonical() {
+        assert_eq!(
+            entry(r#"{"v":2,"op":"series.increment","tree":"api","key":42,"date":20260505,"token":"x"}"#),
+            r#"{"v":2,"op":"counter.increment","series":"api","key":42,"bucket":20260505,"value":1}"#
+        );
+        assert_eq!(
+            entry(r#"{"v":2,"op":"counter.batch_increment","series":"s","items":[[1,"20260501",5]]}"#.replace("\"20260501\"", "20260501").as_str()),
+            r#"{"v":2,"op":"series.batch_add","series":"s","granularity":"day","items":[[1,20260501,5]]}"#
+        );
+        assert_eq!(
+            entry(r#"{"v":2,"op":"tree.delete_before","series":"s","date":20260101}"#),
+            r#"{"v":2,"op":"series.delete_before","series":"s","before":20260101}"#
+        );
+        assert_eq!(
+            entry(
+                r#"{"v":2,"op":"counter.increment","series":"usage","key":1,"bucket":20260501,"value":3,"idempotency_key":"q1"}"#
+            ),
+            r#"{"v":2,"op":"counter.increment","series":"usage","key":1,"bucket":20260501,"value":3,"idempotency_key":"q1"}"#
+        );
+    }
+}

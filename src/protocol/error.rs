@@ -1,0 +1,82 @@
+//! Error codes and the error a command answers with.
+
+use std::fmt;
+
+/// The `error_code` values of COMMANDS.md 2.3.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    InvalidJson,
+    UnsupportedProtocol,
+    UnknownCommand,
+    ValidationError,
+    NotFound,
+    Unauthorized,
+    Forbidden,
+    RequestTooLarge,
+    ResponseTooLarge,
+    QueryTimeout,
+    IdempotencyConflict,
+    ReplicationGap,
+    /// Never sent to TCP clients; used in replication status strings.
+    ReplicationError,
+    InternalError,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::UnsupportedProtocol => "unsupported_protocol",
+            ErrorCode::UnknownCommand => "unknown_command",
+            ErrorCode::ValidationError => "validation_error",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::RequestTooLarge => "request_too_large",
+            ErrorCode::ResponseTooLarge => "response_too_large",
+            ErrorCode::QueryTimeout => "query_timeout",
+            ErrorCode::IdempotencyConflict => "idempotency_conflict",
+            ErrorCode::ReplicationGap => "replication_gap",
+            ErrorCode::ReplicationError => "replication_error",
+            ErrorCode::InternalError => "internal_error",
+        }
+    }
+}
+
+/// A failed command: the code and the message of its error envelope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl CommandError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> CommandError {
+        CommandError { code, message: message.into() }
+    }
+
+    pub fn validation(message: impl Into<String>) -> CommandError {
+        CommandError::new(ErrorCode::ValidationError, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> CommandError {
+        CommandError::new(ErrorCode::NotFound, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> CommandError {
+        CommandError::new(ErrorCode::InternalError, message)
+    }
+
+    /// `Tree "<series>" not found`.
+    pub fn series_not_found(series: &str) -> CommandError {
+        CommandError::not_found(format!("Tree \"{series}\" not found"))
+    }
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for CommandError {}

@@ -1,0 +1,301 @@
+//! Field decoding shared by every op (COMMANDS.md section 4): presence,
+//! JSON type and sign, with the exact messages of the reference.
+
+use super::error::CommandError;
+use super::json::Value;
+use crate::store::Bucket;
+use std::borrow::Cow;
+
+pub type FieldResult<T> = Result<T, CommandError>;
+
+fn type_error(name: &str, value: &Value<'_>, expected: &str) -> CommandError {
+    CommandError::validation(format!("Field {name} must be {expected}, got {}", value.type_name()))
+}
+
+fn negative(name: &str) -> CommandError {
+    CommandError::validation(format!("Field {name} must be greater than or equal to 0"))
+}
+
+pub fn required(name: &str) -> CommandError {
+    CommandError::validation(format!("Field {name} is required"))
+}
+
+/// An unsigned integer (COMMANDS.md 4.2) from a value already present.
+pub fn uint_value(value: &Value<'_>, name: &str) -> FieldResult<u64> {
+    match value {
+        Value::Int(n) if *n >= 0 => Ok(*n as u64),
+        Value::Int(_) => Err(negative(name)),
+        other => Err(type_error(name, other, "an integer")),
+    }
+}
+
+/// An optional unsigned integer field.
+pub fn opt_uint(obj: &Value<'_>, field: &str, name: &str) -> FieldResult<Option<u64>> {
+    obj.get(field).map(|v| uint_value(v, name)).transpose()
+}
+
+/// A required unsigned integer field (`Field <name> is required`).
+pub fn req_uint(obj: &Value<'_>, field: &str) -> FieldResult<u64> {
+    match obj.get(field) {
+        Some(v) => uint_value(v, field),
+        None => Err(required(field)),
+    }
+}
+
+/// A signed JSON integer (reconciliation fields, offsets before their sign check).
+pub fn opt_int(obj: &Value<'_>, field: &str) -> FieldResult<Option<i64>> {
+    match obj.get(field) {
+        None => Ok(None),
+        Some(Value::Int(n)) => Ok(Some(*n)),
+        Some(other) => Err(type_error(field, other, "an integer")),
+    }
+}
+
+/// `limit`: an integer that must fit int32 (defect D5 fixed: out-of-range
+/// values are a validation error with the validator's own wording).
+pub fn opt_limit(obj: &Value<'_>) -> FieldResult<Option<i64>> {
+    match obj.get("limit") {
+        None => Ok(None),
+        Some(Value::Int(n)) if *n > i64::from(i32::MAX) => {
+            Err(CommandError::validation("Field limit exceeds max size"))
+        }
+        Some(Value::Int(n)) if *n < i64::from(i32::MIN) => {
+            Err(CommandError::validation("Field limit must be greater than 0"))
+        }
+        Some(Value::Int(n)) => Ok(Some(*n)),
+        Some(other) => Err(type_error("limit", other, "an integer")),
+    }
+}
+
+/// `offset` of the chunk ops: optional, default 0, never negative.
+pub fn opt_offset(obj: &Value<'_>) -> FieldResult<u64> {
+    Ok(opt_uint(obj, "offset", "offset")?.unwrap_or(0))
+}
+
+/// The series name: `tree` if it is a string, else `series` (COMMANDS.md 4.1).
+pub fn series<'a>(obj: &Value<'a>) -> FieldResult<Cow<'a, str>> {
+    if let Some(Value::Str(s)) = obj.get("tree") {
+        return Ok(s.clone());
+    }
+    if let Some(Value::Str(s)) = obj.get("series") {
+        return Ok(s.clone());
+    }
+    Err(CommandError::validation("Field tree or series is required"))
+}
+
+/// A string field where any other type counts as missing.
+pub fn opt_str<'a>(obj: &Value<'a>, field: &str) -> Option<Cow<'a, str>> {
+    match obj.get(field) {
+        Some(Value::Str(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// A string field that must be present as a string.
+pub fn req_str<'a>(obj: &Value<'a>, field: &str) -> FieldResult<Cow<'a, str>> {
+    opt_str(obj, field).ok_or_else(|| required(field))
+}
+
+/// A "string or integer" field (COMMANDS.md 4.6): integers become their
+/// decimal text; any other type, `null` included, is an error.
+pub fn opt_str_or_int(obj: &Value<'_>, field: &str) -> FieldResult<Option<String>> {
+    match obj.get(field) {
+        None => Ok(None),
+        Some(Value::Str(s)) => Ok(Some(s.to_string())),
+        Some(Value::Int(n)) => Ok(Some(n.to_string())),
+        Some(_) => Err(CommandError::validation(format!("Field {field} must be a string or integer"))),
+    }
+}
+
+/// The write bucket of increment/decrement (COMMANDS.md 4.4 with the
+/// deliberate difference of DESIGN.md: it must be a real UTC day).
+/// `date` wins over `bucket`; neither means today.
+pub fn write_bucket(obj: &Value<'_>) -> FieldResult<Bucket> {
+    if let Some(value) = obj.get("date") {
+        let raw = uint_value(value, "date")?;
+        return Bucket::from_yyyymmdd(raw).ok_or_else(|| not_a_date("date"));
+    }
+    match obj.get("bucket") {
+        None => Ok(Bucket::today()),
+        Some(Value::Str(text)) => {
+            if text.starts_with('-') {
+                return Err(negative("bucket"));
+            }
+            let digits: String = text.chars().filter(|&c| c != '-').collect();
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(not_a_date("bucket"));
+            }
+            digits.parse::<u64>().ok().and_then(Bucket::from_yyyymmdd).ok_or_else(|| not_a_date("bucket"))
+        }
+        Some(value) => {
+            let raw = uint_value(value, "bucket")?;
+            Bucket::from_yyyymmdd(raw).ok_or_else(|| not_a_date("bucket"))
+        }
+    }
+}
+
+fn not_a_date(name: &str) -> CommandError {
+    CommandError::validation(format!("Field {name} must be a bucket date"))
+}
+
+/// An inclusive bucket range as sent; dates are checked by [`RawRange::buckets`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawRange {
+    pub from: u64,
+    pub to: u64,
+}
+
+/// Widest range: 366 days between the endpoints (367 buckets).
+pub const MAX_RANGE_DAYS: i64 = 366;
+
+impl RawRange {
+    /// The validator's checks (COMMANDS.md 4.5): real 8-digit dates, at
+    /// most 366 days apart.
+    pub fn buckets(&self) -> FieldResult<(Bucket, Bucket)> {
+        let from = Bucket::from_yyyymmdd(self.from);
+        let to = Bucket::from_yyyymmdd(self.to);
+        match (from, to) {
+            (Some(from), Some(to)) => {
+                if Bucket::days_between(from, to) > MAX_RANGE_DAYS {
+                    Err(CommandError::validation("Range exceeds max days"))
+                } else {
+                    Ok((from, to))
+                }
+            }
+            _ => Err(CommandError::validation("Invalid bucket date")),
+        }
+    }
+}
+
+/// `range`, parsed only when the key is present (even as `null`).
+pub fn opt_range(obj: &Value<'_>) -> FieldResult<Option<RawRange>> {
+    let value = match obj.get("range") {
+        None => return Ok(None),
+        Some(v) => v,
+    };
+    if !matches!(value, Value::Object(_)) {
+        return Err(type_error("range", value, "an object"));
+    }
+    let from = match value.get("from") {
+        Some(v) => uint_value(v, "range.from")?,
+        None => return Err(required("range.from")),
+    };
+    let to = match value.get("to") {
+        Some(v) => uint_value(v, "range.to")?,
+        None => return Err(required("range.to")),
+    };
+    if from > to {
+        return Err(CommandError::validation("Bucket range start must be less than or equal to range end"));
+    }
+    Ok(Some(RawRange { from, to }))
+}
+
+pub fn req_range(obj: &Value<'_>) -> FieldResult<RawRange> {
+    opt_range(obj)?.ok_or_else(|| required("range"))
+}
+
+/// `keys`: an array of unsigned integers.
+pub fn keys(obj: &Value<'_>) -> FieldResult<Vec<u64>> {
+    match obj.get("keys") {
+        None => Err(required("keys")),
+        Some(Value::Array(items)) => items.iter().map(|v| uint_value(v, "keys[]")).collect(),
+        Some(other) => Err(type_error("keys", other, "an array")),
+    }
+}
+
+/// One `[key, bucket, value]` triple of a batch, the bucket a real day.
+pub type Item = (u64, Bucket, u64);
+
+/// `items` of batch_add / batch_set / ingest.chunk (COMMANDS.md 8.1).
+pub fn items(obj: &Value<'_>) -> FieldResult<Vec<Item>> {
+    let list = match obj.get("items") {
+        None => return Err(required("items")),
+        Some(Value::Array(list)) => list,
+        Some(other) => return Err(type_error("items", other, "an array")),
+    };
+    let mut out = Vec::with_capacity(list.len());
+    for item in list {
+        let triple = match item {
+            Value::Array(triple) => triple,
+            other => return Err(type_error("items[]", other, "an array")),
+        };
+        if triple.len() != 3 {
+            return Err(CommandError::validation("Each item must be [key, bucket, value]"));
+        }
+        let key = uint_value(&triple[0], "items[][0]")?;
+        let raw_bucket = uint_value(&triple[1], "items[][1]")?;
+        let value = uint_value(&triple[2], "items[][2]")?;
+        let bucket = Bucket::from_yyyymmdd(raw_bucket).ok_or_else(|| not_a_date("items[][1]"))?;
+        out.push((key, bucket, value));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::json::parse;
+
+    fn obj(text: &str) -> Value<'_> {
+        parse(text.as_bytes()).unwrap()
+    }
+
+    fn message<T: std::fmt::Debug>(r: FieldResult<T>) -> String {
+        r.unwrap_err().message
+    }
+
+    #[test]
+    fn series_prefers_tree_and_ignores_non_strings() {
+        assert_eq!(series(&obj(r#"{"tree":"a","series":"b"}"#)).unwrap(), "a");
+        assert_eq!(series(&obj(r#"{"tree":1,"series":"b"}"#)).unwrap(), "b");
+        assert_eq!(message(series(&obj(r#"{"series":null}"#))), "Field tree or series is required");
+    }
+
+    #[test]
+    fn buckets_accept_dashed_strings_and_reject_non_dates() {
+        let b = |t: &str| write_bucket(&obj(t)).map(|b| b.yyyymmdd());
+        assert_eq!(b(r#"{"bucket":"2026-05-05"}"#).unwrap(), 20260505);
+        assert_eq!(b(r#"{"bucket":"2026--05-0-5"}"#).unwrap(), 20260505);
+        assert_eq!(b(r#"{"bucket":20260505,"date":20260506}"#).unwrap(), 20260506);
+        assert_eq!(message(b(r#"{"bucket":"-1"}"#)), "Field bucket must be greater than or equal to 0");
+        assert_eq!(message(b(r#"{"bucket":""}"#)), "Field bucket must be a bucket date");
+        assert_eq!(message(b(r#"{"bucket":"2026/05/05"}"#)), "Field bucket must be a bucket date");
+        assert_eq!(message(b(r#"{"bucket":"99999999999999999999999"}"#)), "Field bucket must be a bucket date");
+        assert_eq!(message(b(r#"{"bucket":20261332}"#)), "Field bucket must be a bucket date");
+        assert_eq!(message(b(r#"{"bucket":-3}"#)), "Field bucket must be greater than or equal to 0");
+        assert!(b(r#"{"bucket":null}"#).is_err());
+    }
+
+    #[test]
+    fn ranges_check_order_then_dates_then_width() {
+        let r = |t: &str| opt_range(&obj(t));
+        assert_eq!(r("{}").unwrap(), None);
+        assert!(r(r#"{"range":null}"#).is_err());
+        assert_eq!(message(r(r#"{"range":{"to":1}}"#)), "Field range.from is required");
+        assert_eq!(
+            message(r(r#"{"range":{"from":2,"to":1}}"#)),
+            "Bucket range start must be less than or equal to range end"
+        );
+        let ok = RawRange { from: 20250101, to: 20260102 };
+        assert!(ok.buckets().is_ok());
+        let wide = RawRange { from: 20250101, to: 20260103 };
+        assert_eq!(wide.buckets().unwrap_err().message, "Range exceeds max days");
+        let bad = RawRange { from: 20260230, to: 20260301 };
+        assert_eq!(bad.buckets().unwrap_err().message, "Invalid bucket date");
+    }
+
+    #[test]
+    fn items_are_checked_triples() {
+        let i = |t: &str| items(&obj(t));
+        assert_eq!(i(r#"{"items":[[1,20260501,5]]}"#).unwrap().len(), 1);
+        assert_eq!(message(i(r#"{"items":[[1,20260501]]}"#)), "Each item must be [key, bucket, value]");
+        assert_eq!(message(i(r#"{"items":[[1,20260501,-5]]}"#)), "Field items[][2] must be greater than or equal to 0");
+        assert_eq!(message(i(r#"{}"#)), "Field items is required");
+    }
+
+    #[test]
+    fn limit_outside_int32_is_a_validation_error() {
+        assert_eq!(message(opt_limit(&obj(r#"{"limit":2147483648}"#))), "Field limit exceeds max size");
+        assert_eq!(opt_limit(&obj(r#"{"limit":5}"#)).unwrap(), Some(5));
+    }
+}

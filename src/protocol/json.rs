@@ -1,0 +1,404 @@
+//! A small borrowing JSON reader for request lines.
+//!
+//! Requests are parsed into [`Value`] trees whose strings borrow from the
+//! line whenever they hold no escapes, so the hot path allocates only the
+//! vectors of arrays and objects. It exists (instead of `serde_json::Value`)
+//! because the protocol needs what a generic reader hides: integers outside
+//! the i64 range are a parse error (`invalid_json`), `1.0` and `1e3` are
+//! floats not integers, duplicate keys are kept so the last one wins, and
+//! nesting is bounded.
+
+use std::borrow::Cow;
+
+/// Deepest nesting of arrays and objects a request may use.
+pub const MAX_DEPTH: usize = 512;
+
+/// One parsed JSON value. Objects keep every pair in input order; lookups
+/// take the last pair with a matching key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(Cow<'a, str>),
+    Array(Vec<Value<'a>>),
+    Object(Vec<(Cow<'a, str>, Value<'a>)>),
+}
+
+impl<'a> Value<'a> {
+    /// The value of `key` in an object (the last one when repeated).
+    pub fn get(&self, key: &str) -> Option<&Value<'a>> {
+        match self {
+            Value::Object(pairs) => pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Whether an object has `key` at all (even with a `null` value).
+    pub fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A short name of the JSON type, for error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "Nil",
+            Value::Bool(_) => "Bool",
+            Value::Int(_) => "Int64",
+            Value::Float(_) => "Float64",
+            Value::Str(_) => "String",
+            Value::Array(_) => "Array(JSON::Any)",
+            Value::Object(_) => "Hash(String, JSON::Any)",
+        }
+    }
+}
+
+/// Parses exactly one JSON value, surrounded by optional whitespace.
+/// The error is a human-readable message with a 1-based column.
+pub fn parse(bytes: &[u8]) -> Result<Value<'_>, String> {
+    let text =
+        std::str::from_utf8(bytes).map_err(|e| format!("Invalid UTF-8 at line 1, column {}", e.valid_up_to() + 1))?;
+    let mut parser = Parser { text, bytes: text.as_bytes(), pos: 0 };
+    parser.skip_whitespace();
+    let value = parser.value(0)?;
+    parser.skip_whitespace();
+    if parser.pos < parser.bytes.len() {
+        return Err(parser.unexpected());
+    }
+    Ok(value)
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    fn unexpected(&self) -> String {
+        match self.text[self.pos..].chars().next() {
+            None => format!("unexpected token '<EOF>' at line 1, column {}", self.pos + 1),
+            Some(c) => format!("Unexpected char '{}' at line 1, column {}", c, self.pos + 1),
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value<'a>, String> {
+        match self.bytes.get(self.pos) {
+            Some(b'{') => self.object(depth + 1),
+            Some(b'[') => self.array(depth + 1),
+            Some(b'"') => Ok(Value::Str(self.string()?)),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(b't') => self.literal("true", Value::Bool(true)),
+            Some(b'f') => self.literal("false", Value::Bool(false)),
+            Some(b'n') => self.literal("null", Value::Null),
+            _ => Err(self.unexpected()),
+        }
+    }
+
+    fn literal(&mut self, word: &str, value: Value<'a>) -> Result<Value<'a>, String> {
+        if self.bytes[self.pos..].starts_with(word.as_bytes()) {
+            self.pos += word.len();
+            Ok(value)
+        } else {
+            Err(self.unexpected())
+        }
+    }
+
+    fn nest_check(&self, depth: usize) -> Result<(), String> {
+        if depth > MAX_DEPTH {
+            Err(format!("Nesting of {depth} is too deep"))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Value<'a>, String> {
+        self.nest_check(depth)?;
+        self.pos += 1;
+        let mut items = Vec::new();
+        self.skip_whitespace();
+        if self.bytes.get(self.pos) == Some(&b']') {
+            self.pos += 1;
+            return Ok(Value::Array(items));
+        }
+        loop {
+            self.skip_whitespace();
+            items.push(self.value(depth)?);
+            self.skip_whitespace();
+            match self.bytes.get(self.pos) {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(Value::Array(items));
+                }
+                _ => return Err(self.unexpected()),
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Value<'a>, String> {
+        self.nest_check(depth)?;
+        self.pos += 1;
+        let mut pairs = Vec::new();
+        self.skip_whitespace();
+        if self.bytes.get(self.pos) == Some(&b'}') {
+            self.pos += 1;
+            return Ok(Value::Object(pairs));
+        }
+        loop {
+            self.skip_whitespace();
+            if self.bytes.get(self.pos) != Some(&b'"') {
+                return Err(self.unexpected());
+            }
+            let key = self.string()?;
+            self.skip_whitespace();
+            if self.bytes.get(self.pos) != Some(&b':') {
+                return Err(self.unexpected());
+            }
+            self.pos += 1;
+            self.skip_whitespace();
+            let value = self.value(depth)?;
+            pairs.push((key, value));
+            self.skip_whitespace();
+            match self.bytes.get(self.pos) {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(Value::Object(pairs));
+                }
+                _ => return Err(self.unexpected()),
+            }
+        }
+    }
+
+    fn number(&mut self) -> Result<Value<'a>, String> {
+        let start = self.pos;
+        if self.bytes[self.pos] == b'-' {
+            self.pos += 1;
+        }
+        let digits_start = self.pos;
+        match self.bytes.get(self.pos) {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => self.skip_digits(),
+            _ => return Err(self.unexpected()),
+        }
+        let mut is_float = false;
+        if self.bytes.get(self.pos) == Some(&b'.') {
+            self.pos += 1;
+            if !matches!(self.bytes.get(self.pos), Some(b'0'..=b'9')) {
+                return Err(self.unexpected());
+            }
+            self.skip_digits();
+            is_float = true;
+        }
+        if let Some(b'e' | b'E') = self.bytes.get(self.pos) {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.bytes.get(self.pos) {
+                self.pos += 1;
+            }
+            if !matches!(self.bytes.get(self.pos), Some(b'0'..=b'9')) {
+                return Err(self.unexpected());
+            }
+            self.skip_digits();
+            is_float = true;
+        }
+        let literal = &self.text[start..self.pos];
+        if is_float {
+            return literal
+                .parse::<f64>()
+                .map(Value::Float)
+                .map_err(|_| format!("Invalid Float64: {literal:?} at line 1, column {}", start + 1));
+        }
+        let negative = digits_start > start;
+        let mut magnitude: u64 = 0;
+        for &digit in &self.bytes[digits_start..self.pos] {
+            magnitude = match magnitude.checked_mul(10).and_then(|m| m.checked_add(u64::from(digit - b'0'))) {
+                Some(m) => m,
+                None => return Err(invalid_int(literal, start)),
+            };
+        }
+        let value = if negative {
+            if magnitude > i64::MAX as u64 + 1 {
+                return Err(invalid_int(literal, start));
+            }
+            (magnitude as i64).wrapping_neg()
+        } else {
+            i64::try_from(magnitude).map_err(|_| invalid_int(literal, start))?
+        };
+        Ok(Value::Int(value))
+    }
+
+    fn skip_digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    fn string(&mut self) -> Result<Cow<'a, str>, String> {
+        self.pos += 1;
+        let start = self.pos;
+        // Fast path: no escapes, borrow straight from the line.
+        loop {
+            match self.bytes.get(self.pos) {
+                None => return Err(self.unexpected()),
+                Some(b'"') => {
+                    let s = &self.text[start..self.pos];
+                    self.pos += 1;
+                    return Ok(Cow::Borrowed(s));
+                }
+                Some(b'\\') => break,
+                Some(&b) if b < 0x20 => return Err(self.unexpected()),
+                Some(_) => self.pos += 1,
+            }
+        }
+        let mut owned = String::from(&self.text[start..self.pos]);
+        loop {
+            match self.bytes.get(self.pos) {
+                None => return Err(self.unexpected()),
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(Cow::Owned(owned));
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    let escaped = match self.bytes.get(self.pos) {
+                        Some(b'"') => '"',
+                        Some(b'\\') => '\\',
+                        Some(b'/') => '/',
+                        Some(b'b') => '\u{8}',
+                        Some(b'f') => '\u{c}',
+                        Some(b'n') => '\n',
+                        Some(b'r') => '\r',
+                        Some(b't') => '\t',
+                        Some(b'u') => {
+                            self.pos += 1;
+                            let c = self.unicode_escape()?;
+                            owned.push(c);
+                            continue;
+                        }
+                        _ => return Err(self.unexpected()),
+                    };
+                    owned.push(escaped);
+                    self.pos += 1;
+                }
+                Some(&b) if b < 0x20 => return Err(self.unexpected()),
+                Some(_) => {
+                    let run_start = self.pos;
+                    while let Some(&b) = self.bytes.get(self.pos) {
+                        if b == b'"' || b == b'\\' || b < 0x20 {
+                            break;
+                        }
+                        self.pos += 1;
+                    }
+                    owned.push_str(&self.text[run_start..self.pos]);
+                }
+            }
+        }
+    }
+
+    /// Reads the 4 hex digits after `\u` (and a low surrogate if needed).
+    fn unicode_escape(&mut self) -> Result<char, String> {
+        let high = self.hex4()?;
+        if !(0xD800..0xDC00).contains(&high) {
+            return char::from_u32(high).ok_or_else(|| self.unexpected());
+        }
+        if self.bytes[self.pos..].starts_with(b"\\u") {
+            self.pos += 2;
+            let low = self.hex4()?;
+            if (0xDC00..0xE000).contains(&low) {
+                let code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+                return char::from_u32(code).ok_or_else(|| self.unexpected());
+            }
+        }
+        Err(format!("Invalid unicode escape at line 1, column {}", self.pos + 1))
+    }
+
+    fn hex4(&mut self) -> Result<u32, String> {
+        let digits = self
+            .bytes
+            .get(self.pos..self.pos + 4)
+            .and_then(|d| std::str::from_utf8(d).ok())
+            .and_then(|d| u32::from_str_radix(d, 16).ok().filter(|_| d.bytes().all(|b| b.is_ascii_hexdigit())));
+        match digits {
+            Some(value) => {
+                self.pos += 4;
+                Ok(value)
+            }
+            None => Err(format!("Invalid unicode escape at line 1, column {}", self.pos + 1)),
+        }
+    }
+}
+
+fn invalid_int(literal: &str, start: usize) -> String {
+    format!("Invalid Int64: {literal:?} at line 1, column {}", start + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_objects_keeping_duplicate_keys_last_wins() {
+        let v = parse(br#" {"a":1,"b":[true,null,"x"],"a":2} "#).unwrap();
+        assert_eq!(v.get("a"), Some(&Value::Int(2)));
+        assert_eq!(v.get("b"), Some(&Value::Array(vec![Value::Bool(true), Value::Null, Value::Str("x".into())])));
+    }
+
+    #[test]
+    fn integers_are_i64_and_floats_are_floats() {
+        assert_eq!(parse(b"9223372036854775807").unwrap(), Value::Int(i64::MAX));
+        assert_eq!(parse(b"-9223372036854775808").unwrap(), Value::Int(i64::MIN));
+        assert_eq!(parse(b"-0").unwrap(), Value::Int(0));
+        assert_eq!(parse(b"1.0").unwrap(), Value::Float(1.0));
+        assert_eq!(parse(b"1e3").unwrap(), Value::Float(1000.0));
+        let err = parse(b"{\"k\":18446744073709551615}").unwrap_err();
+        assert_eq!(err, "Invalid Int64: \"18446744073709551615\" at line 1, column 6");
+    }
+
+    #[test]
+    fn rejects_what_is_not_one_json_value() {
+        assert_eq!(parse(b"").unwrap_err(), "unexpected token '<EOF>' at line 1, column 1");
+        assert_eq!(parse(b"   ").unwrap_err(), "unexpected token '<EOF>' at line 1, column 4");
+        assert!(parse(b"{} {}").is_err());
+        assert!(parse(b"{\"a\":}").is_err());
+        assert!(parse(b"[1,]").is_err());
+        assert!(parse(b"01").is_err());
+        assert!(parse(b"\"\x01\"").is_err());
+        assert!(parse(b"\"\xff\"").unwrap_err().starts_with("Invalid UTF-8"));
+    }
+
+    #[test]
+    fn strings_unescape_and_borrow_when_plain() {
+        match parse(br#""plain""#).unwrap() {
+            Value::Str(Cow::Borrowed("plain")) => {}
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            parse(br#""a\"b\\c\/d\n\u00e9\ud83d\ude00""#).unwrap(),
+            Value::Str("a\"b\\c/d\n\u{e9}\u{1F600}".into())
+        );
+        assert!(parse(br#""\ud83d""#).is_err());
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let ok = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
+        assert!(parse(ok.as_bytes()).is_ok());
+        let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
+        assert!(parse(deep.as_bytes()).unwrap_err().contains("too deep"));
+    }
+}

@@ -1,0 +1,20 @@
+//! The wire protocol v2: request lines into typed commands, and replies out.
+//!
+//! A line goes through `json` (one JSON value, i64 integers), `request`
+//! (preamble checks and each op's fields in the reference's order),
+//! `validate` (semantic checks after authentication); replies are written by
+//! `reply` and `write`, WAL entries by `entry`. Nothing here touches state.
+
+pub mod entry;
+pub mod error;
+pub mod fields;
+pub mod json;
+pub mod op;
+pub mod reply;
+pub mod request;
+pub mod validate;
+pub mod write;
+
+pub use error::{CommandError, ErrorCode};
+pub use op::Op;
+pub use request::{parse_request, Command, IdempotencyFields, Rejected, Request};

@@ -1,0 +1,415 @@
+//! Request lines into typed [`Request`]s: the preamble checks of
+//! COMMANDS.md section 3 (steps 2-8) and each op's field parse order (4.7).
+//! Semantic checks that come after authentication live in `validate.rs`.
+
+use super::error::{CommandError, ErrorCode};
+use super::fields::{self, FieldResult, Item, RawRange};
+use super::json::{self, Value};
+use super::op::Op;
+use crate::store::Bucket;
+use std::borrow::Cow;
+
+/// A parsed request: the op, its typed fields and the envelope fields.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    pub op: Op,
+    pub command: Command<'a>,
+    /// `token` when it is a string (any other type counts as absent).
+    pub token: Option<Cow<'a, str>>,
+    /// Present when the object has the key `idempotency_key`.
+    pub idempotency: Option<IdempotencyFields>,
+}
+
+/// The idempotency fields of COMMANDS.md 11.2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyFields {
+    pub key: String,
+    pub fingerprint: Option<String>,
+    pub created_at_unix: Option<u64>,
+}
+
+/// `before` of `idempotency.prune`, already turned into Unix seconds.
+pub type UnixSeconds = u64;
+
+/// The typed fields of each op, in the names of the protocol.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command<'a> {
+    Increment { series: Cow<'a, str>, key: u64, bucket: Bucket, value: Option<u64> },
+    Decrement { series: Cow<'a, str>, key: u64, bucket: Bucket, value: Option<u64> },
+    Sum { series: Cow<'a, str>, key: u64, range: Option<RawRange> },
+    BatchSum { series: Cow<'a, str>, keys: Vec<u64>, range: Option<RawRange> },
+    MultiSum { items: Vec<(Cow<'a, str>, u64)>, range: Option<RawRange> },
+    CounterSeries { series: Cow<'a, str>, key: u64, range: RawRange },
+    CounterDeleteRange { series: Cow<'a, str>, key: u64, range: RawRange },
+    BatchDeleteRange { series: Cow<'a, str>, keys: Vec<u64>, range: RawRange },
+    CounterReset { series: Cow<'a, str>, key: u64 },
+    BatchReset { series: Cow<'a, str>, keys: Vec<u64> },
+    BatchAdd { series: Cow<'a, str>, items: Vec<Item> },
+    BatchSet { series: Cow<'a, str>, items: Vec<Item> },
+    DeleteBefore { series: Cow<'a, str>, before: u64 },
+    SeriesCompact { series: Cow<'a, str> },
+    SystemCompact,
+    TreeCreate { series: Cow<'a, str> },
+    TreeDrop { series: Cow<'a, str> },
+    TreeList,
+    TreeReset { series: Cow<'a, str> },
+    TreeDeleteRange { series: Cow<'a, str>, range: RawRange },
+    TreeSeries { series: Cow<'a, str>, range: RawRange },
+    TreeInfo { series: Cow<'a, str> },
+    TreeKeys { series: Cow<'a, str>, limit: Option<i64>, cursor: Option<u64> },
+    TreeSummary { series: Cow<'a, str>, range: Option<RawRange> },
+    TreeTop { series: Cow<'a, str>, limit: Option<i64>, range: Option<RawRange> },
+    IngestBegin { stream_id: Cow<'a, str>, mode: Cow<'a, str>, granularity: Option<Cow<'a, str>> },
+    IngestChunk { series: Cow<'a, str>, stream_id: Cow<'a, str>, chunk_seq: u64, items: Vec<Item> },
+    IngestCommit { stream_id: Cow<'a, str> },
+    IngestAbort { stream_id: Cow<'a, str> },
+    IdempotencyPrune { before: UnixSeconds, limit: Option<i64> },
+    IdempotencySnapshotFetchChunk { offset: u64, limit: Option<i64> },
+    SnapshotCreate { series: Cow<'a, str> },
+    SnapshotCreateAll,
+    SnapshotList,
+    SnapshotInfo,
+    SnapshotLoad { file: Cow<'a, str> },
+    SnapshotFetch { file: Cow<'a, str> },
+    SnapshotFetchChunk { file: Cow<'a, str>, offset: u64, limit: Option<i64> },
+    SnapshotVerify,
+    Ping,
+    Health,
+    Stats,
+    Metrics,
+    ReconciliationReport { checked_points: i64, mismatch_count: i64, absolute_drift: i64, max_abs_delta: i64 },
+    RecoveryCheckpoint { source: Cow<'a, str>, offset: Option<String>, event_id: Option<String> },
+    RecoveryStatus { source: Option<Cow<'a, str>> },
+    ReplicationStatus,
+    ReplicationEntries { after_lsn: u64, limit: Option<i64> },
+}
+
+/// Why a line was rejected before it became a request. `op` is known when
+/// the failure came after the op lookup (for per-op error metrics).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    pub op: Option<Op>,
+    pub error: CommandError,
+}
+
+impl Rejected {
+    fn early(code: ErrorCode, message: impl Into<String>) -> Rejected {
+        Rejected { op: None, error: CommandError::new(code, message) }
+    }
+}
+
+/// Parses one request line (without its terminator).
+pub fn parse_request(line: &[u8]) -> Result<Request<'_>, Rejected> {
+    let value = json::parse(line).map_err(|m| Rejected::early(ErrorCode::InvalidJson, m))?;
+    parse_value(value)
+}
+
+/// Steps 3-8 of the pipeline on an already parsed JSON value.
+pub fn parse_value(value: Value<'_>) -> Result<Request<'_>, Rejected> {
+    if !matches!(value, Value::Object(_)) {
+        return Err(Rejected::early(
+            ErrorCode::ValidationError,
+            format!("Request must be a JSON object, got {}", value.type_name()),
+        ));
+    }
+    if value.get("v") != Some(&Value::Int(2)) {
+        return Err(Rejected::early(
+            ErrorCode::UnsupportedProtocol,
+            "Karma 1.0 accepts only protocol v2 requests with field v=2",
+        ));
+    }
+    let op_name = match value.get("op") {
+        Some(Value::Str(name)) => name,
+        _ => return Err(Rejected::early(ErrorCode::ValidationError, "Field op is required")),
+    };
+    let op = Op::from_name(op_name)
+        .ok_or_else(|| Rejected::early(ErrorCode::UnknownCommand, format!("Unknown op {op_name}")))?;
+    let fail = |error| Rejected { op: Some(op), error };
+    let command = parse_command(op, &value).map_err(fail)?;
+    let idempotency = if value.has("idempotency_key") { Some(parse_idempotency(&value).map_err(fail)?) } else { None };
+    let token = fields::opt_str(&value, "token");
+    Ok(Request { op, command, token, idempotency })
+}
+
+fn parse_idempotency(obj: &Value<'_>) -> FieldResult<IdempotencyFields> {
+    let key = fields::opt_str_or_int(obj, "idempotency_key")?.unwrap_or_default();
+    let fingerprint = fields::opt_str_or_int(obj, "fingerprint")?;
+    let created_at_unix = match obj.get("idempotency_created_at_unix") {
+        None => None,
+        Some(Value::Int(n)) if *n >= 0 => Some(*n as u64),
+        Some(Value::Int(_)) => {
+            return Err(CommandError::validation(
+                "Field idempotency_created_at_unix must be greater than or equal to 0",
+            ))
+        }
+        Some(_) => return Err(CommandError::validation("Field idempotency_created_at_unix must be an integer")),
+    };
+    Ok(IdempotencyFields { key, fingerprint, created_at_unix })
+}
+
+fn parse_command<'a>(op: Op, obj: &Value<'a>) -> FieldResult<Command<'a>> {
+    use fields::{keys, opt_limit, opt_range, opt_uint, req_range, req_str, req_uint, series};
+    Ok(match op {
+        Op::Increment | Op::Decrement => {
+            let series = series(obj)?;
+            let key = req_uint(obj, "key")?;
+            let bucket = fields::write_bucket(obj)?;
+            let value = opt_uint(obj, "value", "value")?;
+            if op == Op::Increment {
+                Command::Increment { series, key, bucket, value }
+            } else {
+                Command::Decrement { series, key, bucket, value }
+            }
+        }
+        Op::Sum => {
+            let range = opt_range(obj)?;
+            Command::Sum { series: series(obj)?, key: req_uint(obj, "key")?, range }
+        }
+        Op::BatchSum => {
+            let range = opt_range(obj)?;
+            Command::BatchSum { series: series(obj)?, keys: keys(obj)?, range }
+        }
+        Op::MultiSum => {
+            let range = opt_range(obj)?;
+            Command::MultiSum { items: multi_sum_items(obj)?, range }
+        }
+        Op::CounterSeries | Op::CounterDeleteRange => {
+            let range = req_range(obj)?;
+            let series = series(obj)?;
+            let key = req_uint(obj, "key")?;
+            if op == Op::CounterSeries {
+                Command::CounterSeries { series, key, range }
+            } else {
+                Command::CounterDeleteRange { series, key, range }
+            }
+        }
+        Op::BatchDeleteRange => {
+            let range = req_range(obj)?;
+            Command::BatchDeleteRange { series: series(obj)?, keys: keys(obj)?, range }
+        }
+        Op::CounterReset => Command::CounterReset { series: series(obj)?, key: req_uint(obj, "key")? },
+        Op::BatchReset => Command::BatchReset { series: series(obj)?, keys: keys(obj)? },
+        Op::BatchAdd => Command::BatchAdd { series: series(obj)?, items: fields::items(obj)? },
+        Op::BatchSet => Command::BatchSet { series: series(obj)?, items: fields::items(obj)? },
+        Op::DeleteBefore => {
+            let series = series(obj)?;
+            let before = match opt_uint(obj, "before", "before")? {
+                Some(before) => before,
+                None => opt_uint(obj, "date", "date")?.ok_or_else(|| fields::required("before"))?,
+            };
+            Command::DeleteBefore { series, before }
+        }
+        Op::SeriesCompact => Command::SeriesCompact { series: series(obj)? },
+        Op::SystemCompact => Command::SystemCompact,
+        Op::TreeCreate => Command::TreeCreate { series: series(obj)? },
+        Op::TreeDrop => Command::TreeDrop { series: series(obj)? },
+        Op::TreeList => Command::TreeList,
+        Op::TreeReset => Command::TreeReset { series: series(obj)? },
+        Op::TreeDeleteRange | Op::TreeSeries => {
+            let range = req_range(obj)?;
+            let series = series(obj)?;
+            if op == Op::TreeSeries {
+                Command::TreeSeries { series, range }
+            } else {
+                Command::TreeDeleteRange { series, range }
+            }
+        }
+        Op::TreeInfo => Command::TreeInfo { series: series(obj)? },
+        Op::TreeKeys => {
+            let series = series(obj)?;
+            let limit = opt_limit(obj)?;
+            let cursor = match obj.get("cursor") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(fields::uint_value(v, "cursor")?),
+            };
+            Command::TreeKeys { series, limit, cursor }
+        }
+        Op::TreeSummary => {
+            let range = opt_range(obj)?;
+            Command::TreeSummary { series: series(obj)?, range }
+        }
+        Op::TreeTop => {
+            let range = opt_range(obj)?;
+            let series = series(obj)?;
+            Command::TreeTop { series, limit: opt_limit(obj)?, range }
+        }
+        Op::IngestBegin => Command::IngestBegin {
+            stream_id: req_str(obj, "stream_id")?,
+            mode: req_str(obj, "mode")?,
+            granularity: fields::opt_str(obj, "granularity"),
+        },
+        Op::IngestChunk => {
+            let series = series(obj)?;
+            let stream_id = req_str(obj, "stream_id")?;
+            let chunk_seq = req_uint(obj, "chunk_seq")?;
+            Command::IngestChunk { series, stream_id, chunk_seq, items: fields::items(obj)? }
+        }
+        Op::IngestCommit => Command::IngestCommit { stream_id: req_str(obj, "stream_id")? },
+        Op::IngestAbort => Command::IngestAbort { stream_id: req_str(obj, "stream_id")? },
+        Op::IdempotencyPrune => {
+            let before = prune_before(obj)?;
+            Command::IdempotencyPrune { before, limit: opt_limit(obj)? }
+        }
+        Op::IdempotencySnapshotFetchChunk => {
+            let offset = fields::opt_offset(obj)?;
+            Command::IdempotencySnapshotFetchChunk { offset, limit: opt_limit(obj)? }
+        }
+        Op::SnapshotCreate => Command::SnapshotCreate { series: series(obj)? },
+        Op::SnapshotCreateAll => Command::SnapshotCreateAll,
+        Op::SnapshotList => Command::SnapshotList,
+        Op::SnapshotInfo => Command::SnapshotInfo,
+        Op::SnapshotLoad => Command::SnapshotLoad { file: snapshot_file(obj)? },
+        Op::SnapshotFetch => Command::SnapshotFetch { file: snapshot_file(obj)? },
+        Op::SnapshotFetchChunk => {
+            let file = snapshot_file(obj)?;
+            let offset = fields::opt_offset(obj)?;
+            Command::SnapshotFetchChunk { file, offset, limit: opt_limit(obj)? }
+        }
+        Op::SnapshotVerify => Command::SnapshotVerify,
+        Op::Ping => Command::Ping,
+        Op::Health => Command::Health,
+        Op::Stats => Command::Stats,
+        Op::Metrics => Command::Metrics,
+        Op::ReconciliationReport => {
+            let int = |name: &str| fields::opt_int(obj, name);
+            let checked_points = int("checked_points")?.ok_or_else(|| fields::required("checked_points"))?;
+            let mismatch_count = int("mismatch_count")?.ok_or_else(|| fields::required("mismatch_count"))?;
+            let absolute_drift = int("absolute_drift")?.unwrap_or(0);
+            let max_abs_delta = int("max_abs_delta")?.unwrap_or(0);
+            Command::ReconciliationReport { checked_points, mismatch_count, absolute_drift, max_abs_delta }
+        }
+        Op::RecoveryCheckpoint => {
+            let source = req_str(obj, "source")?;
+            let offset = if obj.has("source_offset") {
+                fields::opt_str_or_int(obj, "source_offset")?
+            } else {
+                fields::opt_str_or_int(obj, "offset")?
+            };
+            let event_id = fields::opt_str_or_int(obj, "event_id")?;
+            Command::RecoveryCheckpoint { source, offset, event_id }
+        }
+        Op::RecoveryStatus => Command::RecoveryStatus { source: fields::opt_str(obj, "source") },
+        Op::ReplicationStatus => Command::ReplicationStatus,
+        Op::ReplicationEntries => {
+            let after_lsn = req_uint(obj, "after_lsn")?;
+            Command::ReplicationEntries { after_lsn, limit: opt_limit(obj)? }
+        }
+    })
+}
+
+fn multi_sum_items<'a>(obj: &Value<'a>) -> FieldResult<Vec<(Cow<'a, str>, u64)>> {
+    let list = match obj.get("items") {
+        None => return Err(fields::required("items")),
+        Some(Value::Array(list)) => list,
+        Some(other) => {
+            return Err(CommandError::validation(format!("Field items must be an array, got {}", other.type_name())))
+        }
+    };
+    let mut out = Vec::with_capacity(list.len());
+    for item in list {
+        if !matches!(item, Value::Object(_)) {
+            return Err(CommandError::validation(format!("Field items[] must be an object, got {}", item.type_name())));
+        }
+        let series = fields::opt_str(item, "series").ok_or_else(|| fields::required("items[].series"))?;
+        if series.is_empty() {
+            return Err(CommandError::validation("Field items[].series must not be empty"));
+        }
+        let key = match item.get("key") {
+            Some(v) => fields::uint_value(v, "items[].key")?,
+            None => return Err(fields::required("items[].key")),
+        };
+        out.push((series, key));
+    }
+    Ok(out)
+}
+
+/// `file` of the snapshot ops (COMMANDS.md 12.8, parse step).
+fn snapshot_file<'a>(obj: &Value<'a>) -> FieldResult<Cow<'a, str>> {
+    let file = fields::req_str(obj, "file")?;
+    if file.is_empty() {
+        return Err(CommandError::validation("Field file must not be empty"));
+    }
+    if file.contains('/') || file == "." || file == ".." {
+        return Err(CommandError::validation("Field file must be a snapshot basename"));
+    }
+    if !file.ends_with(".tree") {
+        return Err(CommandError::validation("Field file must end with .tree"));
+    }
+    Ok(file)
+}
+
+/// `before` of `idempotency.prune`: Unix seconds or an RFC 3339 timestamp.
+fn prune_before(obj: &Value<'_>) -> FieldResult<UnixSeconds> {
+    match obj.get("before") {
+        None => Err(fields::required("before")),
+        Some(Value::Int(n)) if *n >= 0 => Ok(*n as u64),
+        Some(Value::Int(_)) => Err(CommandError::validation("Field before must be greater than or equal to 0")),
+        Some(Value::Str(text)) => crate::util::time::parse_rfc3339(text)
+            .map(|secs| secs.max(0) as u64)
+            .ok_or_else(|| CommandError::validation("Field before must be an ISO8601 timestamp")),
+        Some(_) => Err(CommandError::validation("Field before must be an integer or ISO8601 timestamp")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reject(line: &str) -> (ErrorCode, String) {
+        let r = parse_request(line.as_bytes()).unwrap_err();
+        (r.error.code, r.error.message)
+    }
+
+    #[test]
+    fn preamble_errors_in_pipeline_order() {
+        assert_eq!(reject("").0, ErrorCode::InvalidJson);
+        assert_eq!(reject("[1]").0, ErrorCode::ValidationError);
+        let v = "Karma 1.0 accepts only protocol v2 requests with field v=2".to_string();
+        assert_eq!(reject(r#"{"op":"system.ping"}"#), (ErrorCode::UnsupportedProtocol, v.clone()));
+        assert_eq!(reject(r#"{"v":"2","op":"system.ping"}"#).1, v);
+        assert_eq!(reject(r#"{"v":2.0,"op":"system.ping"}"#).1, v);
+        assert_eq!(reject(r#"{"v":2}"#), (ErrorCode::ValidationError, "Field op is required".into()));
+        assert_eq!(reject(r#"{"v":2,"op":"nope"}"#), (ErrorCode::UnknownCommand, "Unknown op nope".into()));
+        assert_eq!(reject(r#"{"v":2,"op":"counter.increment","key":42}"#).1, "Field tree or series is required");
+    }
+
+    #[test]
+    fn field_order_decides_the_error() {
+        // range is parsed before the series on counter.sum.
+        assert_eq!(
+            reject(r#"{"v":2,"op":"counter.sum","range":{"from":2,"to":1}}"#).1,
+            "Bucket range start must be less than or equal to range end"
+        );
+        assert_eq!(reject(r#"{"v":2,"op":"counter.sum","series":"s"}"#).1, "Field key is required");
+        assert_eq!(
+            reject(r#"{"v":2,"op":"counter.increment","series":"s","key":1,"idempotency_key":null}"#).1,
+            "Field idempotency_key must be a string or integer"
+        );
+    }
+
+    #[test]
+    fn aliases_and_envelope_fields() {
+        let r = parse_request(
+            br#"{"v":2,"op":"series.increment","tree":"a","key":1,"bucket":"2026-05-05","token":"t","idempotency_key":7}"#,
+        )
+        .unwrap();
+        assert_eq!(r.op, Op::Increment);
+        assert_eq!(r.token.as_deref(), Some("t"));
+        assert_eq!(r.idempotency.unwrap().key, "7");
+        match r.command {
+            Command::Increment { series, key, bucket, value } => {
+                assert_eq!((series.as_ref(), key, bucket.yyyymmdd(), value), ("a", 1, 20260505, None));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn snapshot_file_rules() {
+        let f = |file: &str| reject(&format!(r#"{{"v":2,"op":"snapshot.fetch","file":{file}}}"#)).1;
+        assert_eq!(f("1"), "Field file is required");
+        assert_eq!(f(r#""""#), "Field file must not be empty");
+        assert_eq!(f(r#""a/b.tree""#), "Field file must be a snapshot basename");
+        assert_eq!(f(r#""a.json""#), "Field file must end with .tree");
+    }
+}

@@ -1,0 +1,116 @@
+//! Writing JSON straight into a reusable byte buffer.
+//!
+//! Replies, WAL entries and sidecars are rendered by hand rather than through
+//! `serde_json::Value`, so field order is exactly the protocol's and the hot
+//! path does no intermediate allocation. String escaping follows COMMANDS.md
+//! 1.5: `"` and `\` escaped, `\b \f \n \r \t` by name, other control bytes
+//! and DEL as `\u00XX` (lowercase hex), everything else raw UTF-8.
+
+/// Appends `value` as a JSON string literal.
+pub fn write_str(out: &mut Vec<u8>, value: &str) {
+    out.push(b'"');
+    let bytes = value.as_bytes();
+    let mut run_start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x00..=0x1f | 0x7f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[run_start..i]);
+        run_start = i + 1;
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[(b >> 4) as usize]);
+            out.push(HEX[(b & 0xf) as usize]);
+        } else {
+            out.extend_from_slice(escape);
+        }
+    }
+    out.extend_from_slice(&bytes[run_start..]);
+    out.push(b'"');
+}
+
+/// Appends an unsigned integer in decimal.
+pub fn write_u64(out: &mut Vec<u8>, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// Appends a signed integer in decimal.
+pub fn write_i64(out: &mut Vec<u8>, value: i64) {
+    if value < 0 {
+        out.push(b'-');
+    }
+    write_u64(out, value.unsigned_abs());
+}
+
+/// Appends a float in its shortest round-trip form, always with a
+/// fractional part or exponent (`0.0`, `28.236576127`), as Karma 1.0 does.
+pub fn write_f64(out: &mut Vec<u8>, value: f64) {
+    use std::io::Write;
+    let value = if value.is_finite() { value } else { 0.0 };
+    let _ = write!(out, "{value:?}");
+}
+
+/// Appends `"name":` (the caller writes a separating comma first).
+pub fn write_key(out: &mut Vec<u8>, name: &str) {
+    write_str(out, name);
+    out.push(b':');
+}
+
+/// Appends a JSON `null` or the string.
+pub fn write_opt_str(out: &mut Vec<u8>, value: Option<&str>) {
+    match value {
+        Some(s) => write_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+pub fn write_bool(out: &mut Vec<u8>, value: bool) {
+    out.extend_from_slice(if value { b"true" } else { b"false" });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered(f: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut out = Vec::new();
+        f(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn strings_escape_exactly_as_the_reference() {
+        assert_eq!(
+            rendered(|o| write_str(o, "a\"b\\c/d\u{8}\u{c}\n\r\t\u{1}\u{7f}é\u{2028}")),
+            "\"a\\\"b\\\\c/d\\b\\f\\n\\r\\t\\u0001\\u007fé\u{2028}\""
+        );
+    }
+
+    #[test]
+    fn numbers_render_in_full() {
+        assert_eq!(rendered(|o| write_u64(o, u64::MAX)), "18446744073709551615");
+        assert_eq!(rendered(|o| write_u64(o, 0)), "0");
+        assert_eq!(rendered(|o| write_i64(o, i64::MIN)), "-9223372036854775808");
+        assert_eq!(rendered(|o| write_f64(o, 0.0)), "0.0");
+        assert_eq!(rendered(|o| write_f64(o, 28.236576127)), "28.236576127");
+    }
+}

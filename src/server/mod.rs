@@ -1,0 +1,153 @@
+//! The TCP front end: a listener thread accepting clients into the bounded
+//! session pool, and the graceful stop.
+//!
+//! Stop sequence (SIGINT / SIGTERM): stop accepting, let connected clients
+//! keep being served until they leave or `--shutdown-timeout` passes, then
+//! close whatever is left (and wait up to one more second for those
+//! sessions to end). The caller then snapshots and exits 0.
+
+mod pool;
+mod session;
+
+use crate::engine::Engine;
+use crate::protocol::reply::write_error_parts;
+use crate::protocol::ErrorCode;
+use pool::{Pool, Sessions};
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// A listening server.
+pub struct Server {
+    engine: Arc<Engine>,
+    listener: TcpListener,
+    address: SocketAddr,
+}
+
+/// A running server: its address, and the handle to stop it.
+pub struct Running {
+    address: SocketAddr,
+    stopping: Arc<AtomicBool>,
+    sessions: Arc<Sessions>,
+    acceptor: Option<JoinHandle<()>>,
+    engine: Arc<Engine>,
+}
+
+impl Server {
+    /// Binds `--bind:--port` (port 0 picks a free port).
+    pub fn bind(engine: Arc<Engine>) -> std::io::Result<Server> {
+        let config = &engine.config;
+        let listener = TcpListener::bind((config.bind.as_str(), config.port))?;
+        let address = listener.local_addr()?;
+        Ok(Server { engine, listener, address })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Starts the acceptor thread.
+    pub fn start(self) -> std::io::Result<Running> {
+        let stopping = Arc::new(AtomicBool::new(false));
+        let pool = Pool::new(Arc::clone(&self.engine));
+        let sessions = pool.sessions();
+        let acceptor = {
+            let stopping = Arc::clone(&stopping);
+            let engine = Arc::clone(&self.engine);
+            let listener = self.listener;
+            std::thread::Builder::new()
+                .name("karma-accept".into())
+                .spawn(move || accept_loop(listener, engine, pool, stopping))?
+        };
+        Ok(Running { address: self.address, stopping, sessions, acceptor: Some(acceptor), engine: self.engine })
+    }
+}
+
+fn accept_loop(listener: TcpListener, engine: Arc<Engine>, pool: Pool, stopping: Arc<AtomicBool>) {
+    let config = Arc::clone(&engine.config);
+    let timeout = |secs: u64| (secs > 0).then(|| Duration::from_secs(secs));
+    for stream in listener.incoming() {
+        if stopping.load(Ordering::Acquire) {
+            break;
+        }
+        let stream = match stream {
+            Ok(stream) => stream,
+            Err(e) => {
+                log::error!(target: "server.accept_failed", "{e}");
+                // Out of descriptors and similar: do not spin.
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        };
+        let metrics = &engine.metrics;
+        if metrics.connections_active.get() >= config.max_connections as u64 {
+            metrics.connections_rejected.inc();
+            reject(stream, config.max_connections);
+            continue;
+        }
+        metrics.connections_accepted.inc();
+        metrics.connections_active.add(1);
+        let _ = stream.set_nodelay(config.nodelay);
+        let _ = stream.set_read_timeout(timeout(config.read_timeout_secs));
+        let _ = stream.set_write_timeout(timeout(config.write_timeout_secs));
+        pool.dispatch(stream);
+    }
+}
+
+/// The client one past `--max-connections` gets an error envelope and is closed.
+fn reject(mut stream: TcpStream, max: usize) {
+    let mut out = Vec::new();
+    write_error_parts(&mut out, ErrorCode::InternalError, &format!("Too many connections (max {max})"));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+    let _ = stream.write_all(&out);
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+}
+
+impl Running {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Stops accepting, drains connected clients (up to `timeout`), then
+    /// closes the rest.
+    pub fn stop(&mut self, timeout: Duration) {
+        log::info!(target: "server.stop_begin", "active_clients={}", self.engine.metrics.connections_active.get());
+        self.stopping.store(true, Ordering::Release);
+        // Wake the blocking accept with a connection of our own.
+        let wake_ip = match self.address.ip() {
+            ip if ip.is_unspecified() && ip.is_ipv4() => std::net::Ipv4Addr::LOCALHOST.into(),
+            ip if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+            ip => ip,
+        };
+        let _ = TcpStream::connect_timeout(&SocketAddr::new(wake_ip, self.address.port()), Duration::from_secs(1));
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+        let active = || self.engine.metrics.connections_active.get();
+        if wait_until(timeout, || active() == 0) {
+            log::info!(target: "server.drain_complete", "active_clients=0");
+            return;
+        }
+        log::info!(target: "server.drain_timeout", "active_clients={}", active());
+        let closed = self.sessions.close_all();
+        wait_until(Duration::from_secs(1), || active() == 0);
+        log::info!(target: "server.force_close", "closed_clients={closed} remaining_clients={}", active());
+    }
+}
+
+/// Polls `done` every 10 ms for at most `timeout`; true when it became true.
+fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

@@ -1,0 +1,172 @@
+//! A real `karma` process per test: its own temp data directory, port 0,
+//! real TCP. Helpers render the exact reply lines the tests expect.
+#![allow(dead_code)]
+
+use karma::client::Client;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct Server {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    pub dir: PathBuf,
+    _temp: Option<Arc<tempfile::TempDir>>,
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+/// A fresh temporary data directory (removed when the last holder drops it).
+pub fn temp_dir() -> Arc<tempfile::TempDir> {
+    Arc::new(tempfile::Builder::new().prefix("karma-test-").tempdir().expect("temp dir"))
+}
+
+impl Server {
+    /// Starts a server on a new temp directory.
+    pub fn start(args: &[&str]) -> Server {
+        let temp = temp_dir();
+        let dir = temp.path().to_path_buf();
+        Server::start_with(&dir, Some(temp), args)
+    }
+
+    /// Starts a server on `dir` (kept by the caller).
+    pub fn start_in(dir: &Path, args: &[&str]) -> Server {
+        Server::start_with(dir, None, args)
+    }
+
+    fn start_with(dir: &Path, temp: Option<Arc<tempfile::TempDir>>, args: &[&str]) -> Server {
+        let mut child = spawn(dir, args);
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    if line.contains("\"event\":\"server.start\"") {
+                        let port = line.split("port=").nth(1).and_then(|rest| {
+                            rest.split(|c: char| !c.is_ascii_digit()).next().and_then(|p| p.parse::<u16>().ok())
+                        });
+                        let _ = port_tx.send(port);
+                    }
+                    log.lock().unwrap().push(line);
+                }
+            });
+        }
+        let port = match port_rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(Some(port)) => port,
+            _ => {
+                let _ = child.kill();
+                panic!("server did not start; log: {:?}", log.lock().unwrap());
+            }
+        };
+        Server {
+            child: Some(child),
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            dir: dir.to_path_buf(),
+            _temp: temp,
+            log,
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::connect(self.addr, Some(Duration::from_secs(30))).expect("connect")
+    }
+
+    /// One request on a fresh connection.
+    pub fn request(&self, line: &str) -> String {
+        self.client().request(line).expect("reply")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// `kill -9`, then wait for the process to be gone.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Sends `signal` (e.g. "INT", "TERM", "USR1") with kill(1).
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill").arg(format!("-{signal}")).arg(self.pid().to_string()).status().expect("kill");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit and returns its exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let mut child = self.child.take()?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("server did not exit in {timeout:?}; log: {:?}", self.log.lock().unwrap());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Spawns the binary on `dir` with port 0 on loopback.
+pub fn spawn(dir: &Path, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_karma"))
+        .arg("--bind=127.0.0.1")
+        .arg("--port=0")
+        .arg(format!("--directory={}", dir.display()))
+        .args(args)
+        .env_remove("NOTIFY_SOCKET")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn karma")
+}
+
+/// The success envelope with `response` = `json`.
+pub fn ok(json: &str) -> String {
+    format!("{{\"protocol_version\":2,\"success\":true,\"response\":{json},\"error_code\":null}}")
+}
+
+/// The success envelope of an idempotent-eligible op sent with a key.
+pub fn ok_idem(json: &str, replayed: bool) -> String {
+    format!(
+        "{{\"protocol_version\":2,\"success\":true,\"response\":{json},\"idempotent\":{replayed},\"error_code\":null}}"
+    )
+}
+
+/// The error envelope.
+pub fn err(code: &str, message: &str) -> String {
+    let message = message.replace('\\', "\\\\").replace('"', "\\\"");
+    format!("{{\"protocol_version\":2,\"success\":false,\"response\":\"{message}\",\"error_code\":\"{code}\"}}")
+}
+
+/// Polls `check` until it returns true or `timeout` passes.
+pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    check()
+}
