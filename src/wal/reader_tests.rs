@@ -332,3 +332,10 @@ fn pages_stay_contiguous_while_the_writer_rotates_and_truncates() {
     }
     writer.join().expect("writer");
 }
+
+#[test]
+fn handles_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<WalReader>();
+    check::<Wal>();
+}
