@@ -1,1 +1,109 @@
-//! (being written)
+//! The write-ahead log (PERSISTENCE.md section 3).
+//!
+//! Every persisted mutation becomes one line
+//! `{"v":2,"lsn":N,"entry":<entry>}\n` in `karma.wal`. The engine applies a
+//! command to memory under its state lock, assigns the next LSN and calls
+//! [`Wal::append`] before unlocking, so records reach the writer in strictly
+//! increasing LSN order (+1 each). The session then calls
+//! [`Wal::wait_durable`] outside the lock and acknowledges the client only
+//! when it returns `Ok`.
+//!
+//! The writer thread ([`writer`]) does group commit: it blocks for one
+//! record, takes whatever else is queued (up to `batch_size`, waiting up to
+//! `batch_wait` for more), rotates the active file into a sealed segment
+//! when it has reached `segment_bytes`, writes the batch with one `write`,
+//! fsyncs once (when `fsync` is on), and only then publishes the new durable
+//! LSN and wakes the waiters. So:
+//!
+//! - *durable LSN = D* means every line with `lsn <= D` is in a WAL file
+//!   (and fsynced when `fsync` is on); nothing above D has been reported
+//!   durable;
+//! - a write or fsync error is sticky: waiters of non-durable LSNs and every
+//!   later call fail, and nothing is acknowledged that is not on disk;
+//! - `karma.wal.lsn` is rewritten after every batch with the durable LSN (a
+//!   hint, fsynced only at truncation and shutdown), so it stays current.
+//!
+//! Files ([`files`]): sealed segments `karma.wal.<first LSN, 20 digits>.segment`
+//! in LSN order, then `karma.wal`. Each segment gets a text `.idx` sidecar
+//! ([`index`]). Truncation after a snapshot ([`Wal::seal`] +
+//! [`Wal::drop_through`]) deletes whole sealed segments only; the active
+//! file is never rewritten while the process runs, which is what lets
+//! readers map files without locks.
+//!
+//! Startup reading is in [`replay`] (every entry in order, torn-tail repair,
+//! LSN recovery); replication pages are served by [`reader`], which never
+//! touches the engine's lock and reads at most up to the durable LSN.
+
+mod files;
+mod index;
+mod line;
+mod locate;
+pub mod reader;
+pub mod replay;
+mod thread;
+mod writer;
+
+#[allow(unexpected_cfgs)]
+mod fault;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::metrics::HistogramSnapshot;
+
+pub use files::wal_files;
+pub use reader::{Page, PageError, PageRequest, WalReader};
+pub use replay::{for_each_record, read_lsn_file, recover_lsn, ReplaySummary, WalRecord};
+pub use writer::Wal;
+
+/// How the WAL writes (from `--directory`, `--wal-fsync`,
+/// `--wal-segment-bytes`, `--wal-batch-size`, `--wal-batch-wait-us`).
+#[derive(Debug, Clone)]
+pub struct WalOptions {
+    /// The data directory (created if missing).
+    pub dir: PathBuf,
+    /// fsync every batch before reporting it durable.
+    pub fsync: bool,
+    /// Rotate the active file once it has reached this size; 0 = never.
+    pub segment_bytes: u64,
+    /// Most records written by one batch (at least 1 is used).
+    pub batch_size: usize,
+    /// How long a batch that is not full waits for more records; zero means
+    /// only what is already queued is batched.
+    pub batch_wait: Duration,
+}
+
+/// A WAL failure. The message names the file and the OS error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalError(pub String);
+
+impl fmt::Display for WalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for WalError {}
+
+/// Counters for `system.stats` / `system.metrics`.
+#[derive(Debug, Clone)]
+pub struct WalStats {
+    /// Bytes in all WAL files (segments and `karma.wal`; not `.idx`/`.lsn`).
+    pub bytes: u64,
+    pub durable_lsn: u64,
+    pub last_appended_lsn: u64,
+    /// Writer batches written (each one write call, at most one fsync).
+    pub batches: u64,
+    /// Records written.
+    pub records: u64,
+    pub fsyncs: u64,
+    /// Records per batch.
+    pub batch_sizes: HistogramSnapshot,
+    /// fsync latency in milliseconds.
+    pub fsync_ms: HistogramSnapshot,
+    /// Sealed segments currently on disk.
+    pub segments: usize,
+    /// The sticky failure, if the WAL has failed.
+    pub failure: Option<String>,
+}

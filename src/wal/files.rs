@@ -1,0 +1,271 @@
+//! Names of the WAL files in the data directory and their order
+//! (PERSISTENCE.md 1.1, 3.1), plus the small file helpers every part of the
+//! WAL shares.
+//!
+//! The WAL is the sealed segments `karma.wal.<first LSN>.segment`, ordered by
+//! the numeric value of `<first LSN>` (any run of digits is accepted; we write
+//! 20 zero-padded digits), followed by the active `karma.wal`. Sidecars
+//! (`.idx`), `karma.wal.lsn` and names whose middle is not a u64 are not WAL
+//! files.
+
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::WalError;
+
+/// The active file every append goes to.
+pub const ACTIVE_NAME: &str = "karma.wal";
+/// The LSN hint file (PERSISTENCE.md 3.11).
+pub const LSN_NAME: &str = "karma.wal.lsn";
+
+const SEGMENT_PREFIX: &str = "karma.wal.";
+const SEGMENT_SUFFIX: &str = ".segment";
+
+/// Path of the active WAL file in `dir`.
+pub fn active_path(dir: &Path) -> PathBuf {
+    dir.join(ACTIVE_NAME)
+}
+
+/// Path of `karma.wal.lsn` in `dir`.
+pub fn lsn_path(dir: &Path) -> PathBuf {
+    dir.join(LSN_NAME)
+}
+
+/// Path of the sealed segment whose first entry is `first_lsn`.
+pub fn segment_path(dir: &Path, first_lsn: u64) -> PathBuf {
+    dir.join(format!("{SEGMENT_PREFIX}{first_lsn:020}{SEGMENT_SUFFIX}"))
+}
+
+/// Path of a segment's offset index: the segment path plus `.idx`.
+pub fn index_path(segment: &Path) -> PathBuf {
+    let mut name = segment.as_os_str().to_owned();
+    name.push(".idx");
+    PathBuf::from(name)
+}
+
+/// The first LSN encoded in a segment file name, or `None` when `name` is
+/// not a segment name (sidecars, `karma.wal.lsn`, non-numeric middles).
+pub fn parse_segment_name(name: &str) -> Option<u64> {
+    let middle = name
+        .strip_prefix(SEGMENT_PREFIX)?
+        .strip_suffix(SEGMENT_SUFFIX)?;
+    if middle.is_empty() || !middle.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    middle.parse().ok()
+}
+
+/// The WAL files of a directory, split the way readers need them.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Listing {
+    /// Sealed segments as (first LSN from the name, path), in WAL order.
+    pub segments: Vec<(u64, PathBuf)>,
+    /// `karma.wal`, when it exists.
+    pub active: Option<PathBuf>,
+}
+
+impl Listing {
+    /// All files in WAL order (segments, then the active file).
+    pub fn paths(&self) -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> = self.segments.iter().map(|(_, p)| p.clone()).collect();
+        paths.extend(self.active.iter().cloned());
+        paths
+    }
+}
+
+/// Lists the WAL files of `dir`. A missing directory is an empty WAL.
+pub fn list(dir: &Path) -> io::Result<Listing> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Listing::default()),
+        Err(err) => return Err(err),
+    };
+    let mut listing = Listing::default();
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let is_active = name == ACTIVE_NAME;
+        let first = parse_segment_name(name);
+        if !is_active && first.is_none() {
+            continue;
+        }
+        // A file can vanish between readdir and stat (rotation, truncation);
+        // it is then simply not part of this listing.
+        match entry.file_type() {
+            Ok(kind) if kind.is_file() => {}
+            Ok(_) => continue,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+            Err(err) => return Err(err),
+        }
+        match first {
+            Some(first) => listing.segments.push((first, entry.path())),
+            None => listing.active = Some(entry.path()),
+        }
+    }
+    // Ties (e.g. `1` and `0001`) cannot come from our writer; order them by
+    // name so every reader sees the same sequence.
+    listing.segments.sort();
+    Ok(listing)
+}
+
+/// Lists WAL files in order (PERSISTENCE.md 3.1): segments by numeric first
+/// LSN, then `karma.wal`. `.idx`, `.lsn` and non-u64 middles are excluded.
+pub fn wal_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    Ok(list(dir)?.paths())
+}
+
+/// Maps a whole file read-only. Empty files give an empty map.
+///
+/// Safety of the map: WAL files are only ever appended to while this
+/// process runs (the torn-tail cut happens at startup, before any reader),
+/// and deleting or renaming a mapped file leaves the mapping valid.
+pub fn map_file(file: &File) -> io::Result<memmap2::Mmap> {
+    // SAFETY: see above; no file we map is truncated while mapped.
+    unsafe { memmap2::Mmap::map(file) }
+}
+
+/// Formats an I/O failure on `path` as the WAL reports it.
+pub fn io_error(action: &str, path: &Path, err: &io::Error) -> WalError {
+    WalError(format!("Cannot {action} {}: {err}", path.display()))
+}
+
+/// Fsyncs a directory so that renames and creations in it survive a power
+/// loss (PERSISTENCE.md 1.3 suggestion).
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Appends the decimal digits of `value` to `buf` without formatting
+/// machinery (this runs once per WAL line).
+pub fn push_u64(buf: &mut Vec<u8>, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[at..]);
+}
+
+/// Number of decimal digits of `value`.
+pub fn decimal_len(mut value: u64) -> usize {
+    let mut len = 1;
+    while value >= 10 {
+        value /= 10;
+        len += 1;
+    }
+    len
+}
+
+#[cfg(test)]
+pub(crate) mod test_dir {
+    //! Unique temporary directories for tests (pid + counter), removed on drop.
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+
+    pub struct TempDir(PathBuf);
+
+    impl TempDir {
+        pub fn new(tag: &str) -> TempDir {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let path =
+                std::env::temp_dir().join(format!("karma-wal-{tag}-{}-{n}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&path);
+            std::fs::create_dir_all(&path).expect("create temp dir");
+            TempDir(path)
+        }
+
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_dir::TempDir;
+    use super::*;
+
+    #[test]
+    fn segment_names_round_trip_and_reject_non_u64_middles() {
+        let dir = Path::new("/data");
+        assert_eq!(
+            segment_path(dir, 1),
+            PathBuf::from("/data/karma.wal.00000000000000000001.segment")
+        );
+        assert_eq!(
+            index_path(&segment_path(dir, 7)),
+            PathBuf::from("/data/karma.wal.00000000000000000007.segment.idx")
+        );
+        assert_eq!(
+            parse_segment_name("karma.wal.00000000000000000001.segment"),
+            Some(1)
+        );
+        assert_eq!(parse_segment_name("karma.wal.42.segment"), Some(42));
+        assert_eq!(parse_segment_name("karma.wal.42.segment.idx"), None);
+        assert_eq!(parse_segment_name("karma.wal.lsn"), None);
+        assert_eq!(parse_segment_name("karma.wal.+4.segment"), None);
+        assert_eq!(parse_segment_name("karma.wal..segment"), None);
+        assert_eq!(
+            parse_segment_name("karma.wal.99999999999999999999.segment"),
+            None
+        );
+    }
+
+    #[test]
+    fn wal_files_orders_segments_numerically_then_the_active_file() {
+        let tmp = TempDir::new("files");
+        for name in [
+            "karma.wal",
+            "karma.wal.10.segment",
+            "karma.wal.00000000000000000002.segment",
+            "karma.wal.00000000000000000002.segment.idx",
+            "karma.wal.lsn",
+            "karma.wal.abc.segment",
+            "1777925811_api.tree",
+        ] {
+            fs::write(tmp.path().join(name), b"").expect("write");
+        }
+        let names: Vec<String> = wal_files(tmp.path())
+            .expect("list")
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                "karma.wal.00000000000000000002.segment",
+                "karma.wal.10.segment",
+                "karma.wal"
+            ]
+        );
+        assert_eq!(
+            wal_files(&tmp.path().join("missing")).expect("list"),
+            Vec::<PathBuf>::new()
+        );
+    }
+
+    #[test]
+    fn decimal_helpers() {
+        for value in [0u64, 7, 10, 99, 12345, u64::MAX] {
+            let mut buf = Vec::new();
+            push_u64(&mut buf, value);
+            assert_eq!(buf, value.to_string().into_bytes());
+            assert_eq!(decimal_len(value), value.to_string().len());
+        }
+    }
+}

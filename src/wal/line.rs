@@ -1,0 +1,347 @@
+//! The line envelope (PERSISTENCE.md 3.2): `{"v":2,"lsn":N,"entry":<entry>}\n`.
+//!
+//! Writing is a byte copy: the entry arrives already serialised and is put
+//! between a fixed prefix and `}`. Reading has a fast path for exactly the
+//! layout we (and Karma 1.0) write, which needs no JSON parser: the entry is
+//! the slice between `,"entry":` and the final `}`. Any other line (other key
+//! order, spaces) is validated with serde_json and then taken apart by a
+//! small scanner that keeps the entry's own key order, because the entry is
+//! handed on verbatim (replay, replication) and must not be reordered.
+
+use std::borrow::Cow;
+
+use super::files::push_u64;
+
+const PREFIX: &[u8] = br#"{"v":2,"lsn":"#;
+const ENTRY_KEY: &[u8] = br#","entry":"#;
+
+/// Appends one complete WAL line for (`lsn`, `entry`) to `buf`.
+pub fn encode_line(buf: &mut Vec<u8>, lsn: u64, entry: &[u8]) {
+    buf.extend_from_slice(PREFIX);
+    push_u64(buf, lsn);
+    buf.extend_from_slice(ENTRY_KEY);
+    buf.extend_from_slice(entry);
+    buf.extend_from_slice(b"}\n");
+}
+
+/// What one WAL line (without its `\n`) holds.
+#[derive(Debug, PartialEq)]
+pub enum Line<'a> {
+    /// Empty or only whitespace: skipped by every reader.
+    Blank,
+    /// A v2 envelope: its LSN and the entry's compact JSON text.
+    Record { lsn: u64, entry: Cow<'a, [u8]> },
+    /// Valid JSON without a usable `lsn` or `entry` (v1 lines, bare entries).
+    NoEnvelope(&'static str),
+}
+
+/// Parses one line (without its terminating `\n`). `Err` carries the JSON
+/// parser's message for a line that is not valid JSON.
+pub fn parse_line(line: &[u8]) -> Result<Line<'_>, String> {
+    if let Some((lsn, entry)) = fast_path(line) {
+        return Ok(Line::Record {
+            lsn,
+            entry: Cow::Borrowed(entry),
+        });
+    }
+    slow_path(line)
+}
+
+/// The LSN of a line when it can be read cheaply: the fast-path prefix, else
+/// a full parse. `None` for blank lines, lines without an envelope and
+/// unparsable lines.
+pub fn line_lsn(line: &[u8]) -> Option<u64> {
+    if let Some(rest) = line.strip_prefix(PREFIX) {
+        if let Some((lsn, _)) = leading_u64(rest) {
+            return Some(lsn);
+        }
+    }
+    match slow_path(line) {
+        Ok(Line::Record { lsn, .. }) => Some(lsn),
+        _ => None,
+    }
+}
+
+/// Like [`parse_line`] but validates the whole line as JSON even when the
+/// fast path matches. Used where a torn line must be told from a complete
+/// one (the unterminated tail of the active file).
+pub fn parse_line_strict(line: &[u8]) -> Result<Line<'_>, String> {
+    if !is_blank(line) {
+        serde_json::from_slice::<serde::de::IgnoredAny>(line).map_err(|e| e.to_string())?;
+    }
+    parse_line(line)
+}
+
+/// True for lines that hold nothing but JSON whitespace.
+pub fn is_blank(line: &[u8]) -> bool {
+    line.iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+}
+
+fn fast_path(line: &[u8]) -> Option<(u64, &[u8])> {
+    let rest = line.strip_prefix(PREFIX)?;
+    let (lsn, rest) = leading_u64(rest)?;
+    let rest = rest.strip_prefix(ENTRY_KEY)?;
+    let entry = rest.strip_suffix(b"}")?;
+    // A torn line can end in an inner `}`; the entry object must then still
+    // open and close, which a cut-off object does not.
+    if entry.first() == Some(&b'{') && entry.last() == Some(&b'}') {
+        Some((lsn, entry))
+    } else {
+        None
+    }
+}
+
+/// A JSON-valid decimal u64 at the start of `bytes` (no leading zeros,
+/// no overflow), and the rest.
+fn leading_u64(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || (digits > 1 && bytes[0] == b'0') {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for &b in &bytes[..digits] {
+        value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some((value, &bytes[digits..]))
+}
+
+fn slow_path(line: &[u8]) -> Result<Line<'_>, String> {
+    if is_blank(line) {
+        return Ok(Line::Blank);
+    }
+    serde_json::from_slice::<serde::de::IgnoredAny>(line).map_err(|e| e.to_string())?;
+    // From here on the line is known to be valid JSON, which keeps the
+    // scanner below simple: it never has to report syntax errors.
+    let mut at = skip_ws(line, 0);
+    if line.get(at) != Some(&b'{') {
+        return Ok(Line::NoEnvelope("not a JSON object"));
+    }
+    at += 1;
+    let mut lsn_span = None;
+    let mut entry_span = None;
+    loop {
+        at = skip_ws(line, at);
+        if line.get(at) != Some(&b'"') {
+            break; // `}` of an empty object
+        }
+        let key_end = skip_value(line, at);
+        let key = &line[at..key_end];
+        at = skip_ws(line, key_end) + 1; // the `:`
+        at = skip_ws(line, at);
+        let value_end = skip_value(line, at);
+        match key_text(key).as_deref() {
+            Some("lsn") => lsn_span = Some(&line[at..value_end]),
+            Some("entry") => entry_span = Some(&line[at..value_end]),
+            _ => {}
+        }
+        at = skip_ws(line, value_end);
+        if line.get(at) == Some(&b',') {
+            at += 1;
+        } else {
+            break;
+        }
+    }
+    let Some(entry) = entry_span else {
+        return Ok(Line::NoEnvelope(
+            "WAL entry without v2 LSN envelope is not supported",
+        ));
+    };
+    let Some(lsn) = lsn_span else {
+        return Ok(Line::NoEnvelope("WAL line without lsn"));
+    };
+    let Ok(lsn) = serde_json::from_slice::<u64>(lsn) else {
+        return Ok(Line::NoEnvelope("WAL line lsn is not an unsigned integer"));
+    };
+    Ok(Line::Record {
+        lsn,
+        entry: compact(entry),
+    })
+}
+
+fn key_text(raw: &[u8]) -> Option<Cow<'_, str>> {
+    let inner = &raw[1..raw.len() - 1];
+    if inner.contains(&b'\\') {
+        serde_json::from_slice::<String>(raw).ok().map(Cow::Owned)
+    } else {
+        std::str::from_utf8(inner).ok().map(Cow::Borrowed)
+    }
+}
+
+fn skip_ws(bytes: &[u8], mut at: usize) -> usize {
+    while at < bytes.len() && matches!(bytes[at], b' ' | b'\t' | b'\r' | b'\n') {
+        at += 1;
+    }
+    at
+}
+
+/// End of the (valid) JSON value starting at `at`.
+fn skip_value(bytes: &[u8], at: usize) -> usize {
+    match bytes.get(at) {
+        Some(b'"') => skip_string(bytes, at),
+        Some(b'{') | Some(b'[') => {
+            let mut depth = 0usize;
+            let mut i = at;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'"' => {
+                        i = skip_string(bytes, i);
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return i + 1;
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            bytes.len()
+        }
+        _ => {
+            let mut i = at;
+            while i < bytes.len()
+                && !matches!(bytes[i], b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n')
+            {
+                i += 1;
+            }
+            i
+        }
+    }
+}
+
+/// End (one past the closing quote) of the string starting at `at`.
+fn skip_string(bytes: &[u8], at: usize) -> usize {
+    let mut i = at + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// Removes insignificant whitespace, keeping everything else (key order,
+/// string escapes, number spelling) as written.
+fn compact(value: &[u8]) -> Cow<'_, [u8]> {
+    let mut out: Option<Vec<u8>> = None;
+    let mut i = 0;
+    while i < value.len() {
+        let b = value[i];
+        if b == b'"' {
+            let end = skip_string(value, i);
+            if let Some(out) = out.as_mut() {
+                out.extend_from_slice(&value[i..end]);
+            }
+            i = end;
+            continue;
+        }
+        if matches!(b, b' ' | b'\t' | b'\r' | b'\n') {
+            out.get_or_insert_with(|| value[..i].to_vec());
+        } else if let Some(out) = out.as_mut() {
+            out.push(b);
+        }
+        i += 1;
+    }
+    match out {
+        Some(out) => Cow::Owned(out),
+        None => Cow::Borrowed(value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ENTRY: &str =
+        r#"{"v":2,"op":"counter.increment","series":"api","key":42,"bucket":20260505,"value":7}"#;
+
+    fn record(line: &str) -> (u64, String) {
+        match parse_line(line.as_bytes()).expect("valid") {
+            Line::Record { lsn, entry } => (lsn, String::from_utf8(entry.into_owned()).unwrap()),
+            other => panic!("not a record: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn encodes_the_exact_envelope() {
+        let mut buf = Vec::new();
+        encode_line(&mut buf, 1, ENTRY.as_bytes());
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            format!("{{\"v\":2,\"lsn\":1,\"entry\":{ENTRY}}}\n")
+        );
+    }
+
+    #[test]
+    fn fast_path_borrows_the_entry_verbatim() {
+        let line = format!("{{\"v\":2,\"lsn\":18446744073709551615,\"entry\":{ENTRY}}}");
+        match parse_line(line.as_bytes()).expect("valid") {
+            Line::Record {
+                lsn,
+                entry: Cow::Borrowed(entry),
+            } => {
+                assert_eq!(lsn, u64::MAX);
+                assert_eq!(entry, ENTRY.as_bytes());
+            }
+            other => panic!("expected a borrowed record, got {other:?}"),
+        }
+        assert_eq!(line_lsn(line.as_bytes()), Some(u64::MAX));
+    }
+
+    #[test]
+    fn other_key_orders_and_spaces_keep_the_entry_key_order() {
+        let line =
+            r#" { "entry" : {"v":2, "op":"tree.create","series":"a b\" c"} , "lsn": 9, "v": 2 } "#;
+        assert_eq!(
+            record(line),
+            (
+                9,
+                r#"{"v":2,"op":"tree.create","series":"a b\" c"}"#.to_string()
+            )
+        );
+        assert_eq!(line_lsn(line.as_bytes()), Some(9));
+        let escaped_key = r#"{"\u006csn":3,"entry":{"v":2}}"#;
+        assert_eq!(record(escaped_key), (3, r#"{"v":2}"#.to_string()));
+    }
+
+    #[test]
+    fn lines_without_an_envelope_and_invalid_json() {
+        assert_eq!(parse_line(b"  \t").unwrap(), Line::Blank);
+        assert_eq!(
+            parse_line(ENTRY.as_bytes()).unwrap(),
+            Line::NoEnvelope("WAL entry without v2 LSN envelope is not supported")
+        );
+        assert_eq!(
+            parse_line(br#"{"v":2,"entry":{}}"#).unwrap(),
+            Line::NoEnvelope("WAL line without lsn")
+        );
+        assert_eq!(
+            parse_line(br#"{"v":2,"lsn":-1,"entry":{}}"#).unwrap(),
+            Line::NoEnvelope("WAL line lsn is not an unsigned integer")
+        );
+        assert_eq!(
+            parse_line(b"[1,2]").unwrap(),
+            Line::NoEnvelope("not a JSON object")
+        );
+        let torn = r#"{"v":2,"lsn":5,"entry":{"v":2,"op":"x","range":{"from":1}"#;
+        assert_eq!(
+            parse_line(torn.as_bytes()).unwrap_err(),
+            "EOF while parsing an object at line 1 column 57"
+        );
+        assert_eq!(
+            line_lsn(torn.as_bytes()),
+            Some(5),
+            "the prefix alone is enough for probing"
+        );
+        assert_eq!(
+            parse_line(br#"{"v":2,"lsn":01,"entry":{}}"#).unwrap_err(),
+            "invalid number at line 1 column 15"
+        );
+    }
+}

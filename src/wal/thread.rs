@@ -1,0 +1,435 @@
+//! The writer thread: batching, the one write and one fsync per batch,
+//! rotation into sealed segments, truncation, shutdown (PERSISTENCE.md 3.6,
+//! 3.8, 3.10, 3.11).
+//!
+//! Loop: block for one message; take what else is queued, up to
+//! `batch_size` records; if the batch is not full and `batch_wait > 0`, keep
+//! receiving until it is full or the wait has elapsed. Control messages
+//! (seal, drop-through, shutdown) end the batch and run after the records
+//! queued before them, so they see the WAL exactly as of their place in LSN
+//! order. A batch then: rotates first if the active file has reached
+//! `segment_bytes` (never in the middle of a batch, so segments hold whole
+//! batches of whole lines), writes all its lines with one write call from a
+//! reused buffer, fsyncs once (when on), publishes the durable LSN, and
+//! rewrites `karma.wal.lsn` in place.
+//!
+//! The writer keeps the (LSN, offset) table of the lines it wrote to the
+//! active file, so a segment's `.idx` is written without re-reading the
+//! segment. A file that already had content at open is scanned once at
+//! rotation instead.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use super::files::{self, io_error};
+use super::index;
+use super::line::{encode_line, is_blank, parse_line};
+use super::writer::Shared;
+use super::{WalError, WalOptions};
+
+/// Above this the batch buffer gives memory back after a batch.
+const KEEP_BUFFER_BYTES: usize = 16 << 20;
+
+/// What callers send to the writer thread, in LSN order.
+pub(super) enum Message {
+    Record {
+        lsn: u64,
+        entry: Vec<u8>,
+    },
+    Seal,
+    DropThrough {
+        lsn: u64,
+        reply: Sender<Result<(), WalError>>,
+    },
+    Shutdown,
+}
+
+/// State owned by the writer thread.
+pub(super) struct Writer {
+    shared: Arc<Shared>,
+    options: WalOptions,
+    active_path: PathBuf,
+    file: File,
+    active_size: u64,
+    /// (LSN, offset) of every line written to the active file, when
+    /// `table_complete`; otherwise the file had content we did not index.
+    table: Vec<(u64, u64)>,
+    table_complete: bool,
+    lsn_file: File,
+    lsn_path: PathBuf,
+    lsn_file_warned: bool,
+    /// The batch being built: its lines, and (LSN, offset in `buf`).
+    buf: Vec<u8>,
+    pending: Vec<(u64, u64)>,
+    failed: bool,
+}
+
+impl Writer {
+    pub(super) fn new(
+        shared: Arc<Shared>,
+        options: WalOptions,
+        file: File,
+        active_size: u64,
+        lsn_file: File,
+    ) -> Writer {
+        Writer {
+            shared,
+            active_path: files::active_path(&options.dir),
+            lsn_path: files::lsn_path(&options.dir),
+            options,
+            file,
+            active_size,
+            table: Vec::new(),
+            table_complete: active_size == 0,
+            lsn_file,
+            lsn_file_warned: false,
+            buf: Vec::new(),
+            pending: Vec::new(),
+            failed: false,
+        }
+    }
+
+    /// The thread body. Returns after a shutdown message or when every
+    /// sender is gone; waiters are released either way.
+    pub(super) fn run(mut self, receiver: Receiver<Message>) {
+        let _release = ReleaseOnExit(Arc::clone(&self.shared));
+        let batch_size = self.options.batch_size.max(1);
+        let mut batch: Vec<Message> = Vec::new();
+        while let Ok(first) = receiver.recv() {
+            let mut records = usize::from(matches!(first, Message::Record { .. }));
+            let mut open = records == 1;
+            batch.push(first);
+            while open && records < batch_size {
+                match receiver.try_recv() {
+                    Ok(message) => open = self.collect(&mut batch, &mut records, message),
+                    Err(_) => break,
+                }
+            }
+            if open && records < batch_size && !self.options.batch_wait.is_zero() {
+                let deadline = Instant::now() + self.options.batch_wait;
+                while open && records < batch_size {
+                    match receiver.recv_deadline(deadline) {
+                        Ok(message) => open = self.collect(&mut batch, &mut records, message),
+                        Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
+                            break
+                        }
+                    }
+                }
+            }
+            for message in batch.drain(..) {
+                match message {
+                    Message::Record { lsn, entry } => self.stage(lsn, &entry),
+                    Message::Seal => {
+                        self.flush();
+                        self.seal();
+                    }
+                    Message::DropThrough { lsn, reply } => {
+                        self.flush();
+                        // The caller may have given up waiting; nothing to do then.
+                        let _ = reply.send(self.drop_through(lsn));
+                    }
+                    Message::Shutdown => {
+                        self.flush();
+                        self.finish();
+                        return;
+                    }
+                }
+            }
+            self.flush();
+        }
+        self.finish();
+    }
+
+    /// Adds a message to the batch; false when it ends the batch.
+    fn collect(&self, batch: &mut Vec<Message>, records: &mut usize, message: Message) -> bool {
+        let is_record = matches!(message, Message::Record { .. });
+        batch.push(message);
+        if is_record {
+            *records += 1;
+        }
+        is_record
+    }
+
+    fn stage(&mut self, lsn: u64, entry: &[u8]) {
+        if self.failed {
+            return; // never written, so never reported durable
+        }
+        self.pending.push((lsn, self.buf.len() as u64));
+        encode_line(&mut self.buf, lsn, entry);
+    }
+
+    /// Writes the staged batch: rotate if due, one write, one fsync,
+    /// publish, update `karma.wal.lsn`.
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let count = self.pending.len();
+        let last_lsn = self.pending[count - 1].0;
+        let result = self.write_batch();
+        self.pending.clear();
+        self.buf.clear();
+        if self.buf.capacity() > KEEP_BUFFER_BYTES {
+            self.buf.shrink_to(KEEP_BUFFER_BYTES / 16);
+        }
+        if let Err(error) = result {
+            self.fail(error);
+            return;
+        }
+        let shared = &self.shared;
+        shared.batches.fetch_add(1, Ordering::Relaxed);
+        shared.records.fetch_add(count as u64, Ordering::Relaxed);
+        shared.batch_sizes.observe(count as f64);
+        shared.publish(last_lsn);
+        self.write_lsn_hint(last_lsn);
+    }
+
+    fn write_batch(&mut self) -> Result<(), WalError> {
+        let segment_bytes = self.options.segment_bytes;
+        if segment_bytes > 0 && self.active_size >= segment_bytes {
+            self.rotate()?;
+        }
+        if let Some(message) = self.shared.injected.lock().take() {
+            return Err(WalError(format!(
+                "Cannot write WAL file {}: {message}",
+                self.active_path.display()
+            )));
+        }
+        // The file is in append mode, so this is one write at the end.
+        self.file
+            .write_all(&self.buf)
+            .map_err(|e| io_error("write WAL file", &self.active_path, &e))?;
+        let base = self.active_size;
+        if self.table_complete {
+            self.table
+                .extend(self.pending.iter().map(|&(lsn, at)| (lsn, base + at)));
+        }
+        self.active_size += self.buf.len() as u64;
+        self.shared
+            .active_bytes
+            .store(self.active_size, Ordering::Relaxed);
+        if self.options.fsync {
+            let started = Instant::now();
+            self.file
+                .sync_data()
+                .map_err(|e| io_error("fsync WAL file", &self.active_path, &e))?;
+            self.shared.fsyncs.fetch_add(1, Ordering::Relaxed);
+            self.shared
+                .fsync_ms
+                .observe(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        Ok(())
+    }
+
+    /// `karma.wal.lsn` after a batch: rewritten in place, not fsynced (it is
+    /// a hint; the WAL lines themselves carry the LSNs). Failures are logged
+    /// once and do not fail the WAL.
+    fn write_lsn_hint(&mut self, lsn: u64) {
+        if let Err(error) = self.write_lsn_file(lsn, false) {
+            if !self.lsn_file_warned {
+                self.lsn_file_warned = true;
+                log::warn!(target: "wal.lsn_file", "{error}");
+            }
+        }
+    }
+
+    fn write_lsn_file(&self, lsn: u64, sync: bool) -> Result<(), WalError> {
+        let text = format!("{lsn}\n");
+        // Write first, then cut: LSNs only grow, so the new text is never
+        // shorter than the old one and a crash leaves a readable number.
+        self.lsn_file
+            .write_at(text.as_bytes(), 0)
+            .and_then(|_| self.lsn_file.set_len(text.len() as u64))
+            .and_then(|_| {
+                if sync {
+                    self.lsn_file.sync_all()
+                } else {
+                    Ok(())
+                }
+            })
+            .map_err(|e| io_error("write WAL LSN file", &self.lsn_path, &e))
+    }
+
+    fn fail(&mut self, error: WalError) {
+        self.failed = true;
+        log::error!(
+            target: "wal.writer_stopped",
+            "path={} error={error}; writes are refused from now on",
+            self.active_path.display()
+        );
+        self.shared.fail(error);
+    }
+
+    fn seal(&mut self) {
+        if self.failed || self.active_size == 0 {
+            return;
+        }
+        if let Err(error) = self.rotate() {
+            self.fail(error);
+        }
+    }
+
+    /// Renames the active file to `karma.wal.<first LSN>.segment`, writes its
+    /// `.idx`, and continues in a new empty `karma.wal`.
+    fn rotate(&mut self) -> Result<(), WalError> {
+        if !self.table_complete {
+            self.table = self.scan_active()?;
+            self.table_complete = true;
+        }
+        let Some(&(first_lsn, _)) = self.table.first() else {
+            log::warn!(
+                target: "wal.segment",
+                "path={} has no line with an LSN; not rotated",
+                self.active_path.display()
+            );
+            return Ok(());
+        };
+        let dir = self.options.dir.clone();
+        let segment = files::segment_path(&dir, first_lsn);
+        if fs::symlink_metadata(&segment).is_ok() {
+            return Err(WalError(format!(
+                "WAL segment already exists: {}",
+                segment.display()
+            )));
+        }
+        fs::rename(&self.active_path, &segment)
+            .map_err(|e| io_error("rename WAL file to", &segment, &e))?;
+        self.file = open_active(&self.active_path)?;
+        if self.options.fsync {
+            files::sync_dir(&dir).map_err(|e| io_error("fsync WAL directory", &dir, &e))?;
+        }
+        let size = self.active_size;
+        if let Err(error) = index::write(&segment, size, &self.table, self.options.fsync) {
+            log::error!(
+                target: "wal.segment_index_failed",
+                "path={} error={error}",
+                index_display(&segment)
+            );
+        }
+        self.table.clear();
+        self.active_size = 0;
+        let shared = &self.shared;
+        shared.active_bytes.store(0, Ordering::Relaxed);
+        shared.sealed_bytes.fetch_add(size, Ordering::Relaxed);
+        shared.segments.fetch_add(1, Ordering::Relaxed);
+        log::info!(target: "wal.segment", "path={}", segment.display());
+        Ok(())
+    }
+
+    fn scan_active(&self) -> Result<Vec<(u64, u64)>, WalError> {
+        let map = files::map_file(&self.file)
+            .map_err(|e| io_error("map WAL file", &self.active_path, &e))?;
+        Ok(index::scan_table(&map))
+    }
+
+    fn drop_through(&mut self, lsn: u64) -> Result<(), WalError> {
+        if let Some(failure) = self.shared.failure() {
+            return Err(failure);
+        }
+        // The truncation point first: if we crash after deleting segments,
+        // the LSN must not go back.
+        self.write_lsn_file(lsn.max(self.shared.durable_lsn()), self.options.fsync)?;
+        let dir = &self.options.dir;
+        let listing = files::list(dir).map_err(|e| io_error("list WAL directory", dir, &e))?;
+        let mut deleted = 0;
+        for (first_lsn, segment) in &listing.segments {
+            if *first_lsn > lsn {
+                break; // holds entries > lsn, and so does every later one
+            }
+            if !segment_is_through(segment, lsn)? {
+                continue;
+            }
+            let size = fs::metadata(segment).map(|m| m.len()).unwrap_or(0);
+            remove_if_present(&files::index_path(segment))?;
+            remove_if_present(segment)?;
+            self.shared.sealed_bytes.fetch_sub(size, Ordering::Relaxed);
+            self.shared.segments.fetch_sub(1, Ordering::Relaxed);
+            deleted += 1;
+        }
+        log::info!(
+            target: "wal.truncate",
+            "path={} lsn={lsn} segments_deleted={deleted}",
+            self.active_path.display()
+        );
+        Ok(())
+    }
+
+    /// Shutdown: everything queued is written; fsync the active file (and
+    /// `karma.wal.lsn` when fsync is on) unless the WAL has failed.
+    fn finish(&mut self) {
+        if self.failed {
+            return;
+        }
+        if let Err(e) = self.file.sync_data() {
+            log::error!(target: "wal.writer_stopped", "{}", io_error("fsync WAL file", &self.active_path, &e));
+        }
+        if let Err(error) = self.write_lsn_file(self.shared.durable_lsn(), self.options.fsync) {
+            log::warn!(target: "wal.lsn_file", "{error}");
+        }
+    }
+}
+
+/// Marks the writer stopped however the thread ends (even by a panic), so
+/// no waiter blocks for ever.
+struct ReleaseOnExit(Arc<Shared>);
+
+impl Drop for ReleaseOnExit {
+    fn drop(&mut self) {
+        self.0.mark_stopped();
+    }
+}
+
+fn open_active(path: &Path) -> Result<File, WalError> {
+    OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| io_error("open WAL file", path, &e))
+}
+
+fn index_display(segment: &Path) -> String {
+    files::index_path(segment).display().to_string()
+}
+
+fn remove_if_present(path: &Path) -> Result<(), WalError> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_error("delete WAL file", path, &e)),
+    }
+}
+
+/// True when every entry of `segment` is `<= lsn`, judged by its last entry
+/// (LSNs increase through a file). A segment whose last line cannot be read
+/// is kept.
+fn segment_is_through(segment: &Path, lsn: u64) -> Result<bool, WalError> {
+    let file = match File::open(segment) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(io_error("open WAL segment", segment, &e)),
+    };
+    let map = files::map_file(&file).map_err(|e| io_error("map WAL segment", segment, &e))?;
+    let mut end = map.len();
+    while end > 0 {
+        let start = map[..end]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        let line = &map[start..end];
+        if !is_blank(line) {
+            return Ok(
+                matches!(parse_line(line), Ok(super::line::Line::Record { lsn: last, .. }) if last <= lsn),
+            );
+        }
+        end = start.saturating_sub(1);
+    }
+    Ok(true) // no entries at all
+}
