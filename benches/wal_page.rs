@@ -55,18 +55,9 @@ fn write_wal(dir: &Path) -> Duration {
 }
 
 fn page(reader: &WalReader, after_lsn: u64, limit: usize) -> usize {
-    let request = PageRequest {
-        after_lsn,
-        limit,
-        byte_budget: BUDGET,
-        durable_lsn: ENTRIES,
-    };
+    let request = PageRequest { after_lsn, limit, byte_budget: BUDGET, durable_lsn: ENTRIES };
     let page = reader.read_page(&request).expect("page");
-    assert_eq!(
-        page.last_lsn,
-        Some(after_lsn + page.count as u64),
-        "pages are contiguous"
-    );
+    assert_eq!(page.last_lsn, Some(after_lsn + page.count as u64), "pages are contiguous");
     page.count
 }
 
@@ -107,14 +98,8 @@ fn scan_to(segment: &Path, after_lsn: u64) -> Duration {
         Some((start, line))
     }) {
         let digits = &line[prefix.len()..];
-        let end = digits
-            .iter()
-            .position(|b| !b.is_ascii_digit())
-            .unwrap_or(digits.len());
-        let lsn: u64 = std::str::from_utf8(&digits[..end])
-            .unwrap()
-            .parse()
-            .unwrap();
+        let end = digits.iter().position(|b| !b.is_ascii_digit()).unwrap_or(digits.len());
+        let lsn: u64 = std::str::from_utf8(&digits[..end]).unwrap().parse().unwrap();
         if lsn > after_lsn {
             found = Some(offset);
             break;
@@ -129,23 +114,15 @@ fn ms(d: Duration) -> String {
 }
 
 fn main() {
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("karma-bench-wal-page-{}", std::process::id()));
+    let dir: PathBuf = std::env::temp_dir().join(format!("karma-bench-wal-page-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let write_time = write_wal(&dir);
     let files = karma::wal::wal_files(&dir).expect("list");
-    let bytes: u64 = files
-        .iter()
-        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
-        .sum();
+    let bytes: u64 = files.iter().map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0)).sum();
     let segment = files.first().expect("a segment").clone();
     let index = PathBuf::from(format!("{}.idx", segment.display()));
     assert!(index.exists(), "the first segment has its .idx");
-    let segment_entries = std::fs::read_to_string(&index)
-        .expect("idx")
-        .lines()
-        .count() as u64
-        - 1;
+    let segment_entries = std::fs::read_to_string(&index).expect("idx").lines().count() as u64 - 1;
     let middle = segment_entries / 2;
 
     let cold_indexed = cold_page(&dir, middle, 21);
@@ -184,22 +161,16 @@ fn main() {
         bytes as f64 / (1 << 20) as f64,
         write_time.as_secs_f64()
     );
-    println!("cold/hot pages: {PAGE_LIMIT} entries from LSN {} (middle of a {segment_entries}-entry segment)", middle + 1);
+    println!(
+        "cold/hot pages: {PAGE_LIMIT} entries from LSN {} (middle of a {segment_entries}-entry segment)",
+        middle + 1
+    );
     println!();
     println!("| measurement                          | result             | target     |");
     println!("|--------------------------------------|--------------------|------------|");
-    println!(
-        "| cold page, with .idx (median of 21)  | {:>18} | < 5 ms     |",
-        ms(cold_indexed)
-    );
-    println!(
-        "| cold page, no .idx (bisect lines)    | {:>18} |            |",
-        ms(cold_plain)
-    );
-    println!(
-        "| read + scan segment to the page start| {:>18} |            |",
-        ms(scan)
-    );
+    println!("| cold page, with .idx (median of 21)  | {:>18} | < 5 ms     |", ms(cold_indexed));
+    println!("| cold page, no .idx (bisect lines)    | {:>18} |            |", ms(cold_plain));
+    println!("| read + scan segment to the page start| {:>18} |            |", ms(scan));
     println!(
         "| speed-up of .idx over the scan       | {:>17.0}x |            |",
         scan.as_secs_f64() / cold_indexed.as_secs_f64()
@@ -208,17 +179,8 @@ fn main() {
         "| speed-up of .idx over no .idx        | {:>17.1}x |            |",
         cold_plain.as_secs_f64() / cold_indexed.as_secs_f64()
     );
-    println!(
-        "| hot page p50                         | {:>18} |            |",
-        ms(percentile(&hot, 0.50))
-    );
-    println!(
-        "| hot page p95                         | {:>18} |            |",
-        ms(percentile(&hot, 0.95))
-    );
-    println!(
-        "| sequential catch-up                  | {:>10.2} M/s     | >= 2 M/s   |",
-        rate / 1e6
-    );
+    println!("| hot page p50                         | {:>18} |            |", ms(percentile(&hot, 0.50)));
+    println!("| hot page p95                         | {:>18} |            |", ms(percentile(&hot, 0.95)));
+    println!("| sequential catch-up                  | {:>10.2} M/s     | >= 2 M/s   |", rate / 1e6);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -21,7 +21,7 @@ pub mod util;
 pub mod wal;
 
 use config::Config;
-use engine::{Engine, State};
+use engine::Engine;
 use metrics::Metrics;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,7 +35,8 @@ pub fn run(config: Config) -> Result<(), String> {
     logging::init(config.log);
     let config = Arc::new(config);
     let signals = signals::Signals::install().map_err(|e| format!("Cannot install signal handlers: {e}"))?;
-    let engine = Arc::new(Engine::new(Arc::clone(&config), Arc::new(Metrics::default()), State::default()));
+    let _lock = lock_directory(&config.directory)?;
+    let engine = Arc::new(Engine::open(Arc::clone(&config), Arc::new(Metrics::default()))?);
     let server = server::Server::bind(Arc::clone(&engine))
         .map_err(|e| format!("Cannot listen on {}:{}: {e}", config.bind, config.port))?;
     let address = server.local_addr();
@@ -45,13 +46,44 @@ pub fn run(config: Config) -> Result<(), String> {
     for signal in signals.wait() {
         match signal {
             signals::Signal::Snapshot => {
-                log::info!(target: "server.snapshot_signal", "snapshots are not written by this build yet");
+                let engine = Arc::clone(&engine);
+                let spawned = std::thread::Builder::new().name("karma-snapshot".into()).spawn(move || {
+                    // Failures are logged and counted by snapshot_all itself.
+                    let _ = engine.snapshot_all();
+                });
+                if let Err(e) = spawned {
+                    log::error!(target: "backup.failed", "cannot start the snapshot thread: {e}");
+                }
             }
             signals::Signal::Stop => break,
         }
     }
     notify::notify("STOPPING=1");
     running.stop(Duration::from_secs(config.shutdown_timeout_secs));
+    engine.shutdown();
     log::info!(target: "server.stop", "version={VERSION}");
     Ok(())
+}
+
+/// Takes the data directory's lock file so a second process cannot open
+/// the same directory (Karma 1.0 did not detect it and both corrupted the
+/// WAL). The lock lasts as long as the returned file is open.
+fn lock_directory(dir: &std::path::Path) -> Result<std::fs::File, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("Cannot create data directory {}: {e}", dir.display()))?;
+    let path = dir.join("karma.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("Cannot open lock file {}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+            "Data directory {} is in use by another karma process (lock file {})",
+            dir.display(),
+            path.display()
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(format!("Cannot lock {}: {e}", path.display())),
+    }
 }

@@ -10,19 +10,26 @@ mod counters;
 mod dispatch;
 mod inspect;
 mod maintenance;
+mod restore;
+mod snapshots;
 mod state;
 mod system;
+mod verify;
 
 pub use inspect::Deadline;
+pub use restore::RestoreReport;
 pub use state::State;
 
 use crate::config::{Config, Role};
 use crate::metrics::Metrics;
+use crate::protocol::entry::write_entry;
 use crate::protocol::reply::{success_len, write_error, write_success};
-use crate::protocol::{parse_request, CommandError, ErrorCode, Op, Request};
+use crate::protocol::validate::{limit_or_default, CHUNK_LIMIT};
+use crate::protocol::{parse_request, Command, CommandError, ErrorCode, Op, Request};
+use crate::wal::{Wal, WalOptions};
 use parking_lot::Mutex;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// What a successful execution adds to the envelope.
 #[derive(Debug, Default, Clone, Copy)]
@@ -31,17 +38,87 @@ pub struct Executed {
     pub idempotent: Option<bool>,
 }
 
-/// A Karma node: configuration, state and metrics.
+/// A Karma node: configuration, state, WAL and metrics.
 pub struct Engine {
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
     state: Mutex<State>,
+    /// `None` with `--wal=false` (and for in-memory engines).
+    wal: Option<Wal>,
+    /// Serialises `snapshot.create_all` runs (signal, command, shutdown).
+    snapshot_lock: Mutex<()>,
     started: Instant,
 }
 
 impl Engine {
+    /// An in-memory engine with no WAL and no files (benches, scratch copies).
     pub fn new(config: Arc<Config>, metrics: Arc<Metrics>, state: State) -> Engine {
-        Engine { config, metrics, state: Mutex::new(state), started: Instant::now() }
+        Engine {
+            config,
+            metrics,
+            state: Mutex::new(state),
+            wal: None,
+            snapshot_lock: Mutex::new(()),
+            started: Instant::now(),
+        }
+    }
+
+    /// Restores the data directory (unless `--restore=false`) and opens the
+    /// WAL for appending after the recovered LSN.
+    pub fn open(config: Arc<Config>, metrics: Arc<Metrics>) -> Result<Engine, String> {
+        let mut state = State::default();
+        let last_lsn = if config.restore {
+            let report = restore::restore(&config, &metrics, &mut state, true)?;
+            log::info!(
+                target: "server.restore",
+                "snapshots={} wal_applied={} wal_skipped={} wal_failed={} lsn={}",
+                report.snapshots_loaded,
+                report.wal_entries_applied,
+                report.wal_entries_skipped,
+                report.wal_entries_failed,
+                report.last_lsn
+            );
+            report.last_lsn
+        } else {
+            crate::wal::recover_lsn(&config.directory).map_err(|e| e.to_string())?
+        };
+        state.last_lsn = last_lsn;
+        let wal = if config.wal {
+            let options = WalOptions {
+                dir: config.directory.clone(),
+                fsync: config.wal_fsync,
+                segment_bytes: config.wal_segment_bytes,
+                batch_size: config.wal_batch_size,
+                batch_wait: Duration::from_micros(config.wal_batch_wait_us),
+            };
+            Some(Wal::open(options, last_lsn).map_err(|e| e.to_string())?)
+        } else {
+            None
+        };
+        let engine = Engine::new(config, metrics, state);
+        Ok(Engine { wal, ..engine })
+    }
+
+    /// The last snapshot and the WAL's final flush, after clients are gone.
+    pub fn shutdown(&self) {
+        let _ = self.snapshot_all();
+        if let Some(wal) = &self.wal {
+            wal.shutdown();
+        }
+    }
+
+    /// The LSN of the last logged write.
+    pub fn current_lsn(&self) -> u64 {
+        self.state.lock().last_lsn
+    }
+
+    fn wal_bytes(&self) -> u64 {
+        self.wal.as_ref().map_or(0, |wal| wal.stats().bytes)
+    }
+
+    /// The WAL's sticky failure, if it has failed.
+    pub fn wal_failure(&self) -> Option<String> {
+        self.wal.as_ref().and_then(|wal| wal.failure()).map(|e| e.0)
     }
 
     /// Handles one request line (terminator removed) and appends exactly
@@ -133,7 +210,7 @@ impl Engine {
     }
 
     fn execute(&self, request: &Request<'_>, body: &mut Vec<u8>) -> Result<Executed, CommandError> {
-        if let Some(result) = self.execute_system(request, body) {
+        if let Some(result) = self.execute_system(request, body).or_else(|| self.execute_files(request, body)) {
             return result.map(|_| Executed::default());
         }
         if request.op.is_read_only() {
@@ -142,15 +219,89 @@ impl Engine {
             return Ok(Executed::default());
         }
         if !request.op.is_logged() {
-            return Err(dispatch::unavailable(request));
+            self.execute_admin(request, body)?;
+            return Ok(Executed::default());
         }
-        let mut state = self.state.lock();
-        dispatch::apply(&mut state, &self.metrics, request, body)?;
+        self.execute_logged(request, None, body)?;
         Ok(Executed::default())
+    }
+
+    /// Apply, log, then acknowledge: the write is applied and its LSN
+    /// assigned and handed to the WAL under the state lock (so WAL order =
+    /// apply order); the caller is answered only once it is durable.
+    fn execute_logged(
+        &self,
+        request: &Request<'_>,
+        created_at: Option<u64>,
+        body: &mut Vec<u8>,
+    ) -> Result<(), CommandError> {
+        let Some(wal) = &self.wal else {
+            let mut state = self.state.lock();
+            return dispatch::apply(&mut state, &self.metrics, request, body);
+        };
+        let mut entry = Vec::with_capacity(128);
+        write_entry(&mut entry, request, created_at);
+        let lsn = {
+            let mut state = self.state.lock();
+            if let Some(failure) = wal.failure() {
+                return Err(wal_refuses(&failure.0));
+            }
+            dispatch::apply(&mut state, &self.metrics, request, body)?;
+            let lsn = state.last_lsn + 1;
+            state.last_lsn = lsn;
+            wal.append(lsn, entry).map_err(|e| wal_refuses(&e.0))?;
+            lsn
+        };
+        wal.wait_durable(lsn).map_err(|e| wal_refuses(&e.0))
+    }
+
+    /// Ops that change state but are not logged (snapshots, reports).
+    fn execute_admin(&self, request: &Request<'_>, body: &mut Vec<u8>) -> Result<(), CommandError> {
+        match &request.command {
+            Command::SnapshotCreate { series } => self.snapshot_series(series, body),
+            Command::SnapshotCreateAll => {
+                self.snapshot_all()?;
+                body.extend_from_slice(b"\"OK\"");
+                Ok(())
+            }
+            Command::SnapshotLoad { file } => self.snapshot_load(file, body),
+            _ => Err(dispatch::unavailable(request)),
+        }
+    }
+
+    /// Read-only ops that look at files rather than the series state.
+    fn execute_files(&self, request: &Request<'_>, body: &mut Vec<u8>) -> Option<Result<(), CommandError>> {
+        Some(match &request.command {
+            Command::SnapshotList => self.snapshot_list(body),
+            Command::SnapshotInfo => self.snapshot_info(body),
+            Command::SnapshotFetch { file } => self.snapshot_fetch(file, body),
+            Command::SnapshotVerify => self.verify(body),
+            Command::SnapshotFetchChunk { file, offset, limit } => match limit_or_default(*limit, CHUNK_LIMIT) {
+                Ok(limit) => self.snapshot_fetch_chunk(file, *offset, limit, body),
+                Err(e) => Err(e),
+            },
+            _ => return None,
+        })
+    }
+
+    /// The idempotency snapshot payload and its record / committed-stream
+    /// counts, rendered under the state lock.
+    fn idempotency_payload(&self, _state: &State) -> (Vec<u8>, u64, u64) {
+        (b"{\"records\":[],\"committed_streams\":[]}\n".to_vec(), 0, 0)
+    }
+
+    /// In-memory idempotency record and committed-stream counts.
+    fn idempotency_counts(&self) -> (u64, u64) {
+        (0, 0)
     }
 
     /// Seconds since the process started.
     pub fn uptime_seconds(&self) -> f64 {
         self.started.elapsed().as_secs_f64()
     }
+}
+
+/// Once the WAL has failed, nothing more is acknowledged as written.
+fn wal_refuses(failure: &str) -> CommandError {
+    CommandError::internal(format!("WAL is unavailable, writes are refused: {failure}"))
 }

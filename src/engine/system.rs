@@ -61,22 +61,33 @@ impl Engine {
         Some(Ok(()))
     }
 
+    /// `status` is `ok`, or `degraded` once the WAL has failed (writes are
+    /// then refused, and `wal_error` says why).
     fn health(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"{\"status\":\"ok\",\"uptime_seconds\":");
+        let failure = self.wal_failure();
+        out.extend_from_slice(b"{\"status\":");
+        write_str(out, if failure.is_some() { "degraded" } else { "ok" });
+        out.extend_from_slice(b",\"uptime_seconds\":");
         write_f64(out, self.uptime_seconds());
         out.extend_from_slice(b",\"role\":");
         write_str(out, self.config.role.as_str());
         out.extend_from_slice(b",\"wal_enabled\":");
         write_bool(out, self.config.wal);
+        if let Some(failure) = failure {
+            out.extend_from_slice(b",\"wal_error\":");
+            write_str(out, &failure);
+        }
         out.push(b'}');
     }
 
     fn figures(&self) -> Figures {
         let m = &self.metrics;
-        let (trees, keys, points) = {
+        let (trees, keys, points, lsn) = {
             let state = self.state.lock();
-            (state.store.series_count() as u64, state.store.key_count() as u64, state.store.point_count() as u64)
+            let store = &state.store;
+            (store.series_count() as u64, store.key_count() as u64, store.point_count() as u64, state.last_lsn)
         };
+        let wal = self.wal.as_ref().map(|wal| wal.stats());
         let mut f = Figures(Vec::with_capacity(80));
         f.0.push(("uptime_seconds", Some(("karma_uptime_seconds", GAUGE)), Figure::Float(self.uptime_seconds())));
         f.int("trees", Some(("karma_trees", GAUGE)), trees);
@@ -84,8 +95,8 @@ impl Engine {
         f.int("dump_count", Some(("karma_dumps", GAUGE)), self.dump_count());
         f.0.push(("role", None, Figure::Text(Some(self.config.role.as_str().to_string()))));
         f.0.push(("wal_enabled", None, Figure::Bool(self.config.wal)));
-        f.int("wal_bytes", Some(("karma_wal_bytes", GAUGE)), 0);
-        f.int("wal_current_lsn", Some(("karma_wal_current_lsn", GAUGE)), self.state.lock().last_lsn);
+        f.int("wal_bytes", Some(("karma_wal_bytes", GAUGE)), wal.as_ref().map_or(0, |w| w.bytes));
+        f.int("wal_current_lsn", Some(("karma_wal_current_lsn", GAUGE)), lsn);
         f.int("replication_replayed_lsn", Some(("karma_replication_replayed_lsn", GAUGE)), 0);
         f.int("replication_lag_entries", Some(("karma_replication_lag_entries", GAUGE)), 0);
         f.int("replication_entries_applied", Some(("karma_replication_entries_applied_total", COUNTER)), 0);
@@ -296,6 +307,14 @@ impl Engine {
             text.push_str(&format!("# TYPE {name} {kind}\n{name} {rendered}\n"));
         }
         self.per_op_metrics(&mut text);
+        if let Some(wal) = self.wal.as_ref().map(|wal| wal.stats()) {
+            text.push_str("# TYPE karma_wal_batch_records histogram\n");
+            write_histogram(&mut text, "karma_wal_batch_records", "", &wal.batch_sizes);
+            text.push_str("# TYPE karma_wal_fsync_ms histogram\n");
+            write_histogram(&mut text, "karma_wal_fsync_ms", "", &wal.fsync_ms);
+        }
+        text.push_str("# TYPE karma_snapshot_duration_ms histogram\n");
+        write_histogram(&mut text, "karma_snapshot_duration_ms", "", &self.metrics.snapshot_ms.0.snapshot());
         write_str(out, &text);
     }
 

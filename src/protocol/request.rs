@@ -84,6 +84,40 @@ pub enum Command<'a> {
     ReplicationEntries { after_lsn: u64, limit: Option<i64> },
 }
 
+impl Command<'_> {
+    /// The one series a series-scoped command reads or writes (`None` for
+    /// ops over every series or none, and for ingest, whose stream state is
+    /// global).
+    pub fn series_name(&self) -> Option<&str> {
+        match self {
+            Command::Increment { series, .. }
+            | Command::Decrement { series, .. }
+            | Command::Sum { series, .. }
+            | Command::BatchSum { series, .. }
+            | Command::CounterSeries { series, .. }
+            | Command::CounterDeleteRange { series, .. }
+            | Command::BatchDeleteRange { series, .. }
+            | Command::CounterReset { series, .. }
+            | Command::BatchReset { series, .. }
+            | Command::BatchAdd { series, .. }
+            | Command::BatchSet { series, .. }
+            | Command::DeleteBefore { series, .. }
+            | Command::SeriesCompact { series }
+            | Command::TreeCreate { series }
+            | Command::TreeDrop { series }
+            | Command::TreeReset { series }
+            | Command::TreeDeleteRange { series, .. }
+            | Command::TreeSeries { series, .. }
+            | Command::TreeInfo { series }
+            | Command::TreeKeys { series, .. }
+            | Command::TreeSummary { series, .. }
+            | Command::TreeTop { series, .. }
+            | Command::SnapshotCreate { series } => Some(series),
+            _ => None,
+        }
+    }
+}
+
 /// Why a line was rejected before it became a request. `op` is known when
 /// the failure came after the op lookup (for per-op error metrics).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,1 +1,138 @@
-//! (being written)
+//! Snapshots: one `.tree` file per series plus its `.meta.json` sidecar,
+//! and the idempotency snapshot, in the data directory.
+//!
+//! The engine copies a series and the current LSN under its lock and calls
+//! this module outside it; this module owns the file formats and the
+//! directory bookkeeping, and knows nothing about locks or the WAL.
+//!
+//! - [`names`]: `<unix>_<series>.tree`, escaped so that no series name can
+//!   produce a path outside the data directory (defect D10);
+//! - [`tree_format`]: the Karma 1.0 MessagePack layout, streamed straight
+//!   from / into `store::Series` (PERSISTENCE.md 2.1-2.5);
+//! - [`meta`]: the JSON sidecars and their reply forms (2.6, 2.8);
+//! - [`catalog`]: listing, ordering, restore LSN, pruning, writing and
+//!   reading snapshots (2.7, 4.2-4.5);
+//! - `durable`: temp file, fsync, rename, fsync of the directory (1.3).
+//!
+//! Durability order for one series: the `.tree` is renamed into place
+//! first, then its sidecar, then the directory is fsynced. A crash between
+//! the two renames leaves a `.tree` without a sidecar, which readers accept
+//! with `last_lsn` 0 (PERSISTENCE.md 2.6).
+
+pub mod catalog;
+mod durable;
+pub mod meta;
+pub mod names;
+pub mod tree_format;
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+pub use catalog::{
+    last_snapshot_lsn, latest_per_series, list_snapshots, load_meta, prune, read_idempotency_meta, read_snapshot,
+    remove_series_snapshots, restore_lsn, stat_snapshot, write_idempotency_snapshot, write_snapshot, SnapshotFile,
+    IDEMPOTENCY_FILE,
+};
+pub use meta::{IdempotencyMeta, SnapshotMeta};
+pub use names::{check_requested_file, parse_snapshot_file_name, snapshot_file_name, NameError, ParsedName};
+pub use tree_format::{decode_series, encode_series, encode_series_into, TreeFormatError};
+
+/// What can go wrong reading or writing snapshot files. Every variant names
+/// the file involved.
+#[derive(Debug)]
+pub enum SnapshotError {
+    /// Reading, writing, renaming or removing `path` failed.
+    Io {
+        /// What was being done, e.g. `read`, `write`.
+        action: &'static str,
+        /// The file (or directory) involved.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// A `.tree` file that does not decode.
+    Corrupt {
+        /// The `.tree` file.
+        path: PathBuf,
+        /// Why it does not decode.
+        reason: TreeFormatError,
+    },
+    /// A sidecar that exists but does not parse (or does not match its
+    /// snapshot's hashed name).
+    InvalidMeta {
+        /// The sidecar.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A requested file name that is not a snapshot name.
+    InvalidName {
+        /// The name as given.
+        file: String,
+        /// Why it does not parse.
+        reason: NameError,
+    },
+}
+
+impl fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SnapshotError::Io { action, path, source } => write!(f, "Cannot {action} {}: {source}", path.display()),
+            SnapshotError::Corrupt { path, reason } => {
+                write!(f, "Corrupt snapshot {}: {reason}", path.display())
+            }
+            SnapshotError::InvalidMeta { path, message } => {
+                write!(f, "Invalid snapshot metadata {}: {message}", path.display())
+            }
+            SnapshotError::InvalidName { file, .. } => {
+                write!(f, "Invalid dump file name \"{file}\"")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SnapshotError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SnapshotError::Io { source, .. } => Some(source),
+            SnapshotError::Corrupt { reason, .. } => Some(reason),
+            SnapshotError::InvalidName { reason, .. } => Some(reason),
+            SnapshotError::InvalidMeta { .. } => None,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_dir {
+    //! A unique scratch directory per test, removed on drop.
+
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    pub(crate) struct TestDir(PathBuf);
+
+    impl TestDir {
+        pub(crate) fn new(label: &str) -> TestDir {
+            static COUNTER: AtomicU32 = AtomicU32::new(0);
+            let path = std::env::temp_dir().join(format!(
+                "karma-snapshot-{label}-{}-{}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::Relaxed)
+            ));
+            let _ = std::fs::remove_dir_all(&path);
+            std::fs::create_dir_all(&path).expect("create test dir");
+            TestDir(path)
+        }
+
+        pub(crate) fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TestDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}

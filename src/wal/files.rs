@@ -47,9 +47,7 @@ pub fn index_path(segment: &Path) -> PathBuf {
 /// The first LSN encoded in a segment file name, or `None` when `name` is
 /// not a segment name (sidecars, `karma.wal.lsn`, non-numeric middles).
 pub fn parse_segment_name(name: &str) -> Option<u64> {
-    let middle = name
-        .strip_prefix(SEGMENT_PREFIX)?
-        .strip_suffix(SEGMENT_SUFFIX)?;
+    let middle = name.strip_prefix(SEGMENT_PREFIX)?.strip_suffix(SEGMENT_SUFFIX)?;
     if middle.is_empty() || !middle.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -176,8 +174,7 @@ pub(crate) mod test_dir {
     impl TempDir {
         pub fn new(tag: &str) -> TempDir {
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let path =
-                std::env::temp_dir().join(format!("karma-wal-{tag}-{}-{n}", std::process::id()));
+            let path = std::env::temp_dir().join(format!("karma-wal-{tag}-{}-{n}", std::process::id()));
             let _ = std::fs::remove_dir_all(&path);
             std::fs::create_dir_all(&path).expect("create temp dir");
             TempDir(path)
@@ -203,27 +200,18 @@ mod tests {
     #[test]
     fn segment_names_round_trip_and_reject_non_u64_middles() {
         let dir = Path::new("/data");
-        assert_eq!(
-            segment_path(dir, 1),
-            PathBuf::from("/data/karma.wal.00000000000000000001.segment")
-        );
+        assert_eq!(segment_path(dir, 1), PathBuf::from("/data/karma.wal.00000000000000000001.segment"));
         assert_eq!(
             index_path(&segment_path(dir, 7)),
             PathBuf::from("/data/karma.wal.00000000000000000007.segment.idx")
         );
-        assert_eq!(
-            parse_segment_name("karma.wal.00000000000000000001.segment"),
-            Some(1)
-        );
+        assert_eq!(parse_segment_name("karma.wal.00000000000000000001.segment"), Some(1));
         assert_eq!(parse_segment_name("karma.wal.42.segment"), Some(42));
         assert_eq!(parse_segment_name("karma.wal.42.segment.idx"), None);
         assert_eq!(parse_segment_name("karma.wal.lsn"), None);
         assert_eq!(parse_segment_name("karma.wal.+4.segment"), None);
         assert_eq!(parse_segment_name("karma.wal..segment"), None);
-        assert_eq!(
-            parse_segment_name("karma.wal.99999999999999999999.segment"),
-            None
-        );
+        assert_eq!(parse_segment_name("karma.wal.99999999999999999999.segment"), None);
     }
 
     #[test]
@@ -245,18 +233,8 @@ mod tests {
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(
-            names,
-            vec![
-                "karma.wal.00000000000000000002.segment",
-                "karma.wal.10.segment",
-                "karma.wal"
-            ]
-        );
-        assert_eq!(
-            wal_files(&tmp.path().join("missing")).expect("list"),
-            Vec::<PathBuf>::new()
-        );
+        assert_eq!(names, vec!["karma.wal.00000000000000000002.segment", "karma.wal.10.segment", "karma.wal"]);
+        assert_eq!(wal_files(&tmp.path().join("missing")).expect("list"), Vec::<PathBuf>::new());
     }
 
     #[test]

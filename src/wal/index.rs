@@ -49,11 +49,7 @@ pub fn write(segment: &Path, size: u64, table: &[(u64, u64)], fsync: bool) -> io
     tmp_name.push(format!(".{}.tmp", std::process::id()));
     let tmp = PathBuf::from(tmp_name);
     let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)?;
+        let mut file = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
         file.write_all(&render(size, table))?;
         if fsync {
             file.sync_all()?;
@@ -72,10 +68,7 @@ pub fn scan_table(data: &[u8]) -> Vec<(u64, u64)> {
     let mut table = Vec::new();
     let mut start = 0;
     while start < data.len() {
-        let end = data[start..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(data.len(), |p| start + p);
+        let end = data[start..].iter().position(|&b| b == b'\n').map_or(data.len(), |p| start + p);
         let line = &data[start..end];
         if !is_blank(line) {
             if let Some(lsn) = line_lsn(line) {
@@ -105,10 +98,7 @@ impl<'a> IndexView<'a> {
         if std::str::from_utf8(size).ok()?.parse::<u64>().ok()? != segment_size {
             return None;
         }
-        let view = IndexView {
-            body: text.get(header_end + 1..).unwrap_or(&[]),
-            segment_size,
-        };
+        let view = IndexView { body: text.get(header_end + 1..).unwrap_or(&[]), segment_size };
         let mut at = 0;
         while at < view.body.len() {
             let end = view.line_end(at);
@@ -148,10 +138,7 @@ impl<'a> IndexView<'a> {
     }
 
     fn line_end(&self, at: usize) -> usize {
-        self.body[at..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(self.body.len(), |p| at + p)
+        self.body[at..].iter().position(|&b| b == b'\n').map_or(self.body.len(), |p| at + p)
     }
 
     /// One index line: exactly two fields separated by runs of spaces, a u64
@@ -192,20 +179,9 @@ mod tests {
         let tmp = TempDir::new("idx");
         let segment = tmp.path().join("karma.wal.00000000000000000001.segment");
         let path = write(&segment, 324, &[(1, 0), (2, 108), (3, 216)], true).expect("write");
-        assert_eq!(
-            fs::read(&path).unwrap(),
-            b"KARMA_WAL_INDEX_V1 size=324\n1 0\n2 108\n3 216\n"
-        );
-        let names: Vec<_> = fs::read_dir(tmp.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(
-            names,
-            vec![std::ffi::OsString::from(
-                "karma.wal.00000000000000000001.segment.idx"
-            )]
-        );
+        assert_eq!(fs::read(&path).unwrap(), b"KARMA_WAL_INDEX_V1 size=324\n1 0\n2 108\n3 216\n");
+        let names: Vec<_> = fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("karma.wal.00000000000000000001.segment.idx")]);
     }
 
     #[test]
@@ -218,17 +194,12 @@ mod tests {
         assert_eq!(view.lower_bound(4), Ok(None));
         assert!(IndexView::new(text, 325).is_none(), "stale size");
         assert!(IndexView::new(b"", 324).is_none(), "empty");
-        assert!(
-            IndexView::new(b"KARMA_WAL_INDEX_V1 size=324\n5 7\n", 324).is_none(),
-            "first offset"
-        );
+        assert!(IndexView::new(b"KARMA_WAL_INDEX_V1 size=324\n5 7\n", 324).is_none(), "first offset");
         let empty = IndexView::new(b"KARMA_WAL_INDEX_V1 size=324\n", 324).expect("no entries");
         assert_eq!(empty.lower_bound(1), Ok(None));
-        let bad =
-            IndexView::new(b"KARMA_WAL_INDEX_V1 size=324\n1 0\n2 999\n", 324).expect("header ok");
+        let bad = IndexView::new(b"KARMA_WAL_INDEX_V1 size=324\n1 0\n2 999\n", 324).expect("header ok");
         assert_eq!(bad.lower_bound(2), Err(()), "offset past the end");
-        let bad =
-            IndexView::new(b"KARMA_WAL_INDEX_V1 size=324\n1 0\n2 1 3\n", 324).expect("header ok");
+        let bad = IndexView::new(b"KARMA_WAL_INDEX_V1 size=324\n1 0\n2 1 3\n", 324).expect("header ok");
         assert_eq!(bad.lower_bound(2), Err(()), "three fields");
     }
 

@@ -39,10 +39,7 @@ pub enum Line<'a> {
 /// parser's message for a line that is not valid JSON.
 pub fn parse_line(line: &[u8]) -> Result<Line<'_>, String> {
     if let Some((lsn, entry)) = fast_path(line) {
-        return Ok(Line::Record {
-            lsn,
-            entry: Cow::Borrowed(entry),
-        });
+        return Ok(Line::Record { lsn, entry: Cow::Borrowed(entry) });
     }
     slow_path(line)
 }
@@ -74,8 +71,7 @@ pub fn parse_line_strict(line: &[u8]) -> Result<Line<'_>, String> {
 
 /// True for lines that hold nothing but JSON whitespace.
 pub fn is_blank(line: &[u8]) -> bool {
-    line.iter()
-        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
 }
 
 fn fast_path(line: &[u8]) -> Option<(u64, &[u8])> {
@@ -143,9 +139,7 @@ fn slow_path(line: &[u8]) -> Result<Line<'_>, String> {
         }
     }
     let Some(entry) = entry_span else {
-        return Ok(Line::NoEnvelope(
-            "WAL entry without v2 LSN envelope is not supported",
-        ));
+        return Ok(Line::NoEnvelope("WAL entry without v2 LSN envelope is not supported"));
     };
     let Some(lsn) = lsn_span else {
         return Ok(Line::NoEnvelope("WAL line without lsn"));
@@ -153,10 +147,7 @@ fn slow_path(line: &[u8]) -> Result<Line<'_>, String> {
     let Ok(lsn) = serde_json::from_slice::<u64>(lsn) else {
         return Ok(Line::NoEnvelope("WAL line lsn is not an unsigned integer"));
     };
-    Ok(Line::Record {
-        lsn,
-        entry: compact(entry),
-    })
+    Ok(Line::Record { lsn, entry: compact(entry) })
 }
 
 fn key_text(raw: &[u8]) -> Option<Cow<'_, str>> {
@@ -203,9 +194,7 @@ fn skip_value(bytes: &[u8], at: usize) -> usize {
         }
         _ => {
             let mut i = at;
-            while i < bytes.len()
-                && !matches!(bytes[i], b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n')
-            {
+            while i < bytes.len() && !matches!(bytes[i], b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n') {
                 i += 1;
             }
             i
@@ -258,8 +247,7 @@ fn compact(value: &[u8]) -> Cow<'_, [u8]> {
 mod tests {
     use super::*;
 
-    const ENTRY: &str =
-        r#"{"v":2,"op":"counter.increment","series":"api","key":42,"bucket":20260505,"value":7}"#;
+    const ENTRY: &str = r#"{"v":2,"op":"counter.increment","series":"api","key":42,"bucket":20260505,"value":7}"#;
 
     fn record(line: &str) -> (u64, String) {
         match parse_line(line.as_bytes()).expect("valid") {
@@ -272,20 +260,14 @@ mod tests {
     fn encodes_the_exact_envelope() {
         let mut buf = Vec::new();
         encode_line(&mut buf, 1, ENTRY.as_bytes());
-        assert_eq!(
-            String::from_utf8(buf).unwrap(),
-            format!("{{\"v\":2,\"lsn\":1,\"entry\":{ENTRY}}}\n")
-        );
+        assert_eq!(String::from_utf8(buf).unwrap(), format!("{{\"v\":2,\"lsn\":1,\"entry\":{ENTRY}}}\n"));
     }
 
     #[test]
     fn fast_path_borrows_the_entry_verbatim() {
         let line = format!("{{\"v\":2,\"lsn\":18446744073709551615,\"entry\":{ENTRY}}}");
         match parse_line(line.as_bytes()).expect("valid") {
-            Line::Record {
-                lsn,
-                entry: Cow::Borrowed(entry),
-            } => {
+            Line::Record { lsn, entry: Cow::Borrowed(entry) } => {
                 assert_eq!(lsn, u64::MAX);
                 assert_eq!(entry, ENTRY.as_bytes());
             }
@@ -296,15 +278,8 @@ mod tests {
 
     #[test]
     fn other_key_orders_and_spaces_keep_the_entry_key_order() {
-        let line =
-            r#" { "entry" : {"v":2, "op":"tree.create","series":"a b\" c"} , "lsn": 9, "v": 2 } "#;
-        assert_eq!(
-            record(line),
-            (
-                9,
-                r#"{"v":2,"op":"tree.create","series":"a b\" c"}"#.to_string()
-            )
-        );
+        let line = r#" { "entry" : {"v":2, "op":"tree.create","series":"a b\" c"} , "lsn": 9, "v": 2 } "#;
+        assert_eq!(record(line), (9, r#"{"v":2,"op":"tree.create","series":"a b\" c"}"#.to_string()));
         assert_eq!(line_lsn(line.as_bytes()), Some(9));
         let escaped_key = r#"{"\u006csn":3,"entry":{"v":2}}"#;
         assert_eq!(record(escaped_key), (3, r#"{"v":2}"#.to_string()));
@@ -317,31 +292,15 @@ mod tests {
             parse_line(ENTRY.as_bytes()).unwrap(),
             Line::NoEnvelope("WAL entry without v2 LSN envelope is not supported")
         );
-        assert_eq!(
-            parse_line(br#"{"v":2,"entry":{}}"#).unwrap(),
-            Line::NoEnvelope("WAL line without lsn")
-        );
+        assert_eq!(parse_line(br#"{"v":2,"entry":{}}"#).unwrap(), Line::NoEnvelope("WAL line without lsn"));
         assert_eq!(
             parse_line(br#"{"v":2,"lsn":-1,"entry":{}}"#).unwrap(),
             Line::NoEnvelope("WAL line lsn is not an unsigned integer")
         );
-        assert_eq!(
-            parse_line(b"[1,2]").unwrap(),
-            Line::NoEnvelope("not a JSON object")
-        );
+        assert_eq!(parse_line(b"[1,2]").unwrap(), Line::NoEnvelope("not a JSON object"));
         let torn = r#"{"v":2,"lsn":5,"entry":{"v":2,"op":"x","range":{"from":1}"#;
-        assert_eq!(
-            parse_line(torn.as_bytes()).unwrap_err(),
-            "EOF while parsing an object at line 1 column 57"
-        );
-        assert_eq!(
-            line_lsn(torn.as_bytes()),
-            Some(5),
-            "the prefix alone is enough for probing"
-        );
-        assert_eq!(
-            parse_line(br#"{"v":2,"lsn":01,"entry":{}}"#).unwrap_err(),
-            "invalid number at line 1 column 15"
-        );
+        assert_eq!(parse_line(torn.as_bytes()).unwrap_err(), "EOF while parsing an object at line 1 column 57");
+        assert_eq!(line_lsn(torn.as_bytes()), Some(5), "the prefix alone is enough for probing");
+        assert_eq!(parse_line(br#"{"v":2,"lsn":01,"entry":{}}"#).unwrap_err(), "invalid number at line 1 column 15");
     }
 }

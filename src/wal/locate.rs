@@ -135,10 +135,7 @@ pub fn scan(data: &[u8], target: u64) -> usize {
 
 /// Index of the `\n` ending the line that starts at `at` (or the end).
 pub fn line_end(data: &[u8], at: usize) -> usize {
-    data[at..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(data.len(), |p| at + p)
+    data[at..].iter().position(|&b| b == b'\n').map_or(data.len(), |p| at + p)
 }
 
 #[cfg(test)]
@@ -158,8 +155,7 @@ mod tests {
     }
 
     fn lsn_at(data: &[u8], position: usize) -> Option<u64> {
-        (position < data.len())
-            .then(|| line_lsn(&data[position..line_end(data, position)]).unwrap())
+        (position < data.len()).then(|| line_lsn(&data[position..line_end(data, position)]).unwrap())
     }
 
     #[test]
@@ -168,11 +164,7 @@ mod tests {
         let data = wal(&lsns);
         for target in 0..=45 {
             let position = locate(&data, target, None);
-            assert_eq!(
-                lsn_at(&data, position),
-                (target <= 40).then_some(target.max(5)),
-                "target {target}"
-            );
+            assert_eq!(lsn_at(&data, position), (target <= 40).then_some(target.max(5)), "target {target}");
             assert_eq!(position, scan(&data, target));
         }
     }
@@ -194,10 +186,7 @@ mod tests {
         let data = wal(&[1, 2, 3, 4]);
         let size = data.len() as u64;
         // Claims entry 3 starts where entry 2 does.
-        let text = format!(
-            "KARMA_WAL_INDEX_V1 size={size}\n1 0\n3 {}\n",
-            line_end(&data, 0) + 1
-        );
+        let text = format!("KARMA_WAL_INDEX_V1 size={size}\n1 0\n3 {}\n", line_end(&data, 0) + 1);
         let view = IndexView::new(text.as_bytes(), size).expect("well formed");
         let position = locate(&data, 3, Some(&view));
         assert_eq!(lsn_at(&data, position), Some(3));

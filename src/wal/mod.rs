@@ -43,7 +43,6 @@ pub mod replay;
 mod thread;
 mod writer;
 
-#[allow(unexpected_cfgs)]
 mod fault;
 
 use std::fmt;
@@ -54,7 +53,7 @@ use crate::metrics::HistogramSnapshot;
 
 pub use files::wal_files;
 pub use reader::{Page, PageError, PageRequest, WalReader};
-pub use replay::{for_each_record, read_lsn_file, recover_lsn, ReplaySummary, WalRecord};
+pub use replay::{for_each_record, read_lsn_file, recover_lsn, scan_records, ReplaySummary, WalRecord};
 pub use writer::Wal;
 
 /// How the WAL writes (from `--directory`, `--wal-fsync`,

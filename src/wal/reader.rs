@@ -84,10 +84,7 @@ impl fmt::Display for PageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PageError::SingleEntryTooLarge(lsn) => {
-                write!(
-                    f,
-                    "Single WAL entry {lsn} exceeds replication response byte budget"
-                )
+                write!(f, "Single WAL entry {lsn} exceeds replication response byte budget")
             }
             PageError::Io(error) => write!(f, "{error}"),
             PageError::Corrupt(message) => f.write_str(message),
@@ -134,10 +131,7 @@ impl From<PageError> for Attempt {
 impl WalReader {
     /// A reader for the WAL files in `dir`.
     pub fn new(dir: PathBuf) -> WalReader {
-        WalReader {
-            dir,
-            cache: Mutex::new(Vec::new()),
-        }
+        WalReader { dir, cache: Mutex::new(Vec::new()) }
     }
 
     /// The entries after `request.after_lsn`, up to `limit`, the byte
@@ -165,22 +159,13 @@ impl WalReader {
     /// One pass over a fresh listing. Returns the page and whether its LSNs
     /// ran from `target` without a gap.
     fn attempt(&self, request: &PageRequest, target: u64) -> Result<(Page, bool), Attempt> {
-        let listing = files::list(&self.dir)
-            .map_err(|e| PageError::Io(io_error("list WAL directory", &self.dir, &e)))?;
+        let listing =
+            files::list(&self.dir).map_err(|e| PageError::Io(io_error("list WAL directory", &self.dir, &e)))?;
         // A deleted segment that stays mapped keeps its disk space in use.
-        self.cache.lock().retain(|cached| {
-            listing
-                .segments
-                .iter()
-                .any(|(_, path)| *path == cached.path)
-        });
+        self.cache.lock().retain(|cached| listing.segments.iter().any(|(_, path)| *path == cached.path));
         // Segment k holds LSNs below the first LSN of segment k + 1, so the
         // page starts in the last segment whose first LSN is <= target.
-        let first = listing
-            .segments
-            .iter()
-            .rposition(|(first_lsn, _)| *first_lsn <= target)
-            .unwrap_or(0);
+        let first = listing.segments.iter().rposition(|(first_lsn, _)| *first_lsn <= target).unwrap_or(0);
         let mut page = PageBuilder::new(request, target);
         for (_, path) in &listing.segments[first..] {
             if page.done {
@@ -188,11 +173,7 @@ impl WalReader {
             }
             let segment = self.segment(path)?;
             let index = segment.index_view();
-            let start = if page.page.count == 0 {
-                locate(&segment.data, target, index.as_ref())
-            } else {
-                0
-            };
+            let start = if page.page.count == 0 { locate(&segment.data, target, index.as_ref()) } else { 0 };
             page.read(path, &segment.data, start)?;
         }
         if let (false, Some(path)) = (page.done, &listing.active) {
@@ -208,16 +189,11 @@ impl WalReader {
                 let contiguous = page.contiguous;
                 return Ok((page.page, contiguous));
             };
-            let map = files::map_file(&file)
-                .map_err(|e| PageError::Io(io_error("map WAL file", path, &e)))?;
+            let map = files::map_file(&file).map_err(|e| PageError::Io(io_error("map WAL file", path, &e)))?;
             // Only complete lines: the writer may be in the middle of one.
             let complete = map.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
             let data = &map[..complete];
-            let start = if page.page.count == 0 {
-                locate(data, target, None)
-            } else {
-                0
-            };
+            let start = if page.page.count == 0 { locate(data, target, None) } else { 0 };
             page.read(path, data, start)?;
         }
         let contiguous = page.contiguous;
@@ -226,33 +202,22 @@ impl WalReader {
 
     /// The mapped segment at `path`, from the cache when it is the same file.
     fn segment(&self, path: &Path) -> Result<Arc<Segment>, Attempt> {
-        let meta =
-            fs::metadata(path).map_err(|e| vanished_or_failed("stat WAL segment", path, &e))?;
+        let meta = fs::metadata(path).map_err(|e| vanished_or_failed("stat WAL segment", path, &e))?;
         let identity = (meta.dev(), meta.ino(), meta.len());
         {
             let mut cache = self.cache.lock();
-            if let Some(at) = cache
-                .iter()
-                .position(|s| s.path == path && s.identity == identity)
-            {
+            if let Some(at) = cache.iter().position(|s| s.path == path && s.identity == identity) {
                 let segment = cache.remove(at);
                 cache.insert(0, Arc::clone(&segment));
                 return Ok(segment);
             }
         }
         let file = open(path)?;
-        let meta = file
-            .metadata()
-            .map_err(|e| PageError::Io(io_error("stat WAL segment", path, &e)))?;
-        let data = files::map_file(&file)
-            .map_err(|e| PageError::Io(io_error("map WAL segment", path, &e)))?;
+        let meta = file.metadata().map_err(|e| PageError::Io(io_error("stat WAL segment", path, &e)))?;
+        let data = files::map_file(&file).map_err(|e| PageError::Io(io_error("map WAL segment", path, &e)))?;
         let index = load_index(path, data.len() as u64);
-        let segment = Arc::new(Segment {
-            path: path.to_path_buf(),
-            identity: (meta.dev(), meta.ino(), meta.len()),
-            data,
-            index,
-        });
+        let segment =
+            Arc::new(Segment { path: path.to_path_buf(), identity: (meta.dev(), meta.ino(), meta.len()), data, index });
         let mut cache = self.cache.lock();
         cache.retain(|s| s.path != path);
         cache.insert(0, Arc::clone(&segment));
@@ -295,23 +260,14 @@ struct PageBuilder<'r> {
 
 impl<'r> PageBuilder<'r> {
     fn new(request: &'r PageRequest, target: u64) -> PageBuilder<'r> {
-        PageBuilder {
-            request,
-            target,
-            page: Page::default(),
-            done: false,
-            contiguous: true,
-        }
+        PageBuilder { request, target, page: Page::default(), done: false, contiguous: true }
     }
 
     /// Reads the lines of `data` from byte `start` until the page is done
     /// or the data ends.
     fn read(&mut self, path: &Path, data: &[u8], mut start: usize) -> Result<(), PageError> {
         while start < data.len() && !self.done {
-            let end = data[start..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(data.len(), |p| start + p);
+            let end = data[start..].iter().position(|&b| b == b'\n').map_or(data.len(), |p| start + p);
             match parse_line(&data[start..end]) {
                 Ok(Line::Record { lsn, entry }) => self.push(lsn, &entry)?,
                 Ok(Line::Blank) | Ok(Line::NoEnvelope(_)) => {}

@@ -45,10 +45,7 @@ pub struct ReplaySummary {
 }
 
 fn corrupt(path: &Path, line: usize, reason: &str) -> WalError {
-    WalError(format!(
-        "Corrupt WAL line at {}:{line}: {reason}",
-        path.display()
-    ))
+    WalError(format!("Corrupt WAL line at {}:{line}: {reason}", path.display()))
 }
 
 /// Visits every entry in order (blank lines skipped). A torn tail (the last
@@ -59,6 +56,24 @@ fn corrupt(path: &Path, line: usize, reason: &str) -> WalError {
 /// as is.
 pub fn for_each_record(
     dir: &Path,
+    visit: impl FnMut(WalRecord<'_>) -> Result<(), String>,
+) -> Result<ReplaySummary, WalError> {
+    visit_records(dir, true, visit)
+}
+
+/// Like [`for_each_record`] but never writes: an unterminated, unparsable
+/// last line (a write in flight, or a torn tail) is left alone and not
+/// visited. For `snapshot.verify` on a live node.
+pub fn scan_records(
+    dir: &Path,
+    visit: impl FnMut(WalRecord<'_>) -> Result<(), String>,
+) -> Result<ReplaySummary, WalError> {
+    visit_records(dir, false, visit)
+}
+
+fn visit_records(
+    dir: &Path,
+    repair: bool,
     mut visit: impl FnMut(WalRecord<'_>) -> Result<(), String>,
 ) -> Result<ReplaySummary, WalError> {
     let paths = wal_files(dir).map_err(|e| io_error("list WAL directory", dir, &e))?;
@@ -76,23 +91,13 @@ pub fn for_each_record(
             let end = newline.map_or(map.len(), |p| start + p);
             let line = &map[start..end];
             // Only an unterminated line can be torn; validate it fully.
-            let parsed = if newline.is_some() {
-                parse_line(line)
-            } else {
-                parse_line_strict(line)
-            };
+            let parsed = if newline.is_some() { parse_line(line) } else { parse_line_strict(line) };
             match parsed {
                 Ok(Line::Blank) => {}
                 Ok(Line::Record { lsn, entry }) => {
-                    let entry = std::str::from_utf8(&entry)
-                        .map_err(|_| corrupt(path, line_no, "entry is not valid UTF-8"))?;
-                    visit(WalRecord {
-                        lsn,
-                        entry,
-                        file: path,
-                        line: line_no,
-                    })
-                    .map_err(WalError)?;
+                    let entry =
+                        std::str::from_utf8(&entry).map_err(|_| corrupt(path, line_no, "entry is not valid UTF-8"))?;
+                    visit(WalRecord { lsn, entry, file: path, line: line_no }).map_err(WalError)?;
                     if summary.records == 0 {
                         summary.first_lsn = lsn;
                     }
@@ -107,26 +112,23 @@ pub fn for_each_record(
         }
         // The map must be gone before the file shrinks under it.
         drop(map);
-        if let Some((keep, line, bytes)) = torn {
+        if let Some((keep, line, bytes)) = torn.filter(|_| repair) {
             cut_torn_tail(path, keep as u64)?;
             log::warn!(target: "wal.torn_tail", "path={} line={line} bytes={bytes}", path.display());
             summary.torn_tail_cut = true;
         }
-        log::info!(target: "wal.replay", "path={}", path.display());
+        if repair {
+            log::info!(target: "wal.replay", "path={}", path.display());
+        }
         summary.files.push(path.clone());
     }
     Ok(summary)
 }
 
 fn cut_torn_tail(path: &Path, keep: u64) -> Result<(), WalError> {
-    let file = OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(|e| io_error("open WAL file", path, &e))?;
-    file.set_len(keep)
-        .map_err(|e| io_error("truncate WAL file", path, &e))?;
-    file.sync_all()
-        .map_err(|e| io_error("fsync WAL file", path, &e))
+    let file = OpenOptions::new().write(true).open(path).map_err(|e| io_error("open WAL file", path, &e))?;
+    file.set_len(keep).map_err(|e| io_error("truncate WAL file", path, &e))?;
+    file.sync_all().map_err(|e| io_error("fsync WAL file", path, &e))
 }
 
 /// The current LSN at startup (PERSISTENCE.md 3.12, with the fix that the
@@ -163,16 +165,9 @@ fn last_entry_lsn(path: &Path, is_last: bool) -> Result<Tail, WalError> {
         if map[end - 1] == b'\n' {
             end -= 1;
         }
-        let start = map[..end]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |p| p + 1);
+        let start = map[..end].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
         let line = &map[start..end];
-        let parsed = if terminated {
-            parse_line(line)
-        } else {
-            parse_line_strict(line)
-        };
+        let parsed = if terminated { parse_line(line) } else { parse_line_strict(line) };
         match parsed {
             Ok(Line::Blank) => {}
             Ok(Line::Record { lsn, .. }) => return Ok(Tail::Lsn(lsn)),
@@ -199,11 +194,7 @@ fn scan_max_lsn(paths: &[PathBuf]) -> Result<u64, WalError> {
             let newline = map[start..].iter().position(|&b| b == b'\n');
             let end = newline.map_or(map.len(), |p| start + p);
             let line = &map[start..end];
-            let parsed = if newline.is_some() {
-                parse_line(line)
-            } else {
-                parse_line_strict(line)
-            };
+            let parsed = if newline.is_some() { parse_line(line) } else { parse_line_strict(line) };
             match parsed {
                 Ok(Line::Record { lsn, .. }) => max = max.max(lsn),
                 Ok(Line::Blank) | Ok(Line::NoEnvelope(_)) => {}

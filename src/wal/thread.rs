@@ -39,15 +39,9 @@ const KEEP_BUFFER_BYTES: usize = 16 << 20;
 
 /// What callers send to the writer thread, in LSN order.
 pub(super) enum Message {
-    Record {
-        lsn: u64,
-        entry: Vec<u8>,
-    },
+    Record { lsn: u64, entry: Vec<u8> },
     Seal,
-    DropThrough {
-        lsn: u64,
-        reply: Sender<Result<(), WalError>>,
-    },
+    DropThrough { lsn: u64, reply: Sender<Result<(), WalError>> },
     Shutdown,
 }
 
@@ -117,9 +111,7 @@ impl Writer {
                 while open && records < batch_size {
                     match receiver.recv_deadline(deadline) {
                         Ok(message) => open = self.collect(&mut batch, &mut records, message),
-                        Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
-                            break
-                        }
+                        Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => break,
                     }
                 }
             }
@@ -165,8 +157,9 @@ impl Writer {
         encode_line(&mut self.buf, lsn, entry);
     }
 
-    /// Writes the staged batch: rotate if due, one write, one fsync,
-    /// publish, update `karma.wal.lsn`.
+    /// Writes the staged batch: rotate if due, one write, one fsync, update
+    /// `karma.wal.lsn`, publish. The hint goes first so that whoever sees an
+    /// LSN durable also sees the LSN file at least that far.
     fn flush(&mut self) {
         if self.pending.is_empty() {
             return;
@@ -187,8 +180,8 @@ impl Writer {
         shared.batches.fetch_add(1, Ordering::Relaxed);
         shared.records.fetch_add(count as u64, Ordering::Relaxed);
         shared.batch_sizes.observe(count as f64);
-        shared.publish(last_lsn);
         self.write_lsn_hint(last_lsn);
+        self.shared.publish(last_lsn);
     }
 
     fn write_batch(&mut self) -> Result<(), WalError> {
@@ -197,33 +190,21 @@ impl Writer {
             self.rotate()?;
         }
         if let Some(message) = self.shared.injected.lock().take() {
-            return Err(WalError(format!(
-                "Cannot write WAL file {}: {message}",
-                self.active_path.display()
-            )));
+            return Err(WalError(format!("Cannot write WAL file {}: {message}", self.active_path.display())));
         }
         // The file is in append mode, so this is one write at the end.
-        self.file
-            .write_all(&self.buf)
-            .map_err(|e| io_error("write WAL file", &self.active_path, &e))?;
+        self.file.write_all(&self.buf).map_err(|e| io_error("write WAL file", &self.active_path, &e))?;
         let base = self.active_size;
         if self.table_complete {
-            self.table
-                .extend(self.pending.iter().map(|&(lsn, at)| (lsn, base + at)));
+            self.table.extend(self.pending.iter().map(|&(lsn, at)| (lsn, base + at)));
         }
         self.active_size += self.buf.len() as u64;
-        self.shared
-            .active_bytes
-            .store(self.active_size, Ordering::Relaxed);
+        self.shared.active_bytes.store(self.active_size, Ordering::Relaxed);
         if self.options.fsync {
             let started = Instant::now();
-            self.file
-                .sync_data()
-                .map_err(|e| io_error("fsync WAL file", &self.active_path, &e))?;
+            self.file.sync_data().map_err(|e| io_error("fsync WAL file", &self.active_path, &e))?;
             self.shared.fsyncs.fetch_add(1, Ordering::Relaxed);
-            self.shared
-                .fsync_ms
-                .observe(started.elapsed().as_secs_f64() * 1000.0);
+            self.shared.fsync_ms.observe(started.elapsed().as_secs_f64() * 1000.0);
         }
         Ok(())
     }
@@ -247,13 +228,7 @@ impl Writer {
         self.lsn_file
             .write_at(text.as_bytes(), 0)
             .and_then(|_| self.lsn_file.set_len(text.len() as u64))
-            .and_then(|_| {
-                if sync {
-                    self.lsn_file.sync_all()
-                } else {
-                    Ok(())
-                }
-            })
+            .and_then(|_| if sync { self.lsn_file.sync_all() } else { Ok(()) })
             .map_err(|e| io_error("write WAL LSN file", &self.lsn_path, &e))
     }
 
@@ -294,13 +269,9 @@ impl Writer {
         let dir = self.options.dir.clone();
         let segment = files::segment_path(&dir, first_lsn);
         if fs::symlink_metadata(&segment).is_ok() {
-            return Err(WalError(format!(
-                "WAL segment already exists: {}",
-                segment.display()
-            )));
+            return Err(WalError(format!("WAL segment already exists: {}", segment.display())));
         }
-        fs::rename(&self.active_path, &segment)
-            .map_err(|e| io_error("rename WAL file to", &segment, &e))?;
+        fs::rename(&self.active_path, &segment).map_err(|e| io_error("rename WAL file to", &segment, &e))?;
         self.file = open_active(&self.active_path)?;
         if self.options.fsync {
             files::sync_dir(&dir).map_err(|e| io_error("fsync WAL directory", &dir, &e))?;
@@ -324,8 +295,7 @@ impl Writer {
     }
 
     fn scan_active(&self) -> Result<Vec<(u64, u64)>, WalError> {
-        let map = files::map_file(&self.file)
-            .map_err(|e| io_error("map WAL file", &self.active_path, &e))?;
+        let map = files::map_file(&self.file).map_err(|e| io_error("map WAL file", &self.active_path, &e))?;
         Ok(index::scan_table(&map))
     }
 
@@ -387,12 +357,7 @@ impl Drop for ReleaseOnExit {
 }
 
 fn open_active(path: &Path) -> Result<File, WalError> {
-    OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(|e| io_error("open WAL file", path, &e))
+    OpenOptions::new().read(true).append(true).create(true).open(path).map_err(|e| io_error("open WAL file", path, &e))
 }
 
 fn index_display(segment: &Path) -> String {
@@ -419,15 +384,10 @@ fn segment_is_through(segment: &Path, lsn: u64) -> Result<bool, WalError> {
     let map = files::map_file(&file).map_err(|e| io_error("map WAL segment", segment, &e))?;
     let mut end = map.len();
     while end > 0 {
-        let start = map[..end]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |p| p + 1);
+        let start = map[..end].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
         let line = &map[start..end];
         if !is_blank(line) {
-            return Ok(
-                matches!(parse_line(line), Ok(super::line::Line::Record { lsn: last, .. }) if last <= lsn),
-            );
+            return Ok(matches!(parse_line(line), Ok(super::line::Line::Record { lsn: last, .. }) if last <= lsn));
         }
         end = start.saturating_sub(1);
     }

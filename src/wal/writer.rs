@@ -111,8 +111,7 @@ impl Wal {
     /// complete line without `\n`, one is appended first; an unterminated
     /// line that is not valid JSON (a torn write) is cut off and logged.
     pub fn open(options: WalOptions, last_lsn: u64) -> Result<Wal, WalError> {
-        let dir = std::path::absolute(&options.dir)
-            .map_err(|e| io_error("resolve WAL directory", &options.dir, &e))?;
+        let dir = std::path::absolute(&options.dir).map_err(|e| io_error("resolve WAL directory", &options.dir, &e))?;
         fs::create_dir_all(&dir).map_err(|e| io_error("create WAL directory", &dir, &e))?;
         let active_path = files::active_path(&dir);
         let file = OpenOptions::new()
@@ -142,11 +141,7 @@ impl Wal {
         }
 
         let shared = Arc::new(Shared {
-            progress: Mutex::new(Progress {
-                durable: last_lsn,
-                failure: None,
-                stopped: false,
-            }),
+            progress: Mutex::new(Progress { durable: last_lsn, failure: None, stopped: false }),
             changed: Condvar::new(),
             durable: AtomicU64::new(last_lsn),
             last_appended: AtomicU64::new(last_lsn),
@@ -162,27 +157,14 @@ impl Wal {
             fsync_ms: Histogram::new(LATENCY_MS_BOUNDS),
             injected: Mutex::new(None),
         });
-        let (sender, receiver): (Sender<Message>, Receiver<Message>) =
-            crossbeam_channel::unbounded();
-        let writer = Writer::new(
-            Arc::clone(&shared),
-            WalOptions {
-                dir: dir.clone(),
-                ..options
-            },
-            file,
-            active_size,
-            lsn_file,
-        );
+        let (sender, receiver): (Sender<Message>, Receiver<Message>) = crossbeam_channel::unbounded();
+        let writer =
+            Writer::new(Arc::clone(&shared), WalOptions { dir: dir.clone(), ..options }, file, active_size, lsn_file);
         let thread = std::thread::Builder::new()
             .name("karma-wal".to_string())
             .spawn(move || writer.run(receiver))
             .map_err(|e| io_error("start the WAL writer for", &dir, &e))?;
-        Ok(Wal {
-            shared,
-            sender,
-            thread: Mutex::new(Some(thread)),
-        })
+        Ok(Wal { shared, sender, thread: Mutex::new(Some(thread)) })
     }
 
     /// Hands one entry to the writer; never blocks on I/O. `lsn` must be the
@@ -196,9 +178,7 @@ impl Wal {
             "WAL appends must arrive in LSN order"
         );
         self.shared.last_appended.store(lsn, Ordering::Release);
-        self.sender
-            .send(Message::Record { lsn, entry })
-            .map_err(|_| shut_down_error())
+        self.sender.send(Message::Record { lsn, entry }).map_err(|_| shut_down_error())
     }
 
     /// Blocks until `lsn` is durable (written, and fsynced when fsync is
@@ -250,9 +230,7 @@ impl Wal {
     /// file. Does not wait; a later [`Wal::drop_through`] observes it done.
     pub fn seal(&self) -> Result<(), WalError> {
         self.check_open()?;
-        self.sender
-            .send(Message::Seal)
-            .map_err(|_| shut_down_error())
+        self.sender.send(Message::Seal).map_err(|_| shut_down_error())
     }
 
     /// Deletes every sealed segment (and its `.idx`) whose entries are all
@@ -262,9 +240,7 @@ impl Wal {
     pub fn drop_through(&self, lsn: u64) -> Result<(), WalError> {
         self.check_open()?;
         let (reply, answer) = crossbeam_channel::bounded(1);
-        self.sender
-            .send(Message::DropThrough { lsn, reply })
-            .map_err(|_| shut_down_error())?;
+        self.sender.send(Message::DropThrough { lsn, reply }).map_err(|_| shut_down_error())?;
         answer.recv().map_err(|_| shut_down_error())?
     }
 
@@ -272,8 +248,7 @@ impl Wal {
     pub fn stats(&self) -> WalStats {
         let shared = &self.shared;
         WalStats {
-            bytes: shared.sealed_bytes.load(Ordering::Relaxed)
-                + shared.active_bytes.load(Ordering::Relaxed),
+            bytes: shared.sealed_bytes.load(Ordering::Relaxed) + shared.active_bytes.load(Ordering::Relaxed),
             durable_lsn: self.durable_lsn(),
             last_appended_lsn: self.last_appended_lsn(),
             batches: shared.batches.load(Ordering::Relaxed),
@@ -321,10 +296,7 @@ impl Drop for Wal {
 /// 3.14): a complete unterminated last line gets its `\n`; a torn one (not
 /// valid JSON) is cut off. Returns the resulting file size.
 fn repair_tail(file: &fs::File, path: &Path, fsync: bool) -> Result<u64, WalError> {
-    let size = file
-        .metadata()
-        .map_err(|e| io_error("stat WAL file", path, &e))?
-        .len();
+    let size = file.metadata().map_err(|e| io_error("stat WAL file", path, &e))?.len();
     if size == 0 {
         return Ok(0);
     }
@@ -339,19 +311,16 @@ fn repair_tail(file: &fs::File, path: &Path, fsync: bool) -> Result<u64, WalErro
     drop(map);
     let new_size = if complete {
         let mut writer = file;
-        std::io::Write::write_all(&mut writer, b"\n")
-            .map_err(|e| io_error("write WAL file", path, &e))?;
+        std::io::Write::write_all(&mut writer, b"\n").map_err(|e| io_error("write WAL file", path, &e))?;
         size + 1
     } else {
-        file.set_len(line_start as u64)
-            .map_err(|e| io_error("truncate WAL file", path, &e))?;
+        file.set_len(line_start as u64).map_err(|e| io_error("truncate WAL file", path, &e))?;
         let line = line_number_at(file, line_start);
         log::warn!(target: "wal.torn_tail", "path={} line={line} bytes={tail_len}", path.display());
         line_start as u64
     };
     if fsync {
-        file.sync_data()
-            .map_err(|e| io_error("fsync WAL file", path, &e))?;
+        file.sync_data().map_err(|e| io_error("fsync WAL file", path, &e))?;
     }
     Ok(new_size)
 }
@@ -359,13 +328,7 @@ fn repair_tail(file: &fs::File, path: &Path, fsync: bool) -> Result<u64, WalErro
 /// 1-based number of the line starting at byte `at` (for the log line).
 fn line_number_at(file: &fs::File, at: usize) -> usize {
     match files::map_file(file) {
-        Ok(map) => {
-            map[..at.min(map.len())]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count()
-                + 1
-        }
+        Ok(map) => map[..at.min(map.len())].iter().filter(|&&b| b == b'\n').count() + 1,
         Err(_) => 0,
     }
 }

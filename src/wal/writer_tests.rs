@@ -12,25 +12,15 @@ use super::*;
 /// The 3.2 example entry with a one-digit key: 83 bytes, so lines with a
 /// one-digit LSN are 108 bytes.
 pub(crate) fn entry(key: u64) -> Vec<u8> {
-    format!(r#"{{"v":2,"op":"counter.increment","series":"api","key":{key},"bucket":20260505,"value":7}}"#)
-        .into_bytes()
+    format!(r#"{{"v":2,"op":"counter.increment","series":"api","key":{key},"bucket":20260505,"value":7}}"#).into_bytes()
 }
 
 pub(crate) fn line(lsn: u64, key: u64) -> String {
-    format!(
-        "{{\"v\":2,\"lsn\":{lsn},\"entry\":{}}}\n",
-        String::from_utf8(entry(key)).unwrap()
-    )
+    format!("{{\"v\":2,\"lsn\":{lsn},\"entry\":{}}}\n", String::from_utf8(entry(key)).unwrap())
 }
 
 pub(crate) fn options(dir: &Path) -> WalOptions {
-    WalOptions {
-        dir: dir.to_path_buf(),
-        fsync: false,
-        segment_bytes: 0,
-        batch_size: 1024,
-        batch_wait: Duration::ZERO,
-    }
+    WalOptions { dir: dir.to_path_buf(), fsync: false, segment_bytes: 0, batch_size: 1024, batch_wait: Duration::ZERO }
 }
 
 /// Appends `lsns` one batch each (waiting for every one), so rotation is
@@ -59,10 +49,7 @@ fn replayed_lsns(dir: &Path) -> Vec<u64> {
 fn wait_for_lsn_file(dir: &Path, expected: &str) {
     let deadline = Instant::now() + Duration::from_secs(5);
     while read(dir.join("karma.wal.lsn")) != expected {
-        assert!(
-            Instant::now() < deadline,
-            "karma.wal.lsn never became {expected:?}"
-        );
+        assert!(Instant::now() < deadline, "karma.wal.lsn never became {expected:?}");
         std::thread::sleep(Duration::from_millis(1));
     }
 }
@@ -72,34 +59,19 @@ fn lines_are_byte_exact_and_the_lsn_file_follows() {
     let tmp = TempDir::new("exact");
     let wal = Wal::open(options(tmp.path()), 0).expect("open");
     append_each(&wal, 1..=3);
-    assert_eq!(
-        read(tmp.path().join("karma.wal")),
-        format!("{}{}{}", line(1, 1), line(2, 2), line(3, 3))
-    );
+    assert_eq!(read(tmp.path().join("karma.wal")), format!("{}{}{}", line(1, 1), line(2, 2), line(3, 3)));
     wait_for_lsn_file(tmp.path(), "3\n");
     assert_eq!(wal.durable_lsn(), 3);
     assert_eq!(wal.last_appended_lsn(), 3);
     let stats = wal.stats();
-    assert_eq!(
-        (stats.bytes, stats.batches, stats.records, stats.fsyncs),
-        (324, 3, 3, 0)
-    );
+    assert_eq!((stats.bytes, stats.batches, stats.records, stats.fsyncs), (324, 3, 3, 0));
     assert_eq!(stats.batch_sizes.count, 3);
     assert_eq!(stats.failure, None);
 }
 
 fn group_commit(fsync: bool) {
     let tmp = TempDir::new("group");
-    let wal = Arc::new(
-        Wal::open(
-            WalOptions {
-                fsync,
-                ..options(tmp.path())
-            },
-            0,
-        )
-        .expect("open"),
-    );
+    let wal = Arc::new(Wal::open(WalOptions { fsync, ..options(tmp.path()) }, 0).expect("open"));
     let state = Arc::new(parking_lot::Mutex::new(0u64));
     let threads: Vec<_> = (0..8)
         .map(|_| {
@@ -144,30 +116,21 @@ fn group_commit_without_fsync() {
 #[test]
 fn batch_wait_collects_records_queued_within_the_wait() {
     let tmp = TempDir::new("wait");
-    let options = WalOptions {
-        batch_wait: Duration::from_millis(200),
-        ..options(tmp.path())
-    };
+    let options = WalOptions { batch_wait: Duration::from_millis(200), ..options(tmp.path()) };
     let wal = Wal::open(options, 0).expect("open");
     let started = Instant::now();
     for lsn in 1..=10 {
         wal.append(lsn, entry(lsn % 10)).expect("append");
     }
     wal.wait_durable(10).expect("durable");
-    assert!(
-        started.elapsed() >= Duration::from_millis(200),
-        "a batch that is not full waits"
-    );
+    assert!(started.elapsed() >= Duration::from_millis(200), "a batch that is not full waits");
     assert_eq!((wal.stats().batches, wal.stats().records), (1, 10));
 }
 
 #[test]
 fn batch_size_bounds_a_batch() {
     let tmp = TempDir::new("size");
-    let options = WalOptions {
-        batch_size: 1,
-        ..options(tmp.path())
-    };
+    let options = WalOptions { batch_size: 1, ..options(tmp.path()) };
     let wal = Wal::open(options, 0).expect("open");
     for lsn in 1..=5 {
         wal.append(lsn, entry(lsn)).expect("append");
@@ -179,35 +142,19 @@ fn batch_size_bounds_a_batch() {
 #[test]
 fn rotation_reproduces_the_documented_example() {
     let tmp = TempDir::new("rotate");
-    let wal = Wal::open(
-        WalOptions {
-            segment_bytes: 250,
-            ..options(tmp.path())
-        },
-        0,
-    )
-    .expect("open");
+    let wal = Wal::open(WalOptions { segment_bytes: 250, ..options(tmp.path()) }, 0).expect("open");
     append_each(&wal, 1..=4);
     let segment = tmp.path().join("karma.wal.00000000000000000001.segment");
+    assert_eq!(read(&segment), format!("{}{}{}", line(1, 1), line(2, 2), line(3, 3)));
     assert_eq!(
-        read(&segment),
-        format!("{}{}{}", line(1, 1), line(2, 2), line(3, 3))
-    );
-    assert_eq!(
-        read(
-            tmp.path()
-                .join("karma.wal.00000000000000000001.segment.idx")
-        ),
+        read(tmp.path().join("karma.wal.00000000000000000001.segment.idx")),
         "KARMA_WAL_INDEX_V1 size=324\n1 0\n2 108\n3 216\n"
     );
     assert_eq!(read(tmp.path().join("karma.wal")), line(4, 4));
     let stats = wal.stats();
     assert_eq!((stats.segments, stats.bytes), (1, 432));
     append_each(&wal, 5..=7);
-    assert!(tmp
-        .path()
-        .join("karma.wal.00000000000000000004.segment")
-        .exists());
+    assert!(tmp.path().join("karma.wal.00000000000000000004.segment").exists());
     assert_eq!(read(tmp.path().join("karma.wal")), line(7, 7));
     assert_eq!(replayed_lsns(tmp.path()), (1..=7).collect::<Vec<_>>());
 }
@@ -215,25 +162,11 @@ fn rotation_reproduces_the_documented_example() {
 #[test]
 fn rotation_of_a_file_that_existed_at_open_scans_it_for_the_index() {
     let tmp = TempDir::new("rescan");
-    fs::write(
-        tmp.path().join("karma.wal"),
-        format!("{}\n{}", line(5, 5), line(6, 6)),
-    )
-    .expect("seed");
-    let wal = Wal::open(
-        WalOptions {
-            segment_bytes: 200,
-            ..options(tmp.path())
-        },
-        6,
-    )
-    .expect("open");
+    fs::write(tmp.path().join("karma.wal"), format!("{}\n{}", line(5, 5), line(6, 6))).expect("seed");
+    let wal = Wal::open(WalOptions { segment_bytes: 200, ..options(tmp.path()) }, 6).expect("open");
     append_each(&wal, 7..=7);
     assert_eq!(
-        read(
-            tmp.path()
-                .join("karma.wal.00000000000000000005.segment.idx")
-        ),
+        read(tmp.path().join("karma.wal.00000000000000000005.segment.idx")),
         "KARMA_WAL_INDEX_V1 size=217\n5 0\n6 109\n"
     );
     assert_eq!(read(tmp.path().join("karma.wal")), line(7, 7));
@@ -244,48 +177,25 @@ fn an_existing_segment_name_fails_the_wal_instead_of_overwriting() {
     let tmp = TempDir::new("exists");
     let taken = tmp.path().join("karma.wal.00000000000000000001.segment");
     fs::write(&taken, b"").expect("seed");
-    let wal = Wal::open(
-        WalOptions {
-            segment_bytes: 100,
-            ..options(tmp.path())
-        },
-        0,
-    )
-    .expect("open");
+    let wal = Wal::open(WalOptions { segment_bytes: 100, ..options(tmp.path()) }, 0).expect("open");
     append_each(&wal, 1..=1);
     wal.append(2, entry(2)).expect("append");
     let error = wal.wait_durable(2).unwrap_err();
-    assert_eq!(
-        error.0,
-        format!("WAL segment already exists: {}", taken.display())
-    );
+    assert_eq!(error.0, format!("WAL segment already exists: {}", taken.display()));
     assert_eq!(read(tmp.path().join("karma.wal")), line(1, 1));
 }
 
 #[test]
 fn seal_and_drop_through_keep_every_entry_above_the_lsn() {
     let tmp = TempDir::new("drop");
-    let wal = Wal::open(
-        WalOptions {
-            segment_bytes: 250,
-            ..options(tmp.path())
-        },
-        0,
-    )
-    .expect("open");
+    let wal = Wal::open(WalOptions { segment_bytes: 250, ..options(tmp.path()) }, 0).expect("open");
     append_each(&wal, 1..=5); // segment 1-3, active 4-5
     wal.seal().expect("seal"); // segment 4-5
     append_each(&wal, 6..=7); // active 6-7
     wal.drop_through(4).expect("drop");
     // 1-3 are gone; 4-5 stay because 5 > 4.
-    assert!(!tmp
-        .path()
-        .join("karma.wal.00000000000000000001.segment")
-        .exists());
-    assert!(!tmp
-        .path()
-        .join("karma.wal.00000000000000000001.segment.idx")
-        .exists());
+    assert!(!tmp.path().join("karma.wal.00000000000000000001.segment").exists());
+    assert!(!tmp.path().join("karma.wal.00000000000000000001.segment.idx").exists());
     assert_eq!(replayed_lsns(tmp.path()), vec![4, 5, 6, 7]);
     wal.drop_through(5).expect("drop");
     assert_eq!(replayed_lsns(tmp.path()), vec![6, 7]);
@@ -310,10 +220,7 @@ fn a_failed_write_is_sticky_and_nothing_unwritten_is_acknowledged() {
     wal.inject_failure("No space left on device (os error 28)");
     wal.append(2, entry(2)).expect("queued before the failure");
     let path = tmp.path().join("karma.wal");
-    let expected = format!(
-        "Cannot write WAL file {}: No space left on device (os error 28)",
-        path.display()
-    );
+    let expected = format!("Cannot write WAL file {}: No space left on device (os error 28)", path.display());
     assert_eq!(wal.wait_durable(2).unwrap_err().0, expected);
     assert_eq!(wal.append(3, entry(3)).unwrap_err().0, expected);
     assert_eq!(wal.seal().unwrap_err().0, expected);
@@ -355,17 +262,11 @@ fn concurrent_writers_never_get_an_ack_for_a_line_not_in_the_file() {
             })
         })
         .collect();
-    let acked: Vec<u64> = threads
-        .into_iter()
-        .flat_map(|t| t.join().expect("thread"))
-        .collect();
+    let acked: Vec<u64> = threads.into_iter().flat_map(|t| t.join().expect("thread")).collect();
     assert!(wal.failure().is_some());
     let on_disk = replayed_lsns(tmp.path());
     for lsn in &acked {
-        assert!(
-            on_disk.contains(lsn),
-            "LSN {lsn} was acknowledged but is not in the file"
-        );
+        assert!(on_disk.contains(lsn), "LSN {lsn} was acknowledged but is not in the file");
     }
     assert_eq!(acked.iter().max().copied().unwrap_or(0), wal.durable_lsn());
 }
@@ -379,16 +280,9 @@ fn reopen_terminates_a_complete_last_line_and_cuts_a_torn_one() {
     let wal = Wal::open(options(tmp.path()), 2).expect("open");
     append_each(&wal, 3..=3);
     wal.shutdown();
-    assert_eq!(
-        read(&path),
-        format!("{}{}{}", line(1, 1), line(2, 2), line(3, 3))
-    );
+    assert_eq!(read(&path), format!("{}{}{}", line(1, 1), line(2, 2), line(3, 3)));
 
-    fs::write(
-        &path,
-        format!("{}{{\"v\":2,\"lsn\":2,\"entry\":{{\"v\":2,\"op", line(1, 1)),
-    )
-    .expect("seed");
+    fs::write(&path, format!("{}{{\"v\":2,\"lsn\":2,\"entry\":{{\"v\":2,\"op", line(1, 1))).expect("seed");
     let wal = Wal::open(options(tmp.path()), 1).expect("open");
     append_each(&wal, 2..=2);
     wal.shutdown();
@@ -399,14 +293,7 @@ fn reopen_terminates_a_complete_last_line_and_cuts_a_torn_one() {
 #[test]
 fn shutdown_writes_what_is_queued_and_is_idempotent() {
     let tmp = TempDir::new("shutdown");
-    let wal = Wal::open(
-        WalOptions {
-            fsync: true,
-            ..options(tmp.path())
-        },
-        10,
-    )
-    .expect("open");
+    let wal = Wal::open(WalOptions { fsync: true, ..options(tmp.path()) }, 10).expect("open");
     for lsn in 11..=60 {
         wal.append(lsn, entry(1)).expect("append");
     }
@@ -430,14 +317,6 @@ fn open_creates_the_directory_and_reports_io_errors_with_the_path() {
     drop(wal);
     let blocker = tmp.path().join("file");
     fs::write(&blocker, b"").expect("seed");
-    let error = Wal::open(options(&blocker.join("sub")), 0)
-        .err()
-        .expect("a file is in the way");
-    assert!(
-        error.0.starts_with(&format!(
-            "Cannot create WAL directory {}",
-            blocker.join("sub").display()
-        )),
-        "{error}"
-    );
+    let error = Wal::open(options(&blocker.join("sub")), 0).err().expect("a file is in the way");
+    assert!(error.0.starts_with(&format!("Cannot create WAL directory {}", blocker.join("sub").display())), "{error}");
 }
