@@ -13,6 +13,7 @@ pub mod logging;
 pub mod metrics;
 pub mod notify;
 pub mod protocol;
+pub mod replication;
 pub mod server;
 pub mod signals;
 pub mod snapshot;
@@ -36,12 +37,29 @@ pub fn run(config: Config) -> Result<(), String> {
     let config = Arc::new(config);
     let signals = signals::Signals::install().map_err(|e| format!("Cannot install signal handlers: {e}"))?;
     let _lock = lock_directory(&config.directory)?;
-    let engine = Arc::new(Engine::open(Arc::clone(&config), Arc::new(Metrics::default()))?);
+    let replication = replication::ReplicationStats::default();
+    let source = match config.role {
+        config::Role::Slave => replication::bootstrap::Source::from_config(&config),
+        config::Role::Master => None,
+    };
+    if let Some(source) = &source {
+        if config.restore && !replication::bootstrap::has_snapshots(&config.directory) {
+            replication::bootstrap::bootstrap(source, &config.directory, true, &replication)?;
+        }
+    }
+    let engine = Arc::new(Engine::open(Arc::clone(&config), Arc::new(Metrics::default()), replication)?);
     let server = server::Server::bind(Arc::clone(&engine))
         .map_err(|e| format!("Cannot listen on {}:{}: {e}", config.bind, config.port))?;
     let address = server.local_addr();
     let mut running = server.start().map_err(|e| format!("Cannot start the listener: {e}"))?;
     log::info!(target: "server.start", "version={VERSION} port={} address={address}", address.port());
+    let mut poller = match source {
+        Some(source) => Some(
+            replication::poller::Poller::start(Arc::clone(&engine), source)
+                .map_err(|e| format!("Cannot start the replication poller: {e}"))?,
+        ),
+        None => None,
+    };
     notify::notify("READY=1");
     for signal in signals.wait() {
         match signal {
@@ -59,6 +77,9 @@ pub fn run(config: Config) -> Result<(), String> {
         }
     }
     notify::notify("STOPPING=1");
+    if let Some(poller) = poller.as_mut() {
+        poller.stop();
+    }
     running.stop(Duration::from_secs(config.shutdown_timeout_secs));
     engine.shutdown();
     log::info!(target: "server.stop", "version={VERSION}");

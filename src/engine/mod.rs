@@ -10,6 +10,7 @@ mod counters;
 mod dispatch;
 mod inspect;
 mod maintenance;
+mod replication;
 mod restore;
 mod snapshots;
 mod state;
@@ -26,7 +27,8 @@ use crate::protocol::entry::write_entry;
 use crate::protocol::reply::{success_len, write_error, write_success};
 use crate::protocol::validate::{limit_or_default, CHUNK_LIMIT};
 use crate::protocol::{parse_request, Command, CommandError, ErrorCode, Op, Request};
-use crate::wal::{Wal, WalOptions};
+use crate::replication::ReplicationStats;
+use crate::wal::{Wal, WalOptions, WalReader};
 use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,6 +47,9 @@ pub struct Engine {
     state: Mutex<State>,
     /// `None` with `--wal=false` (and for in-memory engines).
     wal: Option<Wal>,
+    /// Pages the WAL for `replication.entries` without the state lock.
+    wal_reader: Option<WalReader>,
+    replication: ReplicationStats,
     /// Serialises `snapshot.create_all` runs (signal, command, shutdown).
     snapshot_lock: Mutex<()>,
     started: Instant,
@@ -58,6 +63,8 @@ impl Engine {
             metrics,
             state: Mutex::new(state),
             wal: None,
+            wal_reader: None,
+            replication: ReplicationStats::default(),
             snapshot_lock: Mutex::new(()),
             started: Instant::now(),
         }
@@ -65,7 +72,7 @@ impl Engine {
 
     /// Restores the data directory (unless `--restore=false`) and opens the
     /// WAL for appending after the recovered LSN.
-    pub fn open(config: Arc<Config>, metrics: Arc<Metrics>) -> Result<Engine, String> {
+    pub fn open(config: Arc<Config>, metrics: Arc<Metrics>, replication: ReplicationStats) -> Result<Engine, String> {
         let mut state = State::default();
         let last_lsn = if config.restore {
             let report = restore::restore(&config, &metrics, &mut state, true)?;
@@ -95,8 +102,12 @@ impl Engine {
         } else {
             None
         };
+        if config.role == Role::Slave && config.restore {
+            align_replication_lsn(&config, last_lsn)?;
+        }
+        let wal_reader = wal.as_ref().map(|_| WalReader::new(config.directory.clone()));
         let engine = Engine::new(config, metrics, state);
-        Ok(Engine { wal, ..engine })
+        Ok(Engine { wal, wal_reader, replication, ..engine })
     }
 
     /// The last snapshot and the WAL's final flush, after clients are gone.
@@ -276,6 +287,12 @@ impl Engine {
             Command::SnapshotInfo => self.snapshot_info(body),
             Command::SnapshotFetch { file } => self.snapshot_fetch(file, body),
             Command::SnapshotVerify => self.verify(body),
+            Command::ReplicationEntries { after_lsn, limit } => self.replication_entries(*after_lsn, *limit, body),
+            Command::ReplicationStatus => self.replication_status(body),
+            Command::IdempotencySnapshotFetchChunk { offset, limit } => match limit_or_default(*limit, CHUNK_LIMIT) {
+                Ok(limit) => self.idempotency_fetch_chunk(*offset, limit, body),
+                Err(e) => Err(e),
+            },
             Command::SnapshotFetchChunk { file, offset, limit } => match limit_or_default(*limit, CHUNK_LIMIT) {
                 Ok(limit) => self.snapshot_fetch_chunk(file, *offset, limit, body),
                 Err(e) => Err(e),
@@ -288,6 +305,12 @@ impl Engine {
     /// counts, rendered under the state lock.
     fn idempotency_payload(&self, _state: &State) -> (Vec<u8>, u64, u64) {
         (b"{\"records\":[],\"committed_streams\":[]}\n".to_vec(), 0, 0)
+    }
+
+    /// Writes the `recovery.status` object; returns the checkpoint count.
+    fn write_recovery_status(&self, _source: Option<&str>, out: &mut Vec<u8>) -> u64 {
+        out.extend_from_slice(b"{\"checkpoint_count\":0,\"checkpoints\":[]}");
+        0
     }
 
     /// In-memory idempotency record and committed-stream counts.
@@ -304,4 +327,23 @@ impl Engine {
 /// Once the WAL has failed, nothing more is acknowledged as written.
 fn wal_refuses(failure: &str) -> CommandError {
     CommandError::internal(format!("WAL is unavailable, writes are refused: {failure}"))
+}
+
+/// A slave's `karma.replication.lsn` after restore (PERSISTENCE.md 5.6 step
+/// 4, fixed): the local snapshots and WAL hold everything applied, so the
+/// file follows the restored LSN. A file ahead of it means local data went
+/// missing; the slave continues from what it has (the master resends the
+/// rest, or a gap triggers a new bootstrap) and says so.
+fn align_replication_lsn(config: &Config, restored: u64) -> Result<(), String> {
+    let recorded = crate::replication::read_replication_lsn(&config.directory)?;
+    if recorded > restored {
+        log::warn!(
+            target: "replication.lsn_ahead",
+            "karma.replication.lsn={recorded} is ahead of the restored LSN {restored}; continuing from {restored}"
+        );
+    }
+    if recorded != restored {
+        crate::replication::write_replication_lsn(&config.directory, restored, config.wal_fsync)?;
+    }
+    Ok(())
 }

@@ -16,10 +16,10 @@
 //! reproduced by skipping it, with a `wal.replay_skipped` warning.
 
 use super::dispatch;
-use super::state::State;
+use super::state::{Covered, State};
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::protocol::{parse_request, Command};
+use crate::protocol::{parse_request, CommandError, Request};
 use crate::snapshot;
 use std::collections::HashMap;
 
@@ -36,28 +36,9 @@ pub struct RestoreReport {
     pub last_lsn: u64,
 }
 
-/// LSN thresholds: an entry at or below its series' value is already held.
-pub(super) struct Covered {
-    per_series: HashMap<String, u64>,
-    global: u64,
-}
-
-impl Covered {
-    pub(super) fn series(&self, name: &str) -> u64 {
-        self.per_series.get(name).copied().unwrap_or(0)
-    }
-
-    fn entry(&self, command: &Command<'_>) -> u64 {
-        match command.series_name() {
-            Some(name) => self.series(name),
-            None => self.global,
-        }
-    }
-}
-
-/// Loads the newest snapshot of every series into `state`.
-pub(super) fn load_snapshots(config: &Config, state: &mut State) -> Result<(Covered, usize), String> {
-    let dir = &config.directory;
+/// Loads the newest snapshot of every series in `dir` into `state` and
+/// records what they cover; returns how many were loaded.
+pub(super) fn load_snapshots(dir: &std::path::Path, state: &mut State) -> Result<usize, String> {
     let files =
         snapshot::list_snapshots(dir).map_err(|e| format!("Cannot list snapshots in {}: {e}", dir.display()))?;
     let mut covered = Covered { per_series: HashMap::new(), global: 0 };
@@ -71,22 +52,27 @@ pub(super) fn load_snapshots(config: &Config, state: &mut State) -> Result<(Cove
     if let Some(meta) = snapshot::read_idempotency_meta(dir, (0, 0)).map_err(|e| e.to_string())? {
         covered.global = meta.last_lsn;
     }
-    Ok((covered, latest.len()))
+    state.covered = covered;
+    Ok(latest.len())
 }
 
 /// Restores `state` from the data directory. `repair` allows cutting a torn
 /// WAL tail (startup); `snapshot.verify` passes false and never writes.
 pub fn restore(config: &Config, metrics: &Metrics, state: &mut State, repair: bool) -> Result<RestoreReport, String> {
-    let (covered, snapshots_loaded) = load_snapshots(config, state)?;
+    let snapshots_loaded = load_snapshots(&config.directory, state)?;
     let mut report = RestoreReport { snapshots_loaded, ..RestoreReport::default() };
-    let mut highest_snapshot = covered.global;
-    for lsn in covered.per_series.values() {
-        highest_snapshot = highest_snapshot.max(*lsn);
-    }
+    let highest_snapshot = state.covered.highest();
     if config.wal {
         let visit = |record: crate::wal::WalRecord<'_>| {
-            replay_entry(state, metrics, &covered, record.lsn, record.entry, &mut report)
-                .map_err(|message| format!("{message} at {}:{}", record.file.display(), record.line))
+            let request = parse_request(record.entry.as_bytes()).map_err(|r| {
+                format!("Invalid WAL entry at {}:{}: {}", record.file.display(), record.line, r.error.message)
+            })?;
+            match apply_entry(state, metrics, record.lsn, &request) {
+                Applied::Yes => report.wal_entries_applied += 1,
+                Applied::Covered => report.wal_entries_skipped += 1,
+                Applied::Failed(_) => report.wal_entries_failed += 1,
+            }
+            Ok(())
         };
         let summary = if repair {
             crate::wal::for_each_record(&config.directory, visit)
@@ -102,30 +88,40 @@ pub fn restore(config: &Config, metrics: &Metrics, state: &mut State, repair: bo
     Ok(report)
 }
 
-/// Applies one WAL entry unless a snapshot already holds it.
-fn replay_entry(
-    state: &mut State,
-    metrics: &Metrics,
-    covered: &Covered,
-    lsn: u64,
-    entry: &str,
-    report: &mut RestoreReport,
-) -> Result<(), String> {
-    let request = parse_request(entry.as_bytes()).map_err(|r| format!("Invalid WAL entry: {}", r.error.message))?;
-    if lsn <= covered.entry(&request.command) {
-        report.wal_entries_skipped += 1;
-        return Ok(());
+/// What became of one logged entry applied by replay or replication.
+pub(super) enum Applied {
+    Yes,
+    /// A snapshot already holds it.
+    Covered,
+    /// It failed: it was a command that failed when Karma 1.0 ran it
+    /// (logged before executing), so skipping it reproduces that.
+    Failed(CommandError),
+}
+
+/// Applies one logged entry unless a snapshot already holds it; the
+/// caller has checked its LSN's place in the sequence.
+pub(super) fn apply_entry(state: &mut State, metrics: &Metrics, lsn: u64, request: &Request<'_>) -> Applied {
+    let threshold = match request.command.series_name() {
+        Some(name) => state.covered.series(name),
+        None => state.covered.global,
+    };
+    if lsn <= threshold {
+        return Applied::Covered;
     }
     metrics.command_count.inc();
     let mut scratch = Vec::new();
+    // Taken out for the call (and put back) so `system.compact` can consult
+    // it per series while the state is borrowed mutably.
+    let covered = std::mem::take(&mut state.covered);
     let applies_to = |name: &str| lsn > covered.series(name);
-    match dispatch::apply_command(state, metrics, &request.command, &applies_to, &mut scratch) {
-        Ok(()) => report.wal_entries_applied += 1,
+    let result = dispatch::apply_command(state, metrics, &request.command, &applies_to, &mut scratch);
+    state.covered = covered;
+    match result {
+        Ok(()) => Applied::Yes,
         Err(error) => {
             metrics.error_count.inc();
-            report.wal_entries_failed += 1;
             log::warn!(target: "wal.replay_skipped", "lsn={lsn} error={}", error.message);
+            Applied::Failed(error)
         }
     }
-    Ok(())
 }

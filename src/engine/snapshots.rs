@@ -214,6 +214,26 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// `idempotency.snapshot_fetch_chunk` (COMMANDS.md 12.9).
+    pub(super) fn idempotency_fetch_chunk(
+        &self,
+        offset: u64,
+        limit: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), CommandError> {
+        let dir = &self.config.directory;
+        let path = dir.join(snapshot::IDEMPOTENCY_FILE);
+        let meta = snapshot::read_idempotency_meta(dir, self.idempotency_counts()).map_err(snapshot_error)?;
+        let Some(meta) = meta.filter(|_| path.is_file()) else {
+            return Err(CommandError::not_found("Idempotency snapshot not found"));
+        };
+        let mut head = Vec::new();
+        meta.write_reply_json(&mut head);
+        write_chunk(&path, offset, limit, &head, "Field offset exceeds idempotency snapshot size", out)
+    }
+}
+
 /// Renders a `{"metadata":…,"offset",…,"data_base64"}` chunk of `path`.
 pub(super) fn write_chunk(
     path: &std::path::Path,

@@ -88,6 +88,7 @@ impl Engine {
             (store.series_count() as u64, store.key_count() as u64, store.point_count() as u64, state.last_lsn)
         };
         let wal = self.wal.as_ref().map(|wal| wal.stats());
+        let r = &self.replication;
         let mut f = Figures(Vec::with_capacity(80));
         f.0.push(("uptime_seconds", Some(("karma_uptime_seconds", GAUGE)), Figure::Float(self.uptime_seconds())));
         f.int("trees", Some(("karma_trees", GAUGE)), trees);
@@ -97,20 +98,64 @@ impl Engine {
         f.0.push(("wal_enabled", None, Figure::Bool(self.config.wal)));
         f.int("wal_bytes", Some(("karma_wal_bytes", GAUGE)), wal.as_ref().map_or(0, |w| w.bytes));
         f.int("wal_current_lsn", Some(("karma_wal_current_lsn", GAUGE)), lsn);
-        f.int("replication_replayed_lsn", Some(("karma_replication_replayed_lsn", GAUGE)), 0);
-        f.int("replication_lag_entries", Some(("karma_replication_lag_entries", GAUGE)), 0);
-        f.int("replication_entries_applied", Some(("karma_replication_entries_applied_total", COUNTER)), 0);
-        f.int("replication_last_received_unix", Some(("karma_replication_last_received_unix", GAUGE)), 0);
-        f.int("replication_poll_attempt_count", Some(("karma_replication_poll_attempts_total", COUNTER)), 0);
-        f.int("replication_poll_success_count", Some(("karma_replication_poll_success_total", COUNTER)), 0);
-        f.int("replication_poll_error_count", Some(("karma_replication_poll_errors_total", COUNTER)), 0);
-        f.int("replication_last_poll_attempt_unix", Some(("karma_replication_last_poll_attempt_unix", GAUGE)), 0);
-        f.int("replication_last_poll_success_unix", Some(("karma_replication_last_poll_success_unix", GAUGE)), 0);
-        f.int("replication_last_poll_error_unix", Some(("karma_replication_last_poll_error_unix", GAUGE)), 0);
-        f.0.push(("replication_last_poll_error", None, Figure::Text(None)));
-        f.int("replication_bootstrap_attempt_count", Some(("karma_replication_bootstrap_attempts_total", COUNTER)), 0);
-        f.int("replication_bootstrap_success_count", Some(("karma_replication_bootstrap_success_total", COUNTER)), 0);
-        f.int("replication_bootstrap_error_count", Some(("karma_replication_bootstrap_errors_total", COUNTER)), 0);
+        f.int("replication_replayed_lsn", Some(("karma_replication_replayed_lsn", GAUGE)), self.replayed_lsn());
+        f.int("replication_lag_entries", Some(("karma_replication_lag_entries", GAUGE)), self.replication_lag());
+        f.int(
+            "replication_entries_applied",
+            Some(("karma_replication_entries_applied_total", COUNTER)),
+            r.entries_applied.get(),
+        );
+        f.int(
+            "replication_last_received_unix",
+            Some(("karma_replication_last_received_unix", GAUGE)),
+            r.last_received_unix.get(),
+        );
+        f.int(
+            "replication_poll_attempt_count",
+            Some(("karma_replication_poll_attempts_total", COUNTER)),
+            r.poll_attempts.get(),
+        );
+        f.int(
+            "replication_poll_success_count",
+            Some(("karma_replication_poll_success_total", COUNTER)),
+            r.poll_successes.get(),
+        );
+        f.int(
+            "replication_poll_error_count",
+            Some(("karma_replication_poll_errors_total", COUNTER)),
+            r.poll_errors.get(),
+        );
+        f.int(
+            "replication_last_poll_attempt_unix",
+            Some(("karma_replication_last_poll_attempt_unix", GAUGE)),
+            r.last_poll_attempt_unix.get(),
+        );
+        f.int(
+            "replication_last_poll_success_unix",
+            Some(("karma_replication_last_poll_success_unix", GAUGE)),
+            r.last_poll_success_unix.get(),
+        );
+        f.int(
+            "replication_last_poll_error_unix",
+            Some(("karma_replication_last_poll_error_unix", GAUGE)),
+            r.last_poll_error_unix.get(),
+        );
+        f.0.push(("replication_last_poll_error", None, Figure::Text(r.last_poll_error.lock().clone())));
+        f.int(
+            "replication_bootstrap_attempt_count",
+            Some(("karma_replication_bootstrap_attempts_total", COUNTER)),
+            r.bootstrap_attempts.get(),
+        );
+        f.int(
+            "replication_bootstrap_success_count",
+            Some(("karma_replication_bootstrap_success_total", COUNTER)),
+            r.bootstrap_successes.get(),
+        );
+        f.int(
+            "replication_bootstrap_error_count",
+            Some(("karma_replication_bootstrap_errors_total", COUNTER)),
+            r.bootstrap_errors.get(),
+        );
         f.int(
             "replication_last_bootstrap_attempt_unix",
             Some(("karma_replication_last_bootstrap_attempt_unix", GAUGE)),
@@ -121,8 +166,12 @@ impl Engine {
             Some(("karma_replication_last_bootstrap_success_unix", GAUGE)),
             0,
         );
-        f.int("replication_last_bootstrap_error_unix", Some(("karma_replication_last_bootstrap_error_unix", GAUGE)), 0);
-        f.0.push(("replication_last_bootstrap_error", None, Figure::Text(None)));
+        f.int(
+            "replication_last_bootstrap_error_unix",
+            Some(("karma_replication_last_bootstrap_error_unix", GAUGE)),
+            r.last_bootstrap_error_unix.get(),
+        );
+        f.0.push(("replication_last_bootstrap_error", None, Figure::Text(r.last_bootstrap_error.lock().clone())));
         f.int("memory_bytes", Some(("karma_memory_bytes", GAUGE)), resident_memory_bytes());
         f.int("command_count", Some(("karma_commands_total", COUNTER)), m.command_count.get());
         f.int("error_count", Some(("karma_errors_total", COUNTER)), m.error_count.get());

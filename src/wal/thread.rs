@@ -42,6 +42,7 @@ pub(super) enum Message {
     Record { lsn: u64, entry: Vec<u8> },
     Seal,
     DropThrough { lsn: u64, reply: Sender<Result<(), WalError>> },
+    Reset { lsn: u64, reply: Sender<Result<(), WalError>> },
     Shutdown,
 }
 
@@ -126,6 +127,10 @@ impl Writer {
                         self.flush();
                         // The caller may have given up waiting; nothing to do then.
                         let _ = reply.send(self.drop_through(lsn));
+                    }
+                    Message::Reset { lsn, reply } => {
+                        self.flush();
+                        let _ = reply.send(self.reset(lsn));
                     }
                     Message::Shutdown => {
                         self.flush();
@@ -328,6 +333,27 @@ impl Writer {
             "path={} lsn={lsn} segments_deleted={deleted}",
             self.active_path.display()
         );
+        Ok(())
+    }
+
+    /// Discards every WAL file and continues after `lsn` (a slave that
+    /// re-bootstraps: its new snapshots hold everything up to `lsn`).
+    fn reset(&mut self, lsn: u64) -> Result<(), WalError> {
+        if let Some(failure) = self.shared.failure() {
+            return Err(failure);
+        }
+        self.seal();
+        self.write_lsn_file(lsn, self.options.fsync)?;
+        let dir = &self.options.dir;
+        let listing = files::list(dir).map_err(|e| io_error("list WAL directory", dir, &e))?;
+        for (_, segment) in &listing.segments {
+            remove_if_present(&files::index_path(segment))?;
+            remove_if_present(segment)?;
+        }
+        self.shared.sealed_bytes.store(0, Ordering::Relaxed);
+        self.shared.segments.store(0, Ordering::Relaxed);
+        self.shared.reset_progress(lsn);
+        log::info!(target: "wal.reset", "path={} lsn={lsn}", self.active_path.display());
         Ok(())
     }
 

@@ -72,6 +72,17 @@ impl Shared {
         self.changed.notify_all();
     }
 
+    /// Sets both LSNs to `lsn` after a reset (nobody is waiting: the
+    /// caller holds the state lock and has no write in flight).
+    pub(super) fn reset_progress(&self, lsn: u64) {
+        let mut progress = self.progress.lock();
+        progress.durable = lsn;
+        self.durable.store(lsn, Ordering::Release);
+        self.last_appended.store(lsn, Ordering::Release);
+        drop(progress);
+        self.changed.notify_all();
+    }
+
     /// Records the sticky failure and releases every waiter.
     pub(super) fn fail(&self, error: WalError) {
         let mut progress = self.progress.lock();
@@ -237,6 +248,16 @@ impl Wal {
     /// `<= lsn` and records `lsn` as the truncation point in `karma.wal.lsn`
     /// (fsynced when fsync is on). Never touches entries `> lsn`. Blocks
     /// until done.
+    /// Discards every WAL file and continues after `lsn`: for a slave that
+    /// re-bootstraps from snapshots holding everything up to `lsn`. The
+    /// caller holds the state lock, so nothing is appended meanwhile.
+    pub fn reset(&self, lsn: u64) -> Result<(), WalError> {
+        self.check_open()?;
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        self.sender.send(Message::Reset { lsn, reply }).map_err(|_| shut_down_error())?;
+        answer.recv().map_err(|_| shut_down_error())?
+    }
+
     pub fn drop_through(&self, lsn: u64) -> Result<(), WalError> {
         self.check_open()?;
         let (reply, answer) = crossbeam_channel::bounded(1);

@@ -1,0 +1,232 @@
+//! Slave bootstrap (PERSISTENCE.md 5.6): copy the master's newest snapshot
+//! of every series (and its idempotency snapshot) into the data directory
+//! over `snapshot.fetch_chunk`, one TCP connection per request.
+//!
+//! Files are streamed into temp files, fsynced and renamed into place, and
+//! every chunk's metadata must match the first chunk's (else the snapshot
+//! changed under us and the bootstrap fails). The sidecars written carry
+//! the master's series name and `last_lsn`.
+
+use super::{now_unix, ReplicationStats};
+use crate::config::Config;
+use crate::snapshot::{self, SnapshotMeta};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::path::Path;
+use std::time::Duration;
+
+/// Where the master is and how to talk to it.
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub host: String,
+    pub port: u16,
+    pub token: Option<String>,
+    pub timeout: Option<Duration>,
+}
+
+impl Source {
+    pub fn from_config(config: &Config) -> Option<Source> {
+        let timeout = (config.read_timeout_secs > 0).then(|| Duration::from_secs(config.read_timeout_secs.max(1)));
+        config.replication_source_host.as_ref().map(|host| Source {
+            host: host.clone(),
+            port: config.replication_source_port,
+            token: config.replication_token.clone(),
+            timeout,
+        })
+    }
+
+    /// Sends one request line (the token added) on a new connection and
+    /// returns the raw reply line.
+    pub fn request(&self, line: &str) -> Result<String, String> {
+        let line = match &self.token {
+            Some(token) => {
+                let mut quoted = Vec::new();
+                crate::protocol::write::write_str(&mut quoted, token);
+                format!("{},\"token\":{}}}", &line[..line.len() - 1], String::from_utf8_lossy(&quoted))
+            }
+            None => line.to_string(),
+        };
+        let mut client = crate::client::Client::connect((self.host.as_str(), self.port), self.timeout)
+            .map_err(|e| format!("Cannot connect to master {}:{}: {e}", self.host, self.port))?;
+        client.send(&line).map_err(|e| format!("Cannot send to master: {e}"))?;
+        client
+            .receive()
+            .map_err(|e| format!("Cannot read from master: {e}"))?
+            .ok_or_else(|| "Master closed connection without response".to_string())
+    }
+}
+
+/// The envelope of a master reply, with the response kept raw.
+#[derive(Deserialize)]
+pub(super) struct Envelope<'a> {
+    pub success: bool,
+    #[serde(borrow)]
+    pub response: &'a RawValue,
+}
+
+/// Parses a reply line; a failure names the request and the reply.
+pub(super) fn envelope<'a>(reply: &'a str, what: &str) -> Result<Envelope<'a>, String> {
+    let envelope: Envelope<'a> =
+        serde_json::from_str(reply).map_err(|e| format!("Invalid reply from master to {what}: {e}"))?;
+    if !envelope.success {
+        return Err(format!("Master rejected {what} request: {reply}"));
+    }
+    Ok(envelope)
+}
+
+#[derive(Deserialize)]
+struct Info {
+    latest_by_tree: Vec<ChunkMeta>,
+    idempotency_snapshot: Option<ChunkMeta>,
+}
+
+#[derive(Deserialize, Clone, PartialEq, Debug)]
+struct ChunkMeta {
+    #[serde(default)]
+    tree: Option<String>,
+    file: String,
+    last_lsn: u64,
+    bytes: u64,
+}
+
+#[derive(Deserialize)]
+struct Chunk {
+    metadata: ChunkMeta,
+    next_offset: u64,
+    done: bool,
+    data_base64: String,
+}
+
+const CHUNK_BYTES: usize = 262_144;
+
+/// Copies the master's newest snapshots into `dir`. Counts the attempt,
+/// success or failure in `stats` and logs `replication.snapshot_bootstrap`.
+pub fn bootstrap(source: &Source, dir: &Path, fsync: bool, stats: &ReplicationStats) -> Result<u64, String> {
+    stats.bootstrap_attempts.inc();
+    stats.last_bootstrap_attempt_unix.set(now_unix());
+    match copy_snapshots(source, dir, fsync) {
+        Ok(lsn) => {
+            stats.bootstrap_successes.inc();
+            stats.last_bootstrap_success_unix.set(now_unix());
+            *stats.last_bootstrap_error.lock() = None;
+            log::info!(target: "replication.snapshot_bootstrap", "last_lsn={lsn} source={}:{}", source.host, source.port);
+            Ok(lsn)
+        }
+        Err(message) => {
+            stats.bootstrap_errors.inc();
+            stats.last_bootstrap_error_unix.set(now_unix());
+            *stats.last_bootstrap_error.lock() = Some(message.clone());
+            Err(message)
+        }
+    }
+}
+
+/// Returns the restore LSN of what was installed (0 when the master had
+/// nothing).
+fn copy_snapshots(source: &Source, dir: &Path, fsync: bool) -> Result<u64, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("Cannot create {}: {e}", dir.display()))?;
+    let reply = source.request(r#"{"v":2,"op":"snapshot.info"}"#)?;
+    let info: Info = serde_json::from_str(envelope(&reply, "snapshot")?.response.get())
+        .map_err(|e| format!("Invalid snapshot.info reply from master: {e}"))?;
+    let mut lowest: Option<u64> = None;
+    for latest in &info.latest_by_tree {
+        let file = latest.file.clone();
+        if snapshot::check_requested_file(&file).is_err() {
+            return Err(format!("Master offered an unsafe snapshot name {file:?}"));
+        }
+        let request = |offset: u64| {
+            let mut quoted = Vec::new();
+            crate::protocol::write::write_str(&mut quoted, &file);
+            let file = String::from_utf8_lossy(&quoted).into_owned();
+            format!(r#"{{"v":2,"op":"snapshot.fetch_chunk","file":{file},"offset":{offset},"limit":{CHUNK_BYTES}}}"#)
+        };
+        let meta = fetch_file(source, dir, &file, request, "Snapshot changed during fetch", fsync)?;
+        let series = meta.tree.clone().unwrap_or_default();
+        let parsed =
+            snapshot::parse_snapshot_file_name(&file).map_err(|e| format!("Invalid snapshot name {file:?}: {e:?}"))?;
+        let bytes = std::fs::metadata(dir.join(&file)).map(|m| m.len()).unwrap_or(meta.bytes);
+        let sidecar = SnapshotMeta {
+            tree: series,
+            file: file.clone(),
+            timestamp: parsed.timestamp,
+            last_lsn: meta.last_lsn,
+            bytes,
+        };
+        crate::util::fs::write_atomic(dir, &sidecar.sidecar_file_name(), &sidecar.to_sidecar_json(), fsync)
+            .map_err(|e| format!("Cannot write the sidecar of {file}: {e}"))?;
+        lowest = Some(lowest.map_or(meta.last_lsn, |low| low.min(meta.last_lsn)));
+    }
+    if let Some(idempotency) = &info.idempotency_snapshot {
+        let request = |offset: u64| {
+            format!(r#"{{"v":2,"op":"idempotency.snapshot_fetch_chunk","offset":{offset},"limit":{CHUNK_BYTES}}}"#)
+        };
+        let meta = fetch_file(
+            source,
+            dir,
+            snapshot::IDEMPOTENCY_FILE,
+            request,
+            "Idempotency snapshot changed during fetch",
+            fsync,
+        )?;
+        let bytes = std::fs::metadata(dir.join(snapshot::IDEMPOTENCY_FILE)).map(|m| m.len()).unwrap_or(0);
+        let sidecar = snapshot::IdempotencyMeta {
+            file: snapshot::IDEMPOTENCY_FILE.to_string(),
+            timestamp: now_unix() as i64,
+            last_lsn: meta.last_lsn,
+            bytes,
+            record_count: 0,
+            committed_stream_count: 0,
+        };
+        let name = format!("{}.meta.json", snapshot::IDEMPOTENCY_FILE);
+        crate::util::fs::write_atomic(dir, &name, &sidecar.to_sidecar_json(), fsync)
+            .map_err(|e| format!("Cannot write {name}: {e}"))?;
+        lowest.get_or_insert(idempotency.last_lsn);
+    }
+    Ok(lowest.unwrap_or(0))
+}
+
+/// Fetches one file chunk by chunk and installs it as `dir/name` (temp
+/// file, fsync, rename); every chunk's metadata must equal the first one's.
+fn fetch_file(
+    source: &Source,
+    dir: &Path,
+    name: &str,
+    request: impl Fn(u64) -> String,
+    changed: &str,
+    fsync: bool,
+) -> Result<ChunkMeta, String> {
+    let mut first: Option<ChunkMeta> = None;
+    let mut data = Vec::new();
+    let mut offset = 0;
+    loop {
+        let reply = source.request(&request(offset))?;
+        let envelope = envelope(&reply, "snapshot")?;
+        let chunk: Chunk =
+            serde_json::from_str(envelope.response.get()).map_err(|e| format!("Invalid chunk from master: {e}"))?;
+        match &first {
+            None => first = Some(chunk.metadata.clone()),
+            Some(meta)
+                if meta.file != chunk.metadata.file
+                    || meta.last_lsn != chunk.metadata.last_lsn
+                    || meta.bytes != chunk.metadata.bytes =>
+            {
+                return Err(changed.to_string());
+            }
+            Some(_) => {}
+        }
+        let bytes = crate::util::base64::decode(&chunk.data_base64)
+            .map_err(|e| format!("Invalid chunk data from master: {e}"))?;
+        data.extend_from_slice(&bytes);
+        offset = chunk.next_offset;
+        if chunk.done {
+            break;
+        }
+    }
+    crate::util::fs::write_atomic(dir, name, &data, fsync).map_err(|e| format!("Cannot install {name}: {e}"))?;
+    first.ok_or_else(|| format!("Master sent no chunk of {name}"))
+}
+
+/// Whether `dir` holds any `.tree` snapshot (bootstrap only runs without).
+pub fn has_snapshots(dir: &Path) -> bool {
+    snapshot::list_snapshots(dir).map(|files| !files.is_empty()).unwrap_or(false)
+}

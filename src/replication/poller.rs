@@ -1,0 +1,163 @@
+//! The slave's poller thread (PERSISTENCE.md 5.7): ask the master for the
+//! entries after the last applied LSN, apply them in order, record the
+//! position, repeat.
+//!
+//! Differences from Karma 1.0, all for robustness: a full page is followed
+//! by the next poll at once (catch-up at network speed, not one page per
+//! interval); a failing master is retried with exponential backoff (up to
+//! 30 s); a `replication_gap` makes the slave bootstrap again from the
+//! master's snapshots instead of failing for ever.
+
+use super::bootstrap::{envelope, Source};
+use super::{now_unix, ReplicationStats};
+use crate::engine::Engine;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+#[derive(Deserialize)]
+struct Page<'a> {
+    source_lsn: Option<u64>,
+    next_lsn: u64,
+    count: usize,
+    truncated_by_bytes: bool,
+    #[serde(borrow)]
+    entries: Vec<PageEntry<'a>>,
+}
+
+#[derive(Deserialize)]
+struct PageEntry<'a> {
+    lsn: u64,
+    #[serde(borrow)]
+    entry: &'a RawValue,
+}
+
+/// What one poll did.
+enum Polled {
+    /// Entries applied; `more` when the page was full (poll again now).
+    Applied { more: bool },
+    /// The master no longer has the WAL we need: bootstrap again.
+    Gap(String),
+}
+
+/// A running poller; stops when dropped or on [`Poller::stop`].
+pub struct Poller {
+    stopping: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Poller {
+    pub fn start(engine: Arc<Engine>, source: Source) -> std::io::Result<Poller> {
+        let stopping = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stopping);
+        let limit = engine.config.replication_batch_size;
+        log::info!(target: "replication.poller_start", "source={}:{} limit={limit}", source.host, source.port);
+        let thread =
+            std::thread::Builder::new().name("karma-replication".into()).spawn(move || run(&engine, &source, &flag))?;
+        Ok(Poller { stopping, thread: Some(thread) })
+    }
+
+    /// Stops after the current poll.
+    pub fn stop(&mut self) {
+        self.stopping.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        log::info!(target: "replication.poller_stop", "");
+    }
+}
+
+impl Drop for Poller {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            self.stop();
+        }
+    }
+}
+
+fn run(engine: &Engine, source: &Source, stopping: &AtomicBool) {
+    let interval = Duration::from_millis(engine.config.replication_poll_interval_ms.max(1));
+    let mut backoff = interval;
+    while !stopping.load(Ordering::Acquire) {
+        let stats = engine.replication_stats();
+        let wait = match poll_once(engine, source, stats) {
+            Ok(Polled::Applied { more }) => {
+                backoff = interval;
+                if more {
+                    continue;
+                }
+                interval
+            }
+            Ok(Polled::Gap(message)) => {
+                log::warn!(target: "replication.rebootstrap", "{message}");
+                match engine.rebootstrap(source) {
+                    Ok(lsn) => {
+                        log::info!(target: "replication.rebootstrap_complete", "last_lsn={lsn}");
+                        backoff = interval;
+                        continue;
+                    }
+                    Err(message) => {
+                        log::error!(target: "replication.rebootstrap_failed", "{message}");
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                        backoff
+                    }
+                }
+            }
+            Err(message) => {
+                stats.poll_errors.inc();
+                stats.last_poll_error_unix.set(now_unix());
+                *stats.last_poll_error.lock() = Some(message.clone());
+                log::error!(target: "replication.poll_failed", "{message}");
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                backoff
+            }
+        };
+        sleep_unless_stopping(wait, stopping);
+    }
+}
+
+fn sleep_unless_stopping(duration: Duration, stopping: &AtomicBool) {
+    let deadline = Instant::now() + duration;
+    while !stopping.load(Ordering::Acquire) {
+        let now = Instant::now();
+        if now >= deadline {
+            return;
+        }
+        std::thread::sleep((deadline - now).min(Duration::from_millis(20)));
+    }
+}
+
+fn poll_once(engine: &Engine, source: &Source, stats: &ReplicationStats) -> Result<Polled, String> {
+    stats.poll_attempts.inc();
+    stats.last_poll_attempt_unix.set(now_unix());
+    let after = engine.current_lsn();
+    let limit = engine.config.replication_batch_size;
+    let reply =
+        source.request(&format!(r#"{{"v":2,"op":"replication.entries","after_lsn":{after},"limit":{limit}}}"#))?;
+    let envelope = match envelope(&reply, "replication") {
+        Ok(envelope) => envelope,
+        Err(message) if reply.contains(r#""error_code":"replication_gap""#) => return Ok(Polled::Gap(message)),
+        Err(message) => return Err(message),
+    };
+    let page: Page<'_> = serde_json::from_str(envelope.response.get())
+        .map_err(|e| format!("Invalid replication page from master: {e}"))?;
+    let source_lsn = page.source_lsn.unwrap_or(page.next_lsn);
+    stats.source_lsn.set(stats.source_lsn.get().max(source_lsn));
+    for entry in &page.entries {
+        engine.apply_replicated(entry.lsn, entry.entry.get())?;
+        stats.entries_applied.inc();
+    }
+    if !page.entries.is_empty() {
+        stats.last_received_unix.set(now_unix());
+        engine.replication_checkpoint()?;
+    }
+    stats.poll_successes.inc();
+    stats.last_poll_success_unix.set(now_unix());
+    *stats.last_poll_error.lock() = None;
+    Ok(Polled::Applied { more: page.count >= limit || page.truncated_by_bytes })
+}
