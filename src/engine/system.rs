@@ -307,6 +307,16 @@ impl Engine {
             Some(("karma_connections_rejected_total", COUNTER)),
             m.connections_rejected.get(),
         );
+        f.int("wal_durable_lsn", Some(("karma_wal_durable_lsn", GAUGE)), wal.as_ref().map_or(0, |w| w.durable_lsn));
+        f.int("wal_batches", Some(("karma_wal_batches_total", COUNTER)), wal.as_ref().map_or(0, |w| w.batches));
+        f.int("wal_records", Some(("karma_wal_records_total", COUNTER)), wal.as_ref().map_or(0, |w| w.records));
+        f.int("wal_fsyncs", Some(("karma_wal_fsyncs_total", COUNTER)), wal.as_ref().map_or(0, |w| w.fsyncs));
+        f.int("wal_segments", Some(("karma_wal_segments", GAUGE)), wal.as_ref().map_or(0, |w| w.segments as u64));
+        let failed = wal.as_ref().is_some_and(|w| w.failure.is_some());
+        f.int("wal_failed", Some(("karma_wal_failed", GAUGE)), u64::from(failed));
+        f.0.push(("wal_error", None, Figure::Text(wal.and_then(|w| w.failure))));
+        f.int("snapshot_count", Some(("karma_snapshots_total", COUNTER)), m.snapshot_count.get());
+        f.int("snapshot_failures", Some(("karma_snapshot_failures_total", COUNTER)), m.snapshot_failures.get());
         f
     }
 
