@@ -8,8 +8,11 @@
 
 mod counters;
 mod dispatch;
+pub mod idempotency;
+pub mod ingest;
 mod inspect;
 mod maintenance;
+pub mod recovery;
 mod replication;
 mod restore;
 mod snapshots;

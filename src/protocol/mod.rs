@@ -8,6 +8,7 @@
 pub mod entry;
 pub mod error;
 pub mod fields;
+pub mod fingerprint;
 pub mod json;
 pub mod op;
 pub mod reply;

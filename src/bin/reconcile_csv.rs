@@ -1,0 +1,516 @@
+//! `reconcile-csv`: checks a Karma series against a CSV export of what it
+//! should hold, and reports the drift.
+//!
+//! The CSV has one `key,bucket,value` row per line (an optional
+//! `key,bucket,value` header first; blank lines skipped; a bad line is
+//! reported with its number and skipped). Rows are summed per
+//! `(key, bucket)`; those sums are the expected values. For each distinct
+//! bucket `B` the server is asked for `counter.batch_sum` over the range
+//! `B..=B`, for the keys that have rows in `B`, `--batch` keys per request,
+//! so every `(key, bucket)` point is compared exactly. A missing series
+//! holds 0 everywhere.
+//!
+//! Output: the checked points, mismatches, absolute drift
+//! (`sum |expected - actual|`), the largest `|delta|`, keys whose total over
+//! the exported buckets differs, and the first 20 mismatches as
+//! `key bucket expected actual delta` lines, where `delta = actual -
+//! expected`. With `--report` the figures are sent as
+//! `reconciliation.report`.
+//!
+//! Exit status: 0 no drift, 2 drift found, 1 any error.
+
+use karma::client::Client;
+use karma::protocol::write::{write_i64, write_key, write_str, write_u64};
+use karma::store::Bucket;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+const USAGE: &str = "\
+Usage: reconcile-csv --series S --csv FILE [--host 127.0.0.1] [--port 8080]
+                     [--token T] [--report] [--batch 1000]
+
+Compares the per (key, bucket) sums of a `key,bucket,value` CSV export with
+series S on a Karma server. Exit status: 0 no drift, 2 drift, 1 error.";
+
+/// Most keys one `counter.batch_sum` accepts.
+const MAX_BATCH: usize = 10_000;
+/// Mismatch lines printed.
+const SHOWN_MISMATCHES: usize = 20;
+
+#[derive(Debug)]
+struct Options {
+    host: String,
+    port: u16,
+    token: Option<String>,
+    series: String,
+    csv: PathBuf,
+    report: bool,
+    batch: usize,
+}
+
+/// `None` when help was asked for.
+fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Option<Options>, String> {
+    use lexopt::Arg::{Long, Short};
+    let mut parser = lexopt::Parser::from_args(args);
+    let (mut host, mut port, mut token, mut series, mut csv) = ("127.0.0.1".to_string(), 8080u16, None, None, None);
+    let (mut report, mut batch) = (false, 1000usize);
+    let text = |parser: &mut lexopt::Parser, name: &str| -> Result<String, String> {
+        let value = parser.value().map_err(|e| e.to_string())?;
+        value.into_string().map_err(|_| format!("--{name} is not valid UTF-8"))
+    };
+    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+        match arg {
+            Short('h') | Long("help") => return Ok(None),
+            Long("host") => host = text(&mut parser, "host")?,
+            Long("port") => {
+                let value = text(&mut parser, "port")?;
+                port = value.parse().map_err(|_| format!("--port {value:?} is not a port number"))?;
+            }
+            Long("token") => token = Some(text(&mut parser, "token")?),
+            Long("series") => series = Some(text(&mut parser, "series")?),
+            Long("csv") => csv = Some(PathBuf::from(parser.value().map_err(|e| e.to_string())?)),
+            Long("report") => report = true,
+            Long("batch") => {
+                let value = text(&mut parser, "batch")?;
+                batch = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_BATCH).contains(n))
+                    .ok_or_else(|| format!("--batch {value:?} must be 1..={MAX_BATCH}"))?;
+            }
+            other => return Err(other.unexpected().to_string()),
+        }
+    }
+    let series = series.filter(|s| !s.is_empty()).ok_or("--series is required")?;
+    let csv = csv.ok_or("--csv is required")?;
+    Ok(Some(Options { host, port, token, series, csv, report, batch }))
+}
+
+/// The expected values read from the CSV.
+#[derive(Debug, Default, PartialEq)]
+struct Expected {
+    /// Summed values by `(bucket, key)`.
+    points: BTreeMap<(Bucket, u64), u128>,
+    /// Data rows accepted.
+    rows: usize,
+    /// `(line number, reason)` of each skipped line.
+    bad: Vec<(usize, String)>,
+}
+
+fn parse_csv(text: &str) -> Expected {
+    let mut expected = Expected::default();
+    let mut first = true;
+    for (index, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let is_header = first && line.split(',').map(|f| unquote(f.trim())).eq(["key", "bucket", "value"]);
+        first = false;
+        if is_header {
+            continue;
+        }
+        match parse_row(line) {
+            Ok((key, bucket, value)) => {
+                *expected.points.entry((bucket, key)).or_insert(0) += u128::from(value);
+                expected.rows += 1;
+            }
+            Err(reason) => expected.bad.push((index + 1, reason)),
+        }
+    }
+    expected
+}
+
+fn unquote(field: &str) -> &str {
+    field.strip_prefix('"').and_then(|f| f.strip_suffix('"')).unwrap_or(field)
+}
+
+fn parse_row(line: &str) -> Result<(u64, Bucket, u64), String> {
+    let fields: Vec<&str> = line.split(',').map(|f| unquote(f.trim())).collect();
+    let [key, bucket, value] = fields[..] else {
+        return Err(format!("expected 3 fields key,bucket,value, found {}", fields.len()));
+    };
+    let key = key.parse::<u64>().map_err(|_| format!("key {key:?} is not an unsigned integer"))?;
+    // Buckets may be written 20260505 or 2026-05-05, as on the wire.
+    let digits: String = bucket.chars().filter(|&c| c != '-').collect();
+    let bucket = (!bucket.starts_with('-') && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse::<u64>().ok())
+        .flatten()
+        .and_then(Bucket::from_yyyymmdd)
+        .ok_or_else(|| format!("bucket {bucket:?} is not a date YYYYMMDD"))?;
+    let value = value.parse::<u64>().map_err(|_| format!("value {value:?} is not an unsigned integer"))?;
+    Ok((key, bucket, value))
+}
+
+/// One point where the server disagrees with the export.
+#[derive(Debug, PartialEq)]
+struct Mismatch {
+    key: u64,
+    bucket: Bucket,
+    expected: u128,
+    actual: u64,
+}
+
+impl Mismatch {
+    /// `actual - expected`.
+    fn delta(&self) -> i128 {
+        i128::from(self.actual) - self.expected as i128
+    }
+}
+
+#[derive(Debug, Default, PartialEq)]
+struct Drift {
+    checked_points: u64,
+    mismatch_count: u64,
+    absolute_drift: u128,
+    max_abs_delta: u128,
+    /// Keys whose total over the exported buckets differs.
+    drifting_keys: u64,
+    /// The first mismatches, by key then bucket.
+    first: Vec<Mismatch>,
+}
+
+/// Compares every expected point with `actual` (missing means 0).
+fn compare(expected: &BTreeMap<(Bucket, u64), u128>, actual: &HashMap<(Bucket, u64), u64>) -> Drift {
+    let mut drift = Drift::default();
+    let mut mismatches = Vec::new();
+    let mut per_key: BTreeMap<u64, (u128, u128)> = BTreeMap::new();
+    for (&(bucket, key), &want) in expected {
+        let got = actual.get(&(bucket, key)).copied().unwrap_or(0);
+        drift.checked_points += 1;
+        let totals = per_key.entry(key).or_insert((0, 0));
+        totals.0 += want;
+        totals.1 += u128::from(got);
+        if want != u128::from(got) {
+            let mismatch = Mismatch { key, bucket, expected: want, actual: got };
+            let size = mismatch.delta().unsigned_abs();
+            drift.mismatch_count += 1;
+            drift.absolute_drift += size;
+            drift.max_abs_delta = drift.max_abs_delta.max(size);
+            mismatches.push(mismatch);
+        }
+    }
+    drift.drifting_keys = per_key.values().filter(|(want, got)| want != got).count() as u64;
+    mismatches.sort_by_key(|m| (m.key, m.bucket));
+    mismatches.truncate(SHOWN_MISMATCHES);
+    drift.first = mismatches;
+    drift
+}
+
+fn render_report(options: &Options, expected: &Expected, drift: &Drift) -> String {
+    let keys = expected.points.keys().map(|&(_, key)| key).collect::<std::collections::BTreeSet<u64>>().len();
+    let mut text = format!(
+        "series: {}\nrows: {} (bad lines skipped: {})\nkeys: {keys}\nchecked points: {}\nmismatches: {}\n\
+         absolute drift: {}\nmax abs delta: {}\nkeys with drift: {}\n",
+        options.series,
+        expected.rows,
+        expected.bad.len(),
+        drift.checked_points,
+        drift.mismatch_count,
+        drift.absolute_drift,
+        drift.max_abs_delta,
+        drift.drifting_keys
+    );
+    if !drift.first.is_empty() {
+        text.push_str("first mismatches (key bucket expected actual delta):\n");
+        for m in &drift.first {
+            text.push_str(&format!("{} {} {} {} {}\n", m.key, m.bucket, m.expected, m.actual, m.delta()));
+        }
+    }
+    text
+}
+
+/// The reply envelope, as far as this tool needs it.
+#[derive(Deserialize)]
+struct Envelope {
+    success: bool,
+    response: serde_json::Value,
+    #[serde(default)]
+    error_code: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct KeyValue {
+    key: u64,
+    value: u64,
+}
+
+struct Server {
+    client: Client,
+    token: Option<String>,
+    address: String,
+}
+
+impl Server {
+    /// Sends one request (the token added) and returns the success
+    /// `response`, or `Err((error_code, message))`.
+    fn call(&mut self, mut request: Vec<u8>) -> Result<Result<serde_json::Value, (String, String)>, String> {
+        if let Some(token) = &self.token {
+            request.pop();
+            request.extend_from_slice(b",\"token\":");
+            write_str(&mut request, token);
+            request.push(b'}');
+        }
+        let line = String::from_utf8(request).map_err(|e| e.to_string())?;
+        let reply = self.client.request(&line).map_err(|e| format!("Request to {} failed: {e}", self.address))?;
+        let envelope: Envelope = serde_json::from_str(&reply)
+            .map_err(|e| format!("Unreadable reply from {}: {e}: {reply}", self.address))?;
+        if envelope.success {
+            return Ok(Ok(envelope.response));
+        }
+        let message = envelope.response.as_str().unwrap_or_default().to_string();
+        Ok(Err((envelope.error_code.unwrap_or_default(), message)))
+    }
+}
+
+fn batch_sum_request(series: &str, keys: &[u64], bucket: Bucket) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + keys.len() * 12);
+    out.extend_from_slice(b"{\"v\":2,\"op\":\"counter.batch_sum\",");
+    write_key(&mut out, "series");
+    write_str(&mut out, series);
+    out.extend_from_slice(b",\"keys\":[");
+    for (i, &key) in keys.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_u64(&mut out, key);
+    }
+    out.extend_from_slice(b"],\"range\":{\"from\":");
+    write_u64(&mut out, u64::from(bucket.yyyymmdd()));
+    out.extend_from_slice(b",\"to\":");
+    write_u64(&mut out, u64::from(bucket.yyyymmdd()));
+    out.extend_from_slice(b"}}");
+    out
+}
+
+fn report_request(drift: &Drift) -> Vec<u8> {
+    let clamp = |n: u128| i64::try_from(n).unwrap_or(i64::MAX);
+    let mut out = b"{\"v\":2,\"op\":\"reconciliation.report\",\"checked_points\":".to_vec();
+    write_i64(&mut out, clamp(u128::from(drift.checked_points)));
+    out.extend_from_slice(b",\"mismatch_count\":");
+    write_i64(&mut out, clamp(u128::from(drift.mismatch_count)));
+    out.extend_from_slice(b",\"absolute_drift\":");
+    write_i64(&mut out, clamp(drift.absolute_drift));
+    out.extend_from_slice(b",\"max_abs_delta\":");
+    write_i64(&mut out, clamp(drift.max_abs_delta));
+    out.push(b'}');
+    out
+}
+
+/// Asks the server for every expected point.
+fn fetch_actual(
+    server: &mut Server,
+    options: &Options,
+    expected: &Expected,
+) -> Result<HashMap<(Bucket, u64), u64>, String> {
+    let mut by_bucket: BTreeMap<Bucket, Vec<u64>> = BTreeMap::new();
+    for &(bucket, key) in expected.points.keys() {
+        by_bucket.entry(bucket).or_default().push(key);
+    }
+    let mut actual = HashMap::with_capacity(expected.points.len());
+    for (bucket, keys) in by_bucket {
+        for batch in keys.chunks(options.batch) {
+            match server.call(batch_sum_request(&options.series, batch, bucket))? {
+                Ok(response) => {
+                    let values: Vec<KeyValue> = serde_json::from_value(response)
+                        .map_err(|e| format!("Unexpected counter.batch_sum reply from {}: {e}", server.address))?;
+                    for KeyValue { key, value } in values {
+                        actual.insert((bucket, key), value);
+                    }
+                }
+                // A missing series holds nothing: every point reads 0.
+                Err((code, _)) if code == "not_found" => return Ok(HashMap::new()),
+                Err((code, message)) => return Err(format!("counter.batch_sum failed: {code}: {message}")),
+            }
+        }
+    }
+    Ok(actual)
+}
+
+fn run(options: &Options) -> Result<bool, String> {
+    let text =
+        std::fs::read_to_string(&options.csv).map_err(|e| format!("Cannot read {}: {e}", options.csv.display()))?;
+    let expected = parse_csv(&text);
+    for (line, reason) in &expected.bad {
+        eprintln!("{}:{line}: skipped: {reason}", options.csv.display());
+    }
+    let address = format!("{}:{}", options.host, options.port);
+    let client = Client::connect(address.as_str(), Some(Duration::from_secs(30)))
+        .map_err(|e| format!("Cannot connect to {address}: {e}"))?;
+    let mut server = Server { client, token: options.token.clone(), address };
+    let actual = fetch_actual(&mut server, options, &expected)?;
+    let drift = compare(&expected.points, &actual);
+    print!("{}", render_report(options, &expected, &drift));
+    if options.report {
+        if let Err((code, message)) = server.call(report_request(&drift))? {
+            return Err(format!("reconciliation.report failed: {code}: {message}"));
+        }
+        println!("reported to {}", server.address);
+    }
+    Ok(drift.mismatch_count > 0)
+}
+
+fn main() -> ExitCode {
+    let options = match parse_args(std::env::args_os().skip(1)) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("ERROR: {message}\n\n{USAGE}");
+            return ExitCode::from(1);
+        }
+    };
+    match run(&options) {
+        Ok(false) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::from(2),
+        Err(message) => {
+            eprintln!("ERROR: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(day: u64) -> Bucket {
+        Bucket::from_yyyymmdd(day).expect("valid test date")
+    }
+
+    #[test]
+    fn csv_sums_rows_and_reports_bad_lines() {
+        let text =
+            "key,bucket,value\r\n101,20260505,5\r\n\n102, 2026-05-05 ,1\n101,20260505,2\n\"103\",\"20260506\",\"0\"\n\
+                    x,20260505,1\n101,20260230,1\n101,20260505\n101,-20260505,1\n101,20260505,-1\nkey,bucket,value\n";
+        let expected = parse_csv(text);
+        assert_eq!(expected.rows, 4);
+        assert_eq!(
+            expected.points.iter().map(|(&(bucket, key), &v)| (bucket.yyyymmdd(), key, v)).collect::<Vec<_>>(),
+            [(20260505, 101, 7), (20260505, 102, 1), (20260506, 103, 0)]
+        );
+        assert_eq!(
+            expected.bad,
+            [
+                (7, "key \"x\" is not an unsigned integer".to_string()),
+                (8, "bucket \"20260230\" is not a date YYYYMMDD".to_string()),
+                (9, "expected 3 fields key,bucket,value, found 2".to_string()),
+                (10, "bucket \"-20260505\" is not a date YYYYMMDD".to_string()),
+                (11, "value \"-1\" is not an unsigned integer".to_string()),
+                (12, "key \"key\" is not an unsigned integer".to_string()),
+            ]
+        );
+        // Sums beyond u64 are kept exactly.
+        let big = parse_csv("1,20260501,18446744073709551615\n1,20260501,18446744073709551615\n");
+        assert_eq!(big.points.get(&(b(20260501), 1)), Some(&(2 * u128::from(u64::MAX))));
+        assert_eq!(parse_csv(""), Expected::default());
+    }
+
+    #[test]
+    fn drift_arithmetic() {
+        let expected =
+            parse_csv("1,20260501,5\n1,20260502,3\n2,20260501,4\n3,20260501,0\n4,20260501,2\n4,20260502,2\n");
+        let actual: HashMap<(Bucket, u64), u64> = [
+            ((b(20260501), 1), 5),
+            ((b(20260502), 1), 1),
+            ((b(20260501), 2), 10),
+            ((b(20260501), 4), 3),
+            ((b(20260502), 4), 1),
+        ]
+        .into_iter()
+        .collect();
+        let drift = compare(&expected.points, &actual);
+        assert_eq!(
+            drift,
+            Drift {
+                checked_points: 6,
+                mismatch_count: 4,
+                absolute_drift: 2 + 6 + 1 + 1,
+                max_abs_delta: 6,
+                drifting_keys: 2,
+                first: vec![
+                    Mismatch { key: 1, bucket: b(20260502), expected: 3, actual: 1 },
+                    Mismatch { key: 2, bucket: b(20260501), expected: 4, actual: 10 },
+                    Mismatch { key: 4, bucket: b(20260501), expected: 2, actual: 3 },
+                    Mismatch { key: 4, bucket: b(20260502), expected: 2, actual: 1 },
+                ],
+            }
+        );
+        assert_eq!(drift.first.iter().map(Mismatch::delta).collect::<Vec<_>>(), [-2, 6, 1, -1]);
+        let none = compare(&expected.points, &HashMap::new());
+        assert_eq!((none.mismatch_count, none.absolute_drift, none.max_abs_delta), (5, 16, 5));
+        let many = parse_csv(&(0..30).map(|k| format!("{k},20260501,1\n")).collect::<String>());
+        let drift = compare(&many.points, &HashMap::new());
+        assert_eq!((drift.mismatch_count, drift.first.len(), drift.first[19].key), (30, 20, 19));
+    }
+
+    #[test]
+    fn requests_and_report_text() {
+        let request = batch_sum_request("us\"age", &[1, 2], b(20260505));
+        assert_eq!(
+            String::from_utf8(request).unwrap(),
+            r#"{"v":2,"op":"counter.batch_sum","series":"us\"age","keys":[1,2],"range":{"from":20260505,"to":20260505}}"#
+        );
+        let drift = Drift {
+            checked_points: 3,
+            mismatch_count: 1,
+            absolute_drift: u128::MAX,
+            max_abs_delta: 2,
+            drifting_keys: 1,
+            first: vec![Mismatch { key: 7, bucket: b(20260501), expected: 1, actual: 3 }],
+        };
+        assert_eq!(
+            String::from_utf8(report_request(&drift)).unwrap(),
+            r#"{"v":2,"op":"reconciliation.report","checked_points":3,"mismatch_count":1,"absolute_drift":9223372036854775807,"max_abs_delta":2}"#
+        );
+        let options = parse_args(["--series", "s", "--csv", "x.csv"].map(Into::into)).unwrap().unwrap();
+        let expected = parse_csv("7,20260501,1\n8,20260501,1\n");
+        assert_eq!(
+            render_report(&options, &expected, &drift),
+            "series: s\nrows: 2 (bad lines skipped: 0)\nkeys: 2\nchecked points: 3\nmismatches: 1\n\
+             absolute drift: 340282366920938463463374607431768211455\nmax abs delta: 2\nkeys with drift: 1\n\
+             first mismatches (key bucket expected actual delta):\n7 20260501 1 3 2\n"
+        );
+    }
+
+    #[test]
+    fn arguments() {
+        let parse = |args: &[&str]| parse_args(args.iter().map(Into::into));
+        let options = parse(&[
+            "--host", "h", "--port", "9", "--token", "t", "--series", "s", "--csv", "f", "--report", "--batch", "5",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (
+                options.host.as_str(),
+                options.port,
+                options.token.as_deref(),
+                options.series.as_str(),
+                options.report,
+                options.batch
+            ),
+            ("h", 9, Some("t"), "s", true, 5)
+        );
+        assert_eq!(options.csv, PathBuf::from("f"));
+        let defaults = parse(&["--series=s", "--csv=f"]).unwrap().unwrap();
+        assert_eq!(
+            (defaults.host.as_str(), defaults.port, defaults.batch, defaults.report),
+            ("127.0.0.1", 8080, 1000, false)
+        );
+        assert!(parse(&["--help"]).unwrap().is_none());
+        assert_eq!(parse(&["--csv", "f"]).unwrap_err(), "--series is required");
+        assert_eq!(parse(&["--series", "s"]).unwrap_err(), "--csv is required");
+        assert_eq!(
+            parse(&["--series", "s", "--csv", "f", "--batch", "0"]).unwrap_err(),
+            "--batch \"0\" must be 1..=10000"
+        );
+        assert_eq!(parse(&["--port", "x"]).unwrap_err(), "--port \"x\" is not a port number");
+        assert!(parse(&["--nope"]).is_err());
+    }
+}
