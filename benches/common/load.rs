@@ -1,0 +1,182 @@
+//! Closed-loop load: `clients` threads, one connection each, every thread
+//! sending a burst of `depth` lines and reading `depth` replies, again and
+//! again, for a fixed time. Lines are built before the clock starts (a
+//! ring per thread), so client-side formatting stays out of the numbers.
+//!
+//! Also the null server: the cheapest possible server speaking the same
+//! framing, so the table can show how close Karma gets to what loopback
+//! TCP and these client threads allow at all.
+
+use super::is_success;
+use karma::client::Client;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+/// The null server's answer to every line.
+const PONG: &[u8] = b"{\"protocol_version\":2,\"success\":true,\"response\":\"pong\",\"error_code\":null}\r\n";
+
+/// A ring stops growing at this many lines or bytes, whichever comes first.
+const RING_LINES: usize = 1024;
+const RING_BYTES: usize = 1 << 20;
+
+/// What the client threads send.
+pub struct Workload<'a> {
+    pub clients: usize,
+    /// Lines written back to back before reading their replies (1 = one
+    /// request in flight per connection).
+    pub depth: usize,
+    /// What one line counts for (keys or items of a batch; 1 otherwise).
+    pub items_per_line: u64,
+    /// Line number `i` of client `c` (no terminator).
+    pub line: &'a (dyn Fn(usize, u64) -> String + Sync),
+}
+
+/// The outcome of one measured run.
+pub struct Load {
+    pub lines: u64,
+    pub items: u64,
+    pub duration: Duration,
+    /// Round-trip time of each burst, in nanoseconds, sorted.
+    latencies: Vec<u64>,
+}
+
+impl Load {
+    pub fn lines_per_sec(&self) -> f64 {
+        self.lines as f64 / self.duration.as_secs_f64()
+    }
+
+    pub fn items_per_sec(&self) -> f64 {
+        self.items as f64 / self.duration.as_secs_f64()
+    }
+
+    /// Nearest-rank percentile `q` (0..=100) of the burst round trips.
+    pub fn percentile(&self, q: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        let rank = ((q / 100.0) * self.latencies.len() as f64).ceil() as usize;
+        Duration::from_nanos(self.latencies[rank.clamp(1, self.latencies.len()) - 1])
+    }
+}
+
+/// Runs `workload` against `addr` for `duration`; panics with the reply if
+/// any request fails.
+pub fn run(addr: SocketAddr, workload: &Workload<'_>, duration: Duration) -> Load {
+    let barrier = Barrier::new(workload.clients);
+    let results: Vec<Result<(u64, Vec<u64>), String>> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..workload.clients)
+            .map(|c| {
+                let barrier = &barrier;
+                scope.spawn(move || client_thread(addr, workload, c, barrier, duration))
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap_or_else(|_| Err("client thread panicked".into()))).collect()
+    });
+    let mut bursts = 0;
+    let mut latencies = Vec::new();
+    for result in results {
+        let (count, mut lat) = result.unwrap_or_else(|e| panic!("load against {addr} failed: {e}"));
+        bursts += count;
+        latencies.append(&mut lat);
+    }
+    latencies.sort_unstable();
+    let lines = bursts * workload.depth as u64;
+    Load { lines, items: lines * workload.items_per_line, duration, latencies }
+}
+
+fn client_thread(
+    addr: SocketAddr,
+    workload: &Workload<'_>,
+    c: usize,
+    barrier: &Barrier,
+    duration: Duration,
+) -> Result<(u64, Vec<u64>), String> {
+    let ring = build_ring(workload, c);
+    let depth = workload.depth;
+    let connected = Client::connect(addr, Some(Duration::from_secs(120))).map_err(|e| format!("connect: {e}"));
+    // Prime the connection (and fail early) before the common start.
+    let primed = connected.and_then(|mut client| burst(&mut client, &ring[0], depth).map(|_| client));
+    // Every thread reaches the barrier, even a failed one, or the others
+    // would wait forever.
+    barrier.wait();
+    let mut client = primed?;
+    let deadline = Instant::now() + duration;
+    let mut latencies = Vec::with_capacity(1 << 16);
+    for payload in ring.iter().cycle().skip(1) {
+        let sent = Instant::now();
+        burst(&mut client, payload, depth)?;
+        let done = Instant::now();
+        if done > deadline {
+            break;
+        }
+        latencies.push((done - sent).as_nanos() as u64);
+    }
+    Ok((latencies.len() as u64, latencies))
+}
+
+/// Bursts of `depth` newline-terminated lines.
+fn build_ring(workload: &Workload<'_>, c: usize) -> Vec<Vec<u8>> {
+    let mut ring = Vec::new();
+    let (mut lines, mut bytes) = (0usize, 0usize);
+    while lines < RING_LINES && bytes < RING_BYTES {
+        let mut payload = Vec::new();
+        for _ in 0..workload.depth {
+            payload.extend_from_slice((workload.line)(c, lines as u64).as_bytes());
+            payload.push(b'\n');
+            lines += 1;
+        }
+        bytes += payload.len();
+        ring.push(payload);
+    }
+    ring
+}
+
+fn burst(client: &mut Client, payload: &[u8], depth: usize) -> Result<(), String> {
+    client.send_raw(payload).map_err(|e| format!("send: {e}"))?;
+    for _ in 0..depth {
+        match client.receive() {
+            Ok(Some(reply)) if is_success(&reply) => {}
+            Ok(Some(reply)) => return Err(format!("error reply: {reply}")),
+            Ok(None) => return Err("connection closed".into()),
+            Err(e) => return Err(format!("receive: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// Starts the null server on `127.0.0.1:0` inside this process (one thread
+/// per client; each answers every line with [`PONG`], writing once per
+/// burst of lines read, as Karma does) and returns its address.
+pub fn start_null_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the null server");
+    let addr = listener.local_addr().expect("null server address");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || null_session(stream));
+        }
+    });
+    addr
+}
+
+fn null_session(mut stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut out = Vec::with_capacity(4096);
+    loop {
+        let n = match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        for _ in chunk[..n].iter().filter(|&&b| b == b'\n') {
+            out.extend_from_slice(PONG);
+        }
+        if !out.is_empty() {
+            if stream.write_all(&out).is_err() {
+                return;
+            }
+            out.clear();
+        }
+    }
+}

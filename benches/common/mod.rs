@@ -1,0 +1,348 @@
+//! Shared plumbing of the `harness = false` benches: the `karma` binary
+//! started on a temp directory with port 0 (the port is read from the
+//! `server.start` log line), closed-loop client threads over real TCP, a
+//! null server that answers every line with a fixed reply (our loopback
+//! ceiling), request-line builders, percentiles and Markdown tables.
+//!
+//! Measuring rule: every client thread runs for exactly the configured
+//! time after a common barrier, and only requests that complete before its
+//! own deadline count, so a rate is `completed / duration` without a tail.
+//! Every reply is checked to be a success envelope; a failure aborts the
+//! bench with the reply, because a fast error path would flatter the table.
+#![allow(dead_code)]
+
+pub mod load;
+pub mod report;
+
+// Each bench uses a different subset of these.
+#[allow(unused_imports)]
+pub use load::{start_null_server, Load, Workload};
+#[allow(unused_imports)]
+pub use report::{fmt_count, fmt_mib, fmt_ms, fmt_rate, fmt_us, preamble, verdict, Table};
+
+use karma::client::Client;
+use karma::store::Bucket;
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Start of every reply that reports success.
+pub const SUCCESS_PREFIX: &str = "{\"protocol_version\":2,\"success\":true";
+
+/// Raised so 10,000-item batches fit in one request line.
+pub const BIG_REQUESTS: &str = "--max-request-bytes=4194304";
+
+/// The bucket every single-bucket write goes to (a real UTC day).
+pub const BUCKET: u32 = 20260505;
+
+/// Whether a reply line is a success envelope.
+pub fn is_success(reply: &str) -> bool {
+    reply.starts_with(SUCCESS_PREFIX)
+}
+
+/// Seconds per measured row: `KARMA_BENCH_SECONDS`, else `default`.
+pub fn row_duration(default: f64) -> Duration {
+    let seconds = std::env::var("KARMA_BENCH_SECONDS")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .unwrap_or(default);
+    Duration::from_secs_f64(seconds)
+}
+
+/// `KARMA_BENCH_FULL=1` (or `true`) asks for every profile.
+pub fn full_run() -> bool {
+    matches!(std::env::var("KARMA_BENCH_FULL").as_deref(), Ok("1") | Ok("true"))
+}
+
+/// The release `karma` binary, built by cargo next to this bench (cargo
+/// builds binary targets before the benches that may run them).
+pub fn karma_binary() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_BIN_EXE_karma"));
+    if !path.is_file() {
+        panic!("{} is missing: run `cargo build --release --bin karma` first", path.display());
+    }
+    path
+}
+
+/// A temp data directory, removed on drop.
+pub fn data_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("karma-bench-")
+        .tempdir()
+        .unwrap_or_else(|e| panic!("cannot create a temp dir under {}: {e}", std::env::temp_dir().display()))
+}
+
+/// The `YYYYMMDD` of the `n`-th day from 2025-01-01.
+pub fn day(n: u32) -> u32 {
+    let first = karma::store::bucket::days_from_civil(2025, 1, 1);
+    Bucket::from_day_number(first + i64::from(n)).expect("a day within 9999").yyyymmdd()
+}
+
+/// A running `karma` process on loopback, port 0.
+pub struct Server {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    /// Flags after `--directory`, for the printed command line.
+    pub args: Vec<String>,
+    /// From spawn to the `server.start` log line.
+    pub startup: Duration,
+    log: Arc<Mutex<VecDeque<String>>>,
+}
+
+impl Server {
+    /// Starts `karma --bind=127.0.0.1 --port=0 --directory=<dir> <args>`
+    /// and waits (at most 10 minutes: a big restore is slow) until it logs
+    /// `server.start`.
+    pub fn start(dir: &Path, args: &[&str]) -> Server {
+        let started = Instant::now();
+        let mut child = Command::new(karma_binary())
+            .arg("--bind=127.0.0.1")
+            .arg("--port=0")
+            .arg(format!("--directory={}", dir.display()))
+            .args(args)
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot spawn {}: {e}", karma_binary().display()));
+        let stderr = child.stderr.take().expect("piped stderr");
+        let log = Arc::new(Mutex::new(VecDeque::new()));
+        let (port_tx, port_rx) = mpsc::channel();
+        let tail = Arc::clone(&log);
+        // Drains stderr for the whole life of the process: a full pipe
+        // would stall the server's logging.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if line.contains("\"event\":\"server.start\"") {
+                    let _ = port_tx.send(port_of(&line));
+                }
+                let mut tail = tail.lock().expect("log tail");
+                if tail.len() == 50 {
+                    tail.pop_front();
+                }
+                tail.push_back(line);
+            }
+        });
+        let port = match port_rx.recv_timeout(Duration::from_secs(600)) {
+            Ok(Some(port)) => port,
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("karma did not start on {}; log tail: {:?}", dir.display(), log.lock().expect("log tail"));
+            }
+        };
+        Server {
+            child: Some(child),
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            startup: started.elapsed(),
+            log,
+        }
+    }
+
+    /// The command line, with the temp directory shown as `<tmp>`.
+    pub fn command(&self) -> String {
+        let mut line = String::from("target/release/karma --bind=127.0.0.1 --port=0 --directory=<tmp>");
+        for arg in &self.args {
+            let _ = write!(line, " {arg}");
+        }
+        line
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// A new connection with a generous timeout (fsync'd writes under 128
+    /// clients, big restores).
+    pub fn client(&self) -> Client {
+        Client::connect(self.addr, Some(Duration::from_secs(120)))
+            .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", self.addr))
+    }
+
+    /// Resident set size of the server process, from `/proc/<pid>/statm`.
+    pub fn rss_bytes(&self) -> u64 {
+        let path = format!("/proc/{}/statm", self.pid());
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+        let pages: u64 = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected {path}: {text:?}"));
+        pages * page_size()
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; returns how long
+    /// that took.
+    pub fn terminate(mut self) -> Duration {
+        let started = Instant::now();
+        let mut child = self.child.take().expect("running");
+        let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        assert!(matches!(status, Ok(s) if s.success()), "kill -TERM {} failed", child.id());
+        let deadline = started + Duration::from_secs(600);
+        loop {
+            if let Ok(Some(_)) = child.try_wait() {
+                return started.elapsed();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("karma did not stop within 10 minutes of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// The last log lines (for error messages).
+    pub fn log_tail(&self) -> Vec<String> {
+        self.log.lock().expect("log tail").iter().cloned().collect()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn port_of(line: &str) -> Option<u16> {
+    let rest = line.split("port=").nth(1)?;
+    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
+fn page_size() -> u64 {
+    static SIZE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *SIZE.get_or_init(|| {
+        Command::new("getconf")
+            .arg("PAGESIZE")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(4096)
+    })
+}
+
+/// The first 120 bytes of a request, for messages about it.
+pub fn abbreviate(line: &str) -> String {
+    match line.char_indices().nth(120) {
+        Some((cut, _)) => format!("{}...", &line[..cut]),
+        None => line.to_string(),
+    }
+}
+
+/// xorshift64*: cheap, seedable key choice for client threads.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    /// Uniform enough in `0..bound` for picking keys.
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % bound
+    }
+}
+
+/// Request lines, as clients send them (no terminator).
+pub mod line {
+    use std::fmt::Write as _;
+
+    pub fn increment(series: &str, key: u64) -> String {
+        format!(
+            "{{\"v\":2,\"op\":\"counter.increment\",\"series\":\"{series}\",\"key\":{key},\"bucket\":{}}}",
+            super::BUCKET
+        )
+    }
+
+    /// An increment carrying `"idempotency_key":"k<id>"`.
+    pub fn keyed_increment(series: &str, key: u64, id: u64) -> String {
+        format!(
+            "{{\"v\":2,\"op\":\"counter.increment\",\"series\":\"{series}\",\"key\":{key},\"bucket\":{},\"idempotency_key\":\"k{id}\"}}",
+            super::BUCKET
+        )
+    }
+
+    pub fn sum(series: &str, key: u64) -> String {
+        format!("{{\"v\":2,\"op\":\"counter.sum\",\"series\":\"{series}\",\"key\":{key}}}")
+    }
+
+    /// `series.batch_add` of `(key, bucket, value)` items.
+    pub fn batch_add(series: &str, items: impl IntoIterator<Item = (u64, u32, u64)>) -> String {
+        let mut line = format!("{{\"v\":2,\"op\":\"series.batch_add\",\"series\":\"{series}\",\"items\":[");
+        for (i, (key, bucket, value)) in items.into_iter().enumerate() {
+            let comma = if i == 0 { "" } else { "," };
+            let _ = write!(line, "{comma}[{key},{bucket},{value}]");
+        }
+        line.push_str("]}");
+        line
+    }
+
+    pub fn batch_sum(series: &str, keys: impl IntoIterator<Item = u64>) -> String {
+        let mut line = format!("{{\"v\":2,\"op\":\"counter.batch_sum\",\"series\":\"{series}\",\"keys\":[");
+        for (i, key) in keys.into_iter().enumerate() {
+            let comma = if i == 0 { "" } else { "," };
+            let _ = write!(line, "{comma}{key}");
+        }
+        line.push_str("]}");
+        line
+    }
+
+    pub fn top(series: &str, limit: u32) -> String {
+        format!("{{\"v\":2,\"op\":\"tree.top\",\"series\":\"{series}\",\"limit\":{limit}}}")
+    }
+
+    /// An op that takes only a series (`tree.summary`, `tree.info`, ...).
+    pub fn on_series(op: &str, series: &str) -> String {
+        format!("{{\"v\":2,\"op\":\"{op}\",\"series\":\"{series}\"}}")
+    }
+
+    /// An op without fields (`snapshot.create_all`, `system.ping`, ...).
+    pub fn bare(op: &str) -> String {
+        format!("{{\"v\":2,\"op\":\"{op}\"}}")
+    }
+}
+
+/// Loads `keys` keys with one point each on `days` consecutive days into
+/// `series` over `client`, `per_request` items per line, all keys of a day
+/// before the next day. Returns the number of points.
+pub fn preload(client: &mut Client, series: &str, keys: u64, days: u32, per_request: u64) -> u64 {
+    for d in 0..days {
+        let bucket = day(d);
+        let mut first = 0;
+        while first < keys {
+            let last = (first + per_request).min(keys);
+            let line = line::batch_add(series, (first..last).map(|k| (k, bucket, value_of(k, d))));
+            expect_ok(client, &line);
+            first = last;
+        }
+    }
+    keys * u64::from(days)
+}
+
+/// One request on `client`; panics unless the reply is a success.
+pub fn expect_ok(client: &mut Client, line: &str) -> String {
+    let reply = client.request(line).unwrap_or_else(|e| panic!("no reply to {}: {e}", abbreviate(line)));
+    assert!(is_success(&reply), "request {} failed: {reply}", abbreviate(line));
+    reply
+}
+
+/// A deterministic, varied point value (1..=1000).
+pub fn value_of(key: u64, day: u32) -> u64 {
+    (key.wrapping_mul(31) + u64::from(day) * 7) % 1000 + 1
+}
