@@ -38,6 +38,10 @@ pub(super) fn read(
         Command::TreeSeries { series, range } => {
             inspect::series_points(state, metrics, &Deadline::start(query_timeout_ms), series, range, out)
         }
+        Command::RecoveryStatus { source } => {
+            state.recovery.status_json(source.as_deref(), out);
+            Ok(())
+        }
         _ => Err(unavailable(request)),
     }
 }
@@ -61,6 +65,9 @@ pub(super) fn apply_command(
     applies_to: &dyn Fn(&str) -> bool,
     out: &mut Vec<u8>,
 ) -> Result<(), CommandError> {
+    if let Some(result) = super::exactly_once::apply_stream_command(state, metrics, command, out) {
+        return result;
+    }
     match command {
         Command::Increment { series, key, bucket, value } => {
             counters::increment(state, series, *key, *bucket, value.unwrap_or(1), out)

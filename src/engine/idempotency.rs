@@ -68,6 +68,11 @@ impl IdempotencyRegistry {
     }
 
     /// The number of records.
+    /// `(max_records, max_age_secs)` this registry prunes by.
+    pub fn limits(&self) -> (usize, u64) {
+        (self.max_records, self.max_age_secs)
+    }
+
     pub fn len(&self) -> usize {
         self.index.len()
     }

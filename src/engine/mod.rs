@@ -8,6 +8,7 @@
 
 mod counters;
 mod dispatch;
+mod exactly_once;
 pub mod idempotency;
 pub mod ingest;
 mod inspect;
@@ -55,6 +56,8 @@ pub struct Engine {
     replication: ReplicationStats,
     /// Serialises `snapshot.create_all` runs (signal, command, shutdown).
     snapshot_lock: Mutex<()>,
+    /// Keeps `recovery.json` rewrites in the order their changes were made.
+    recovery_file_lock: Mutex<()>,
     started: Instant,
 }
 
@@ -69,6 +72,7 @@ impl Engine {
             wal_reader: None,
             replication: ReplicationStats::default(),
             snapshot_lock: Mutex::new(()),
+            recovery_file_lock: Mutex::new(()),
             started: Instant::now(),
         }
     }
@@ -76,7 +80,8 @@ impl Engine {
     /// Restores the data directory (unless `--restore=false`) and opens the
     /// WAL for appending after the recovered LSN.
     pub fn open(config: Arc<Config>, metrics: Arc<Metrics>, replication: ReplicationStats) -> Result<Engine, String> {
-        let mut state = State::default();
+        let mut state = State::new(config.idempotency_max_records, config.idempotency_max_age_secs);
+        state.recovery = recovery::RecoveryCheckpoints::load(&config.directory)?;
         let last_lsn = if config.restore {
             let report = restore::restore(&config, &metrics, &mut state, true)?;
             log::info!(
@@ -236,37 +241,53 @@ impl Engine {
             self.execute_admin(request, body)?;
             return Ok(Executed::default());
         }
-        self.execute_logged(request, None, body)?;
-        Ok(Executed::default())
+        self.execute_logged(request, body)
     }
 
     /// Apply, log, then acknowledge: the write is applied and its LSN
     /// assigned and handed to the WAL under the state lock (so WAL order =
-    /// apply order); the caller is answered only once it is durable.
-    fn execute_logged(
-        &self,
-        request: &Request<'_>,
-        created_at: Option<u64>,
-        body: &mut Vec<u8>,
-    ) -> Result<(), CommandError> {
-        let Some(wal) = &self.wal else {
-            let mut state = self.state.lock();
-            return dispatch::apply(&mut state, &self.metrics, request, body);
-        };
-        let mut entry = Vec::with_capacity(128);
-        write_entry(&mut entry, request, created_at);
+    /// apply order); the caller is answered only once it is durable. An
+    /// idempotent write that was seen before answers its saved reply.
+    fn execute_logged(&self, request: &Request<'_>, body: &mut Vec<u8>) -> Result<Executed, CommandError> {
+        let started = Instant::now();
+        let keyed = exactly_once::keyed(request)?;
+        let created_at = keyed.as_ref().map(|_| crate::util::time::unix_now());
+        let entry = self.wal.as_ref().map(|_| {
+            let mut entry = Vec::with_capacity(128);
+            write_entry(&mut entry, request, created_at.map(|t| t.max(0) as u64));
+            entry
+        });
         let lsn = {
             let mut state = self.state.lock();
-            if let Some(failure) = wal.failure() {
+            if let Some(failure) = self.wal.as_ref().and_then(|wal| wal.failure()) {
                 return Err(wal_refuses(&failure.0));
             }
+            if let Some(keyed) = &keyed {
+                if exactly_once::lookup(&state, &self.metrics, keyed, body)? {
+                    return Ok(Executed { idempotent: Some(true) });
+                }
+            }
             dispatch::apply(&mut state, &self.metrics, request, body)?;
-            let lsn = state.last_lsn + 1;
-            state.last_lsn = lsn;
-            wal.append(lsn, entry).map_err(|e| wal_refuses(&e.0))?;
-            lsn
+            if let (Some(keyed), Some(created_at)) = (&keyed, created_at) {
+                exactly_once::remember(&mut state, &self.metrics, keyed, request.op, created_at, body);
+            }
+            match (&self.wal, entry) {
+                (Some(wal), Some(entry)) => {
+                    let lsn = state.last_lsn + 1;
+                    state.last_lsn = lsn;
+                    wal.append(lsn, entry).map_err(|e| wal_refuses(&e.0))?;
+                    Some(lsn)
+                }
+                _ => None,
+            }
         };
-        wal.wait_durable(lsn).map_err(|e| wal_refuses(&e.0))
+        if let (Some(wal), Some(lsn)) = (&self.wal, lsn) {
+            wal.wait_durable(lsn).map_err(|e| wal_refuses(&e.0))?;
+        }
+        if keyed.is_some() {
+            self.metrics.idempotency_write_latency.record(started.elapsed().as_micros() as u64);
+        }
+        Ok(Executed { idempotent: keyed.map(|_| false) })
     }
 
     /// Ops that change state but are not logged (snapshots, reports).
@@ -279,6 +300,9 @@ impl Engine {
                 Ok(())
             }
             Command::SnapshotLoad { file } => self.snapshot_load(file, body),
+            Command::RecoveryCheckpoint { source, offset, event_id } => {
+                self.recovery_checkpoint(source, offset, event_id, body)
+            }
             _ => Err(dispatch::unavailable(request)),
         }
     }
@@ -306,19 +330,28 @@ impl Engine {
 
     /// The idempotency snapshot payload and its record / committed-stream
     /// counts, rendered under the state lock.
-    fn idempotency_payload(&self, _state: &State) -> (Vec<u8>, u64, u64) {
-        (b"{\"records\":[],\"committed_streams\":[]}\n".to_vec(), 0, 0)
+    fn idempotency_payload(&self, state: &State) -> (Vec<u8>, u64, u64) {
+        let mut payload = Vec::with_capacity(256);
+        ingest::write_idempotency_json(
+            &state.idempotency,
+            &state.ingest,
+            &crate::snapshot::encode_series,
+            &mut payload,
+        );
+        (payload, state.idempotency.len() as u64, state.ingest.committed_count() as u64)
     }
 
     /// Writes the `recovery.status` object; returns the checkpoint count.
-    fn write_recovery_status(&self, _source: Option<&str>, out: &mut Vec<u8>) -> u64 {
-        out.extend_from_slice(b"{\"checkpoint_count\":0,\"checkpoints\":[]}");
-        0
+    fn write_recovery_status(&self, source: Option<&str>, out: &mut Vec<u8>) -> u64 {
+        let state = self.state.lock();
+        state.recovery.status_json(source, out);
+        state.recovery.count() as u64
     }
 
     /// In-memory idempotency record and committed-stream counts.
     fn idempotency_counts(&self) -> (u64, u64) {
-        (0, 0)
+        let state = self.state.lock();
+        (state.idempotency.len() as u64, state.ingest.committed_count() as u64)
     }
 
     /// Seconds since the process started.

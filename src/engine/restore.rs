@@ -19,7 +19,7 @@ use super::dispatch;
 use super::state::{Covered, State};
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::protocol::{parse_request, CommandError, Request};
+use crate::protocol::{parse_request, Command, CommandError, Request};
 use crate::snapshot;
 use std::collections::HashMap;
 
@@ -52,6 +52,7 @@ pub(super) fn load_snapshots(dir: &std::path::Path, state: &mut State) -> Result
     if let Some(meta) = snapshot::read_idempotency_meta(dir, (0, 0)).map_err(|e| e.to_string())? {
         covered.global = meta.last_lsn;
     }
+    load_idempotency(dir, state)?;
     state.covered = covered;
     Ok(latest.len())
 }
@@ -88,6 +89,24 @@ pub fn restore(config: &Config, metrics: &Metrics, state: &mut State, repair: bo
     Ok(report)
 }
 
+/// Loads `karma.idempotency.json` (records and ingest streams) if present.
+fn load_idempotency(dir: &std::path::Path, state: &mut State) -> Result<(), String> {
+    let path = dir.join(snapshot::IDEMPOTENCY_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("Cannot read {}: {e}", path.display())),
+    };
+    let (max_records, max_age) = state.idempotency.limits();
+    let decode = |bytes: &[u8]| snapshot::decode_series(bytes).map_err(|e| e.to_string());
+    let (records, ingest, _pruned) =
+        super::ingest::read_idempotency_json(&bytes, max_records, max_age, crate::util::time::unix_now(), &decode)
+            .map_err(|e| format!("{e} ({})", path.display()))?;
+    state.idempotency = records;
+    state.ingest = ingest;
+    Ok(())
+}
+
 /// What became of one logged entry applied by replay or replication.
 pub(super) enum Applied {
     Yes,
@@ -100,24 +119,59 @@ pub(super) enum Applied {
 
 /// Applies one logged entry unless a snapshot already holds it; the
 /// caller has checked its LSN's place in the sequence.
+///
+/// Ingest entries carry two kinds of state: the stream's (covered by the
+/// idempotency snapshot) and, for `add`/`set` chunks and `replace_series`
+/// commits, the live series' (covered by that series' snapshot). When only
+/// the series data is already held, the entry runs against a scratch store
+/// so the stream advances and the data is not applied twice.
 pub(super) fn apply_entry(state: &mut State, metrics: &Metrics, lsn: u64, request: &Request<'_>) -> Applied {
-    let threshold = match request.command.series_name() {
-        Some(name) => state.covered.series(name),
-        None => state.covered.global,
+    let command = &request.command;
+    let (stream_threshold, data_threshold) = match command {
+        Command::IngestChunk { series, .. } => (state.covered.global, state.covered.series(series)),
+        Command::IngestCommit { stream_id } => {
+            let bound = state.ingest.active_stream(stream_id).and_then(|s| s.series.clone());
+            (state.covered.global, bound.map_or(0, |series| state.covered.series(&series)))
+        }
+        _ => match command.series_name() {
+            Some(name) => (state.covered.series(name), 0),
+            None => (state.covered.global, 0),
+        },
     };
-    if lsn <= threshold {
+    if lsn <= stream_threshold {
         return Applied::Covered;
     }
-    metrics.command_count.inc();
+    let keyed = match super::exactly_once::keyed(request) {
+        Ok(keyed) => keyed,
+        Err(error) => return Applied::Failed(error),
+    };
     let mut scratch = Vec::new();
+    if let Some(keyed) = &keyed {
+        match super::exactly_once::lookup(state, metrics, keyed, &mut scratch) {
+            Ok(true) => return Applied::Covered,
+            Ok(false) => {}
+            Err(error) => return Applied::Failed(error),
+        }
+    }
+    metrics.command_count.inc();
     // Taken out for the call (and put back) so `system.compact` can consult
     // it per series while the state is borrowed mutably.
     let covered = std::mem::take(&mut state.covered);
+    let live = (lsn <= data_threshold).then(|| std::mem::take(&mut state.store));
     let applies_to = |name: &str| lsn > covered.series(name);
-    let result = dispatch::apply_command(state, metrics, &request.command, &applies_to, &mut scratch);
+    let result = dispatch::apply_command(state, metrics, command, &applies_to, &mut scratch);
+    if let Some(live) = live {
+        state.store = live;
+    }
     state.covered = covered;
     match result {
-        Ok(()) => Applied::Yes,
+        Ok(()) => {
+            if let Some(keyed) = &keyed {
+                let created = keyed.fields.created_at_unix.map_or_else(crate::util::time::unix_now, |t| t as i64);
+                super::exactly_once::remember(state, metrics, keyed, request.op, created, &scratch);
+            }
+            Applied::Yes
+        }
         Err(error) => {
             metrics.error_count.inc();
             log::warn!(target: "wal.replay_skipped", "lsn={lsn} error={}", error.message);

@@ -2,6 +2,9 @@
 //!
 //! [`Engine`]: super::Engine
 
+use super::idempotency::IdempotencyRegistry;
+use super::ingest::IngestRegistry;
+use super::recovery::RecoveryCheckpoints;
 use crate::store::Store;
 use std::collections::HashMap;
 
@@ -10,13 +13,42 @@ use std::collections::HashMap;
 /// Invariant: `last_lsn` is the LSN of the last logged write applied to
 /// `store` (on a master) — assigned under the same lock that applied it, so
 /// WAL order = LSN order = apply order.
-#[derive(Default)]
 pub struct State {
     pub store: Store,
     pub last_lsn: u64,
+    /// Idempotency records (COMMANDS.md 11), persisted through the WAL and
+    /// `karma.idempotency.json`.
+    pub idempotency: IdempotencyRegistry,
+    /// Streaming ingest streams (COMMANDS.md 10), same persistence.
+    pub ingest: IngestRegistry,
+    /// Recovery checkpoints (COMMANDS.md 12.7), in `recovery.json`.
+    pub recovery: RecoveryCheckpoints,
     /// What the loaded snapshots already hold: a logged entry at or below
     /// these LSNs is not applied again (WAL replay, replication).
     pub covered: Covered,
+}
+
+impl State {
+    /// An empty state whose idempotency registry keeps at most
+    /// `max_records` records for at most `max_age_secs` (0 = no age limit).
+    pub fn new(max_records: usize, max_age_secs: u64) -> State {
+        State {
+            store: Store::default(),
+            last_lsn: 0,
+            idempotency: IdempotencyRegistry::new(max_records, max_age_secs),
+            ingest: IngestRegistry::new(),
+            recovery: RecoveryCheckpoints::new(),
+            covered: Covered::default(),
+        }
+    }
+}
+
+impl Default for State {
+    /// With the default retention of `--idempotency-max-records` and
+    /// `--idempotency-max-age-seconds`.
+    fn default() -> State {
+        State::new(1_000_000, 604_800)
+    }
 }
 
 /// LSN thresholds from the snapshots a node was restored or bootstrapped

@@ -30,6 +30,20 @@ impl Figures {
     }
 }
 
+/// Figures read under the state lock in one go.
+struct Counts {
+    trees: u64,
+    keys: u64,
+    points: u64,
+    lsn: u64,
+    records: u64,
+    committed: u64,
+    active_streams: u64,
+    staged_bytes: u64,
+    checkpoints: u64,
+    last_checkpoint: u64,
+}
+
 const GAUGE: &str = "gauge";
 const COUNTER: &str = "counter";
 
@@ -82,11 +96,23 @@ impl Engine {
 
     fn figures(&self) -> Figures {
         let m = &self.metrics;
-        let (trees, keys, points, lsn) = {
+        let counts = {
             let state = self.state.lock();
             let store = &state.store;
-            (store.series_count() as u64, store.key_count() as u64, store.point_count() as u64, state.last_lsn)
+            Counts {
+                trees: store.series_count() as u64,
+                keys: store.key_count() as u64,
+                points: store.point_count() as u64,
+                lsn: state.last_lsn,
+                records: state.idempotency.len() as u64,
+                committed: state.ingest.committed_count() as u64,
+                active_streams: state.ingest.active_count() as u64,
+                staged_bytes: state.ingest.staged_bytes() as u64,
+                checkpoints: state.recovery.count() as u64,
+                last_checkpoint: state.recovery.last_updated_unix().max(0) as u64,
+            }
         };
+        let Counts { trees, keys, points, lsn, .. } = counts;
         let wal = self.wal.as_ref().map(|wal| wal.stats());
         let r = &self.replication;
         let mut f = Figures(Vec::with_capacity(80));
@@ -231,15 +257,19 @@ impl Engine {
             Some(("karma_reconciliation_last_max_abs_delta", GAUGE)),
             m.reconciliation_last_max_abs_delta.get(),
         );
-        f.int("recovery_checkpoint_count", Some(("karma_recovery_checkpoints", GAUGE)), 0);
-        f.int("recovery_last_checkpoint_unix", Some(("karma_recovery_last_checkpoint_unix", GAUGE)), 0);
+        f.int("recovery_checkpoint_count", Some(("karma_recovery_checkpoints", GAUGE)), counts.checkpoints);
+        f.int(
+            "recovery_last_checkpoint_unix",
+            Some(("karma_recovery_last_checkpoint_unix", GAUGE)),
+            counts.last_checkpoint,
+        );
         f.0.push((
             "latency_ms_avg",
             Some(("karma_command_latency_ms_average", GAUGE)),
             Figure::Float(m.latency.average_ms()),
         ));
         f.0.push(("latency_ms_last", Some(("karma_command_latency_ms", GAUGE)), Figure::Float(m.latency.last_ms())));
-        f.int("ingest_active_streams", Some(("karma_ingest_active_streams", GAUGE)), 0);
+        f.int("ingest_active_streams", Some(("karma_ingest_active_streams", GAUGE)), counts.active_streams);
         f.int(
             "ingest_chunks_applied",
             Some(("karma_ingest_chunks_applied_total", COUNTER)),
@@ -270,7 +300,7 @@ impl Engine {
             Some(("karma_ingest_chunk_latency_ms_average", GAUGE)),
             Figure::Float(m.ingest_latency.average_ms()),
         ));
-        f.int("idempotency_record_count", Some(("karma_idempotency_records", GAUGE)), 0);
+        f.int("idempotency_record_count", Some(("karma_idempotency_records", GAUGE)), counts.records);
         f.int("idempotency_hits", Some(("karma_idempotency_hits_total", COUNTER)), m.idempotency_hits.get());
         f.int(
             "idempotency_conflicts",
@@ -293,9 +323,14 @@ impl Engine {
             Some(("karma_idempotency_write_latency_ms_average", GAUGE)),
             Figure::Float(m.idempotency_write_latency.average_ms()),
         ));
-        f.int("idempotency_committed_stream_count", Some(("karma_idempotency_committed_streams", GAUGE)), 0);
+        f.int(
+            "idempotency_committed_stream_count",
+            Some(("karma_idempotency_committed_streams", GAUGE)),
+            counts.committed,
+        );
         // Beyond Karma 1.0's 64 fields / 61 metrics.
         f.int("points", Some(("karma_points", GAUGE)), points);
+        f.int("ingest_staged_bytes", Some(("karma_ingest_staged_bytes", GAUGE)), counts.staged_bytes);
         f.int("connections_active", Some(("karma_connections_active", GAUGE)), m.connections_active.get());
         f.int(
             "connections_accepted",

@@ -1,0 +1,174 @@
+//! Wiring of the exactly-once tools into the request path: idempotency
+//! keys on live writes and on replayed or replicated entries, streaming
+//! ingest, `idempotency.prune`, and recovery checkpoints.
+//!
+//! An idempotent write is looked up under the state lock before it runs: a
+//! hit answers the saved reply (`"idempotent": true`) and changes nothing;
+//! a miss runs the command and, only if it succeeds, stores a record with
+//! the server's creation time, which also goes into the WAL entry so age
+//! pruning survives replay (defect D11 fixed).
+
+use super::idempotency::{check_fields, IdempotencyRecord};
+use super::ingest::{ChunkDecision, IngestMode};
+use super::recovery::Checkpoint;
+use super::state::State;
+use super::Engine;
+use crate::metrics::Metrics;
+use crate::protocol::fields::Item;
+use crate::protocol::fingerprint::{command_fingerprint, fingerprint};
+use crate::protocol::write::write_u64;
+use crate::protocol::{Command, CommandError, IdempotencyFields, Op, Request};
+use crate::util::time::unix_now;
+use std::time::Instant;
+
+/// An idempotent write's key fields and its computed fingerprint.
+pub(super) struct Keyed<'r> {
+    pub fields: &'r IdempotencyFields,
+    pub fingerprint: String,
+}
+
+/// Steps 1-3 of COMMANDS.md 11.2 for an eligible op sent with a key (no
+/// lock needed); `None` when the request is not an idempotent write.
+pub(super) fn keyed<'r>(request: &'r Request<'_>) -> Result<Option<Keyed<'r>>, CommandError> {
+    let (Some(fields), true) = (&request.idempotency, request.op.is_idempotent()) else { return Ok(None) };
+    let fingerprint = fingerprint(request).unwrap_or_default();
+    check_fields(fields, &fingerprint)?;
+    Ok(Some(Keyed { fields, fingerprint }))
+}
+
+/// Step 4: a stored reply for the same request, or a conflict. Counts hits
+/// and conflicts.
+pub(super) fn lookup(
+    state: &State,
+    metrics: &Metrics,
+    keyed: &Keyed<'_>,
+    out: &mut Vec<u8>,
+) -> Result<bool, CommandError> {
+    match state.idempotency.lookup(&keyed.fields.key, &keyed.fingerprint) {
+        Ok(Some(record)) => {
+            metrics.idempotency_hits.inc();
+            out.extend_from_slice(record.response.as_bytes());
+            Ok(true)
+        }
+        Ok(None) => Ok(false),
+        Err(error) => {
+            metrics.idempotency_conflicts.inc();
+            Err(error)
+        }
+    }
+}
+
+/// Step 5 after a successful run: remember the reply.
+pub(super) fn remember(
+    state: &mut State,
+    metrics: &Metrics,
+    keyed: &Keyed<'_>,
+    op: Op,
+    created_at: i64,
+    response: &[u8],
+) {
+    let record = IdempotencyRecord {
+        key: keyed.fields.key.clone(),
+        operation: op.internal_name().to_string(),
+        fingerprint: keyed.fingerprint.clone(),
+        response: String::from_utf8_lossy(response).into(),
+        created_at_unix: created_at,
+    };
+    let pruned = state.idempotency.insert(record, unix_now());
+    metrics.idempotency_pruned.add(pruned);
+    metrics.idempotency_write_count.inc();
+}
+
+/// `ingest.*` and `idempotency.prune`, shared by live writes, replay and
+/// replication. `None` for every other command.
+pub(super) fn apply_stream_command(
+    state: &mut State,
+    metrics: &Metrics,
+    command: &Command<'_>,
+    out: &mut Vec<u8>,
+) -> Option<Result<(), CommandError>> {
+    Some(match command {
+        Command::IngestBegin { stream_id, mode, granularity } => {
+            let fingerprint = command_fingerprint(Op::IngestBegin, command).unwrap_or_default();
+            match IngestMode::from_name(mode) {
+                Some(mode) => state.ingest.begin(stream_id, mode, granularity.as_deref(), &fingerprint).map(|reply| {
+                    out.extend_from_slice(&reply);
+                }),
+                None => Err(CommandError::validation(format!("Unsupported ingest mode {mode}"))),
+            }
+        }
+        Command::IngestChunk { series, stream_id, chunk_seq, items } => {
+            ingest_chunk(state, metrics, command, series, stream_id, *chunk_seq, items, out)
+        }
+        Command::IngestCommit { stream_id } => state.ingest.run_commit(&mut state.store, stream_id, unix_now(), out),
+        Command::IngestAbort { stream_id } => state.ingest.abort(stream_id).map(|reply| out.extend_from_slice(&reply)),
+        Command::IdempotencyPrune { before, limit } => {
+            let before = i64::try_from(*before).unwrap_or(i64::MAX);
+            let deleted = state.idempotency.prune_before(before, limit.map(|n| n as usize));
+            metrics.idempotency_pruned.add(deleted as u64);
+            out.extend_from_slice(b"{\"deleted\":");
+            write_u64(out, deleted as u64);
+            out.push(b'}');
+            Ok(())
+        }
+        _ => return None,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn ingest_chunk(
+    state: &mut State,
+    metrics: &Metrics,
+    command: &Command<'_>,
+    series: &str,
+    stream_id: &str,
+    chunk_seq: u64,
+    items: &[Item],
+    out: &mut Vec<u8>,
+) -> Result<(), CommandError> {
+    let started = Instant::now();
+    let fingerprint = command_fingerprint(Op::IngestChunk, command).unwrap_or_default();
+    let result = state.ingest.run_chunk(&mut state.store, stream_id, series, chunk_seq, items, &fingerprint, out);
+    match &result {
+        Ok(ChunkDecision::Apply { .. }) => {
+            metrics.ingest_chunks_applied.inc();
+            metrics.ingest_items_applied.add(items.len() as u64);
+        }
+        Ok(_) => metrics.ingest_chunks_skipped.inc(),
+        Err(error) if error.rejected => metrics.ingest_chunks_rejected.inc(),
+        Err(_) => {}
+    }
+    if result.is_ok() {
+        metrics.ingest_latency.record(started.elapsed().as_micros() as u64);
+    }
+    result.map(|_| ()).map_err(CommandError::from)
+}
+
+impl Engine {
+    /// `recovery.checkpoint`: replaces the source's checkpoint and rewrites
+    /// `recovery.json` (temp file, fsync, rename). Not logged.
+    pub(super) fn recovery_checkpoint(
+        &self,
+        source: &str,
+        offset: &Option<String>,
+        event_id: &Option<String>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), CommandError> {
+        let _one_writer = self.recovery_file_lock.lock();
+        let checkpoint = Checkpoint {
+            source: source.to_string(),
+            offset: offset.clone(),
+            event_id: event_id.clone(),
+            updated_at_unix: unix_now(),
+        };
+        let (reply, file) = {
+            let mut state = self.state.lock();
+            let reply = state.recovery.set(checkpoint);
+            (reply, state.recovery.file_bytes())
+        };
+        crate::util::fs::write_atomic(&self.config.directory, super::recovery::RECOVERY_FILE, &file, true)
+            .map_err(|e| CommandError::internal(format!("Cannot write recovery checkpoints: {e}")))?;
+        out.extend_from_slice(&reply);
+        Ok(())
+    }
+}
