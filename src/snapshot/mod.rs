@@ -11,8 +11,8 @@
 //!   from / into `store::Series` (PERSISTENCE.md 2.1-2.5);
 //! - [`meta`]: the JSON sidecars and their reply forms (2.6, 2.8);
 //! - [`catalog`]: listing, ordering, restore LSN, pruning, writing and
-//!   reading snapshots (2.7, 4.2-4.5);
-//! - `durable`: temp file, fsync, rename, fsync of the directory (1.3).
+//!   reading snapshots (2.7, 4.2-4.5), with the temp file, fsync, rename
+//!   and directory fsync of `crate::util::fs` (1.3).
 //!
 //! Durability order for one series: the `.tree` is renamed into place
 //! first, then its sidecar, then the directory is fsynced. A crash between
@@ -20,7 +20,6 @@
 //! with `last_lsn` 0 (PERSISTENCE.md 2.6).
 
 pub mod catalog;
-mod durable;
 pub mod meta;
 pub mod names;
 pub mod tree_format;
