@@ -101,37 +101,3 @@ impl std::error::Error for SnapshotError {
         }
     }
 }
-
-#[cfg(test)]
-pub(crate) mod test_dir {
-    //! A unique scratch directory per test, removed on drop.
-
-    use std::path::{Path, PathBuf};
-    use std::sync::atomic::{AtomicU32, Ordering};
-
-    pub(crate) struct TestDir(PathBuf);
-
-    impl TestDir {
-        pub(crate) fn new(label: &str) -> TestDir {
-            static COUNTER: AtomicU32 = AtomicU32::new(0);
-            let path = std::env::temp_dir().join(format!(
-                "karma-snapshot-{label}-{}-{}",
-                std::process::id(),
-                COUNTER.fetch_add(1, Ordering::Relaxed)
-            ));
-            let _ = std::fs::remove_dir_all(&path);
-            std::fs::create_dir_all(&path).expect("create test dir");
-            TestDir(path)
-        }
-
-        pub(crate) fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for TestDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}

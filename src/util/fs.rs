@@ -204,6 +204,7 @@ impl Write for TempWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::util::test_dir::TempDir;
 
     /// The names in `dir`, sorted.
     fn entries(dir: &Path) -> Vec<PathBuf> {
@@ -220,42 +221,18 @@ mod tests {
         entries(dir).iter().map(|name| name.display().to_string()).collect()
     }
 
-    /// A fresh directory per test, removed on drop.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(name: &str) -> TempDir {
-            static COUNTER: AtomicU64 = AtomicU64::new(0);
-            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let path = std::env::temp_dir().join(format!("karma-util-fs-{}-{n}-{name}", std::process::id()));
-            let _ = fs::remove_dir_all(&path);
-            fs::create_dir_all(&path).expect("create test dir");
-            TempDir(path)
-        }
-
-        fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-
     #[test]
     fn creates_then_replaces_and_leaves_no_temp_file() {
         let dir = TempDir::new("replace");
         for fsync in [true, false] {
-            write_atomic(&dir.0, "karma.wal.lsn", b"41\n", fsync).expect("first write");
-            assert_eq!(fs::read(dir.0.join("karma.wal.lsn")).expect("read"), b"41\n");
-            write_atomic(&dir.0, "karma.wal.lsn", b"42\n", fsync).expect("second write");
-            assert_eq!(fs::read(dir.0.join("karma.wal.lsn")).expect("read"), b"42\n");
-            assert_eq!(entries(&dir.0), [PathBuf::from("karma.wal.lsn")]);
+            write_atomic(dir.path(), "karma.wal.lsn", b"41\n", fsync).expect("first write");
+            assert_eq!(fs::read(dir.path().join("karma.wal.lsn")).expect("read"), b"41\n");
+            write_atomic(dir.path(), "karma.wal.lsn", b"42\n", fsync).expect("second write");
+            assert_eq!(fs::read(dir.path().join("karma.wal.lsn")).expect("read"), b"42\n");
+            assert_eq!(entries(dir.path()), [PathBuf::from("karma.wal.lsn")]);
         }
-        write_atomic(&dir.0, "empty", b"", true).expect("empty write");
-        assert_eq!(fs::read(dir.0.join("empty")).expect("read"), b"");
+        write_atomic(dir.path(), "empty", b"", true).expect("empty write");
+        assert_eq!(fs::read(dir.path().join("empty")).expect("read"), b"");
     }
 
     #[test]
@@ -310,13 +287,13 @@ mod tests {
     #[test]
     fn missing_directory_fails_and_creates_nothing() {
         let dir = TempDir::new("missing");
-        let missing = dir.0.join("nope");
+        let missing = dir.path().join("nope");
         let error = write_atomic(&missing, "a.tree", b"x", true).expect_err("must fail");
         assert_eq!(error.kind(), io::ErrorKind::NotFound);
         assert!(error.to_string().starts_with("cannot create "), "{error}");
         assert!(error.to_string().contains("nope/.a.tree."), "{error}");
         assert!(!missing.exists());
-        assert!(entries(&dir.0).is_empty());
+        assert!(entries(dir.path()).is_empty());
     }
 
     #[test]
@@ -324,12 +301,12 @@ mod tests {
         // A directory in the target's place makes the rename fail after the
         // temp file was written.
         let dir = TempDir::new("rename");
-        fs::create_dir(dir.0.join("target")).expect("create blocking dir");
-        fs::write(dir.0.join("target").join("inside"), b"keep").expect("fill it");
-        let error = write_atomic(&dir.0, "target", b"new", true).expect_err("must fail");
+        fs::create_dir(dir.path().join("target")).expect("create blocking dir");
+        fs::write(dir.path().join("target").join("inside"), b"keep").expect("fill it");
+        let error = write_atomic(dir.path(), "target", b"new", true).expect_err("must fail");
         assert!(error.to_string().starts_with("cannot rename "), "{error}");
-        assert_eq!(entries(&dir.0), [PathBuf::from("target")]);
-        assert_eq!(fs::read(dir.0.join("target").join("inside")).expect("read"), b"keep");
+        assert_eq!(entries(dir.path()), [PathBuf::from("target")]);
+        assert_eq!(fs::read(dir.path().join("target").join("inside")).expect("read"), b"keep");
     }
 
     #[test]
@@ -372,8 +349,8 @@ mod tests {
     #[test]
     fn fsync_dir_reports_the_path() {
         let dir = TempDir::new("fsync");
-        fsync_dir(&dir.0).expect("fsync an existing dir");
-        let error = fsync_dir(&dir.0.join("gone")).expect_err("must fail");
+        fsync_dir(dir.path()).expect("fsync an existing dir");
+        let error = fsync_dir(&dir.path().join("gone")).expect_err("must fail");
         assert!(error.to_string().contains("cannot fsync directory "), "{error}");
         assert!(error.to_string().contains("gone"), "{error}");
     }
