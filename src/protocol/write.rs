@@ -106,6 +106,13 @@ mod tests {
     }
 
     #[test]
+    fn json_strings_are_escaped_as_the_protocol_says() {
+        let mut out = Vec::new();
+        write_str(&mut out, "a\"b\\c\u{8}\u{c}\n\r\t\u{0}\u{1f}\u{7f}/é\u{2028}");
+        assert_eq!(String::from_utf8(out).unwrap(), "\"a\\\"b\\\\c\\b\\f\\n\\r\\t\\u0000\\u001f\\u007f/é\u{2028}\"");
+    }
+
+    #[test]
     fn numbers_render_in_full() {
         assert_eq!(rendered(|o| write_u64(o, u64::MAX)), "18446744073709551615");
         assert_eq!(rendered(|o| write_u64(o, 0)), "0");

@@ -23,12 +23,12 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::durable;
 use super::meta::{IdempotencyMeta, SnapshotMeta};
 use super::names::{self, parse_snapshot_file_name, sidecar_file_name, snapshot_file_name};
 use super::tree_format;
 use super::SnapshotError;
 use crate::store::Series;
+use crate::util::fs::{fsync_dir, write_atomic, write_atomic_with, Fsync};
 
 /// The idempotency snapshot's file name (PERSISTENCE.md 2.8).
 pub const IDEMPOTENCY_FILE: &str = "karma.idempotency.json";
@@ -251,7 +251,7 @@ fn remove_all<'a>(dir: &Path, doomed: impl Iterator<Item = &'a SnapshotFile>) ->
         removed += 1;
     }
     if removed > 0 {
-        durable::sync_dir(dir)?;
+        fsync_dir(dir)?;
     }
     Ok(removed)
 }
@@ -277,12 +277,11 @@ pub fn write_snapshot(
     fs::create_dir_all(dir).map_err(io_error("create", dir))?;
     let file = snapshot_file_name(unix, series_name);
     let path = dir.join(&file);
-    let bytes = durable::write_atomic_with(dir, &file, false, |out| tree_format::encode_series_into(series, out))
+    let bytes = write_atomic_with(dir, &file, Fsync::File, |out| tree_format::encode_series_into(series, out))
         .map_err(io_error("write", &path))?;
     let meta = SnapshotMeta { tree: series_name.to_string(), file, timestamp: unix, last_lsn, bytes };
     let sidecar = meta.sidecar_file_name();
-    durable::write_atomic(dir, &sidecar, &meta.to_sidecar_json(), true)
-        .map_err(io_error("write", &dir.join(&sidecar)))?;
+    write_atomic(dir, &sidecar, &meta.to_sidecar_json(), true).map_err(io_error("write", &dir.join(&sidecar)))?;
     log::info!(target: "backup.dump", "tree={series_name} path={}", path.display());
     Ok(meta)
 }
@@ -305,7 +304,7 @@ pub fn write_idempotency_snapshot(
     committed_stream_count: u64,
 ) -> Result<IdempotencyMeta, SnapshotError> {
     fs::create_dir_all(dir).map_err(io_error("create", dir))?;
-    durable::write_atomic(dir, IDEMPOTENCY_FILE, json_payload, false)
+    write_atomic_with(dir, IDEMPOTENCY_FILE, Fsync::File, |out| out.write_all(json_payload))
         .map_err(io_error("write", &dir.join(IDEMPOTENCY_FILE)))?;
     let meta = IdempotencyMeta {
         file: IDEMPOTENCY_FILE.to_string(),
@@ -316,8 +315,7 @@ pub fn write_idempotency_snapshot(
         committed_stream_count,
     };
     let sidecar = sidecar_file_name(IDEMPOTENCY_FILE);
-    durable::write_atomic(dir, &sidecar, &meta.to_sidecar_json(), true)
-        .map_err(io_error("write", &dir.join(&sidecar)))?;
+    write_atomic(dir, &sidecar, &meta.to_sidecar_json(), true).map_err(io_error("write", &dir.join(&sidecar)))?;
     Ok(meta)
 }
 

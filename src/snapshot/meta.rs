@@ -12,6 +12,8 @@ use std::io::Write as _;
 
 use serde::Deserialize;
 
+use crate::protocol::write::write_str;
+
 /// Metadata of one `.tree` snapshot (PERSISTENCE.md 2.6).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct SnapshotMeta {
@@ -38,9 +40,9 @@ impl SnapshotMeta {
     pub fn to_sidecar_json(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(96 + self.tree.len() + self.file.len());
         out.extend_from_slice(b"{\"tree\":");
-        write_json_str(&mut out, &self.tree);
+        write_str(&mut out, &self.tree);
         out.extend_from_slice(b",\"file\":");
-        write_json_str(&mut out, &self.file);
+        write_str(&mut out, &self.file);
         push_fmt(
             &mut out,
             format_args!(
@@ -60,9 +62,9 @@ impl SnapshotMeta {
     /// `{"tree","file","timestamp","bytes","last_lsn","metadata_file"}`.
     pub fn write_reply_json(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"tree\":");
-        write_json_str(out, &self.tree);
+        write_str(out, &self.tree);
         out.extend_from_slice(b",\"file\":");
-        write_json_str(out, &self.file);
+        write_str(out, &self.file);
         push_fmt(
             out,
             format_args!(
@@ -70,7 +72,7 @@ impl SnapshotMeta {
                 self.timestamp, self.bytes, self.last_lsn
             ),
         );
-        write_json_str(out, &self.sidecar_file_name());
+        write_str(out, &self.sidecar_file_name());
         out.push(b'}');
     }
 }
@@ -100,7 +102,7 @@ impl IdempotencyMeta {
     pub fn to_sidecar_json(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(160);
         out.extend_from_slice(b"{\"file\":");
-        write_json_str(&mut out, &self.file);
+        write_str(&mut out, &self.file);
         push_fmt(
             &mut out,
             format_args!(
@@ -121,7 +123,7 @@ impl IdempotencyMeta {
     /// "last_lsn","record_count","committed_stream_count"}`.
     pub fn write_reply_json(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"file\":");
-        write_json_str(out, &self.file);
+        write_str(out, &self.file);
         push_fmt(
             out,
             format_args!(
@@ -130,41 +132,6 @@ impl IdempotencyMeta {
             ),
         );
     }
-}
-
-/// Appends `s` as a JSON string, escaped as COMMANDS.md 1.5 says: `"` and
-/// `\` escaped, `\b \f \n \r \t` by name, every other byte 0x00-0x1F and
-/// 0x7F as `\u00xx` (lowercase hex), everything else raw UTF-8.
-// Folded into the shared JSON writer when both land.
-pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut clean_from = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let named: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x00..=0x1f | 0x7f => b"",
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[clean_from..i]);
-        clean_from = i + 1;
-        if named.is_empty() {
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[usize::from(b >> 4)]);
-            out.push(HEX[usize::from(b & 0x0f)]);
-        } else {
-            out.extend_from_slice(named);
-        }
-    }
-    out.extend_from_slice(&bytes[clean_from..]);
-    out.push(b'"');
 }
 
 /// Appends formatted text (numbers) to a byte buffer.
@@ -244,13 +211,6 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "{\"file\":\"karma.idempotency.json\",\"timestamp\":1795245233,\"bytes\":682,\"last_lsn\":23,\"record_count\":2,\"committed_stream_count\":1}"
         );
-    }
-
-    #[test]
-    fn json_strings_are_escaped_as_the_protocol_says() {
-        let mut out = Vec::new();
-        write_json_str(&mut out, "a\"b\\c\u{8}\u{c}\n\r\t\u{0}\u{1f}\u{7f}/é\u{2028}");
-        assert_eq!(String::from_utf8(out).unwrap(), "\"a\\\"b\\\\c\\b\\f\\n\\r\\t\\u0000\\u001f\\u007f/é\u{2028}\"");
     }
 
     #[test]

@@ -11,8 +11,8 @@
 //!   from / into `store::Series` (PERSISTENCE.md 2.1-2.5);
 //! - [`meta`]: the JSON sidecars and their reply forms (2.6, 2.8);
 //! - [`catalog`]: listing, ordering, restore LSN, pruning, writing and
-//!   reading snapshots (2.7, 4.2-4.5);
-//! - `durable`: temp file, fsync, rename, fsync of the directory (1.3).
+//!   reading snapshots (2.7, 4.2-4.5), with the temp file, fsync, rename
+//!   and directory fsync of `crate::util::fs` (1.3).
 //!
 //! Durability order for one series: the `.tree` is renamed into place
 //! first, then its sidecar, then the directory is fsynced. A crash between
@@ -20,7 +20,6 @@
 //! with `last_lsn` 0 (PERSISTENCE.md 2.6).
 
 pub mod catalog;
-mod durable;
 pub mod meta;
 pub mod names;
 pub mod tree_format;
@@ -99,40 +98,6 @@ impl std::error::Error for SnapshotError {
             SnapshotError::Corrupt { reason, .. } => Some(reason),
             SnapshotError::InvalidName { reason, .. } => Some(reason),
             SnapshotError::InvalidMeta { .. } => None,
-        }
-    }
-}
-
-#[cfg(test)]
-pub(crate) mod test_dir {
-    //! A unique scratch directory per test, removed on drop.
-
-    use std::path::{Path, PathBuf};
-    use std::sync::atomic::{AtomicU32, Ordering};
-
-    pub(crate) struct TestDir(PathBuf);
-
-    impl TestDir {
-        pub(crate) fn new(label: &str) -> TestDir {
-            static COUNTER: AtomicU32 = AtomicU32::new(0);
-            let path = std::env::temp_dir().join(format!(
-                "karma-snapshot-{label}-{}-{}",
-                std::process::id(),
-                COUNTER.fetch_add(1, Ordering::Relaxed)
-            ));
-            let _ = std::fs::remove_dir_all(&path);
-            std::fs::create_dir_all(&path).expect("create test dir");
-            TestDir(path)
-        }
-
-        pub(crate) fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for TestDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
         }
     }
 }

@@ -124,8 +124,9 @@ fn is_leap_year(year: i64) -> bool {
     (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
 }
 
-/// The number of days in `month` (1..=12) of `year`; 0 for any other month.
-fn days_in_month(year: i64, month: u32) -> u32 {
+/// The number of days in `month` (1..=12) of the proleptic Gregorian
+/// `year`; 0 for any other month.
+pub fn days_in_month(year: i64, month: u32) -> u32 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,

@@ -1,20 +1,58 @@
 //! Durable whole-file writes for snapshots and small state files.
 //!
-//! [`write_atomic`] never lets a reader (or a crash) see a half-written
-//! target: the bytes go to a temp file in the same directory, which is
-//! fsynced and then renamed over the target (rename is atomic within one
-//! file system), and finally the directory is fsynced so the rename itself
-//! survives a power loss. After a crash the target holds either the old or
-//! the new contents in full; at worst a `.<name>.<pid>.<random>.tmp` file is
-//! left behind, which startup code may delete.
+//! [`write_atomic`] and [`write_atomic_with`] never let a reader (or a
+//! crash) see a half-written target: the bytes go to a hidden temp file
+//! `.<name>.<pid>.<16 hex>.tmp` in the same directory (same file system, so
+//! the rename is atomic), created with `create_new` so it is never shared
+//! or reached through a planted link. The temp file is fsynced and then
+//! renamed over the target, and finally the directory is fsynced so the
+//! rename itself survives a power loss (Karma 1.0 skipped this; nothing a
+//! peer sees changes). [`Fsync`] says which of the two fsyncs happen.
+//!
+//! After a crash the target holds either the old or the new contents in
+//! full; at worst a `.tmp` file is left behind, which startup code may
+//! delete. On any failure before the rename the temp file is removed and
+//! the target is untouched.
+//!
+//! Errors from the file system name the file and the step that failed
+//! (`cannot create <temp>: ...`); an error returned by a `fill` callback
+//! itself is passed through unchanged.
 
 use std::collections::hash_map::RandomState;
 use std::fs::{self, File, OpenOptions};
 use std::hash::{BuildHasher, Hasher};
-use std::io::{self, Write};
-use std::path::Path;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Buffer between a streaming `fill` and the temp file.
+const STREAM_BUFFER: usize = 1 << 16;
+
+/// How durable an atomic replacement is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fsync {
+    /// Nothing is fsynced: still atomic, but a power loss may lose the new
+    /// contents (or, after a rename, leave an empty target).
+    Off,
+    /// The file's data is fsynced before the rename, the directory is not:
+    /// for a caller that renames several files and then calls [`fsync_dir`]
+    /// once.
+    File,
+    /// The file's data before the rename and the directory after it.
+    FileAndDir,
+}
+
+impl From<bool> for Fsync {
+    /// `true` is [`Fsync::FileAndDir`], `false` is [`Fsync::Off`].
+    fn from(fsync: bool) -> Fsync {
+        if fsync {
+            Fsync::FileAndDir
+        } else {
+            Fsync::Off
+        }
+    }
+}
 
 /// Replaces `dir/file_name` with `contents`, atomically; with `fsync`, also
 /// durably (file data before the rename, the directory entry after it).
@@ -23,19 +61,30 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// is untouched. If only the final directory fsync fails, the new contents
 /// are in place but may not survive a power loss; the error says so.
 pub fn write_atomic(dir: &Path, file_name: &str, contents: &[u8], fsync: bool) -> io::Result<()> {
-    let target = dir.join(file_name);
-    let temp = dir.join(temp_name(file_name));
-    if let Err(e) = write_and_rename(&temp, &target, contents, fsync) {
-        // The temp file may not exist (creation failed); nothing to report.
-        let _ = fs::remove_file(&temp);
-        return Err(e);
-    }
-    if fsync {
-        fsync_dir(dir).map_err(|e| {
-            context(e, format!("{} was replaced but its directory could not be synced", target.display()))
-        })?;
-    }
-    Ok(())
+    replace(dir, file_name, fsync.into(), |file, temp| {
+        file.write_all(contents).map_err(|e| context(e, format!("cannot write {}", temp.display())))
+    })
+}
+
+/// Replaces `dir/file_name` with what `fill` writes, atomically and as
+/// durably as `fsync` says (`true`/`false` as for [`write_atomic`]).
+/// Streams through a buffer, so the whole content never has to sit in
+/// memory. Returns the number of bytes written.
+///
+/// If `fill` fails the temp file is removed, the target is untouched and
+/// `fill`'s error is returned as it is.
+pub fn write_atomic_with(
+    dir: &Path,
+    file_name: &str,
+    fsync: impl Into<Fsync>,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<u64> {
+    replace(dir, file_name, fsync.into(), |file, temp| {
+        let mut out = TempWriter { inner: BufWriter::with_capacity(STREAM_BUFFER, file), temp, written: 0 };
+        fill(&mut out)?;
+        out.flush()?;
+        Ok(out.written)
+    })
 }
 
 /// Flushes a directory's entries (created, renamed, removed files) to disk.
@@ -45,20 +94,62 @@ pub fn fsync_dir(dir: &Path) -> io::Result<()> {
         .map_err(|e| context(e, format!("cannot fsync directory {}", dir.display())))
 }
 
-fn write_and_rename(temp: &Path, target: &Path, contents: &[u8], fsync: bool) -> io::Result<()> {
-    // `create_new`: never write through a stale temp file or a planted link.
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(temp)
-        .map_err(|e| context(e, format!("cannot create {}", temp.display())))?;
-    file.write_all(contents).map_err(|e| context(e, format!("cannot write {}", temp.display())))?;
-    if fsync {
+/// The one implementation behind both writers: creates the temp file, lets
+/// `write` fill it, fsyncs, renames, fsyncs the directory.
+fn replace<T>(
+    dir: &Path,
+    file_name: &str,
+    fsync: Fsync,
+    write: impl FnOnce(&mut File, &Path) -> io::Result<T>,
+) -> io::Result<T> {
+    let target = dir.join(file_name);
+    let (temp, file) = create_temp(dir, file_name)?;
+    let value = match write_and_rename(file, &temp, &target, fsync, write) {
+        Ok(value) => value,
+        Err(e) => {
+            // Gone already if the rename half-happened; nothing to report.
+            let _ = fs::remove_file(&temp);
+            return Err(e);
+        }
+    };
+    if fsync == Fsync::FileAndDir {
+        fsync_dir(dir).map_err(|e| {
+            context(e, format!("{} was replaced but its directory could not be synced", target.display()))
+        })?;
+    }
+    Ok(value)
+}
+
+fn write_and_rename<T>(
+    mut file: File,
+    temp: &Path,
+    target: &Path,
+    fsync: Fsync,
+    write: impl FnOnce(&mut File, &Path) -> io::Result<T>,
+) -> io::Result<T> {
+    let value = write(&mut file, temp)?;
+    if fsync != Fsync::Off {
         file.sync_all().map_err(|e| context(e, format!("cannot fsync {}", temp.display())))?;
     }
     drop(file);
     fs::rename(temp, target)
-        .map_err(|e| context(e, format!("cannot rename {} to {}", temp.display(), target.display())))
+        .map_err(|e| context(e, format!("cannot rename {} to {}", temp.display(), target.display())))?;
+    Ok(value)
+}
+
+/// Creates the temp file with `create_new`: never write through a stale
+/// temp file or a planted link, and never share one with another writer. A
+/// name clash (practically impossible) just draws another name.
+fn create_temp(dir: &Path, file_name: &str) -> io::Result<(PathBuf, File)> {
+    let mut attempts = 0;
+    loop {
+        let path = dir.join(temp_name(file_name));
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(file) => return Ok((path, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 8 => attempts += 1,
+            Err(e) => return Err(context(e, format!("cannot create {}", path.display()))),
+        }
+    }
 }
 
 /// `.<file_name>.<pid>.<16 hex digits>.tmp`: hidden, unique per process and
@@ -67,14 +158,14 @@ fn temp_name(file_name: &str) -> String {
     format!(".{file_name}.{}.{:016x}.tmp", std::process::id(), random_u64())
 }
 
-/// 64 unpredictable-enough bits without a dependency: std seeds each
-/// `RandomState` from the OS, and the counter and clock make repeated
-/// calls differ even if the seeds were reused.
+/// 64 unpredictable-enough bits without a dependency (not for security):
+/// std seeds each `RandomState` from the OS, and the counter and clock make
+/// repeated calls differ even if the seeds were reused.
 fn random_u64() -> u64 {
     static CALLS: AtomicU64 = AtomicU64::new(0);
     let mut hasher = RandomState::new().build_hasher();
     hasher.write_u64(CALLS.fetch_add(1, Ordering::Relaxed));
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     hasher.write_u128(nanos);
     hasher.finish()
 }
@@ -84,10 +175,36 @@ fn context(error: io::Error, message: String) -> io::Error {
     io::Error::new(error.kind(), format!("{message}: {error}"))
 }
 
+/// What a streaming `fill` writes to: buffered, counting, and naming the
+/// temp file in its errors.
+struct TempWriter<'a> {
+    inner: BufWriter<&'a mut File>,
+    temp: &'a Path,
+    written: u64,
+}
+
+impl TempWriter<'_> {
+    fn failed(&self, error: io::Error) -> io::Error {
+        context(error, format!("cannot write {}", self.temp.display()))
+    }
+}
+
+impl Write for TempWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf).map_err(|e| self.failed(e))?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().map_err(|e| self.failed(e))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
+    use crate::util::test_dir::TempDir;
 
     /// The names in `dir`, sorted.
     fn entries(dir: &Path) -> Vec<PathBuf> {
@@ -99,50 +216,84 @@ mod tests {
         names
     }
 
-    /// A fresh directory per test, removed on drop.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(name: &str) -> TempDir {
-            static COUNTER: AtomicU64 = AtomicU64::new(0);
-            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let path = std::env::temp_dir().join(format!("karma-util-fs-{}-{n}-{name}", std::process::id()));
-            let _ = fs::remove_dir_all(&path);
-            fs::create_dir_all(&path).expect("create test dir");
-            TempDir(path)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
+    /// The names in `dir`, sorted, as strings.
+    fn entry_names(dir: &Path) -> Vec<String> {
+        entries(dir).iter().map(|name| name.display().to_string()).collect()
     }
 
     #[test]
     fn creates_then_replaces_and_leaves_no_temp_file() {
         let dir = TempDir::new("replace");
         for fsync in [true, false] {
-            write_atomic(&dir.0, "karma.wal.lsn", b"41\n", fsync).expect("first write");
-            assert_eq!(fs::read(dir.0.join("karma.wal.lsn")).expect("read"), b"41\n");
-            write_atomic(&dir.0, "karma.wal.lsn", b"42\n", fsync).expect("second write");
-            assert_eq!(fs::read(dir.0.join("karma.wal.lsn")).expect("read"), b"42\n");
-            assert_eq!(entries(&dir.0), [PathBuf::from("karma.wal.lsn")]);
+            write_atomic(dir.path(), "karma.wal.lsn", b"41\n", fsync).expect("first write");
+            assert_eq!(fs::read(dir.path().join("karma.wal.lsn")).expect("read"), b"41\n");
+            write_atomic(dir.path(), "karma.wal.lsn", b"42\n", fsync).expect("second write");
+            assert_eq!(fs::read(dir.path().join("karma.wal.lsn")).expect("read"), b"42\n");
+            assert_eq!(entries(dir.path()), [PathBuf::from("karma.wal.lsn")]);
         }
-        write_atomic(&dir.0, "empty", b"", true).expect("empty write");
-        assert_eq!(fs::read(dir.0.join("empty")).expect("read"), b"");
+        write_atomic(dir.path(), "empty", b"", true).expect("empty write");
+        assert_eq!(fs::read(dir.path().join("empty")).expect("read"), b"");
+    }
+
+    #[test]
+    fn writes_and_replaces_leaving_no_temp_file() {
+        let dir = TempDir::new("durable_replace");
+        write_atomic(dir.path(), "a.json", b"one\n", true).unwrap();
+        assert_eq!(fs::read(dir.path().join("a.json")).unwrap(), b"one\n");
+        write_atomic(dir.path(), "a.json", b"two!\n", false).unwrap();
+        assert_eq!(fs::read(dir.path().join("a.json")).unwrap(), b"two!\n");
+        assert_eq!(entry_names(dir.path()), vec!["a.json".to_string()]);
+    }
+
+    #[test]
+    fn streaming_writer_counts_bytes() {
+        let dir = TempDir::new("durable_stream");
+        let n = write_atomic_with(dir.path(), "b.bin", true, |out| {
+            out.write_all(&[7u8; 100_000])?;
+            out.write_all(b"end")
+        })
+        .unwrap();
+        assert_eq!(n, 100_003);
+        assert_eq!(fs::metadata(dir.path().join("b.bin")).unwrap().len(), 100_003);
+    }
+
+    #[test]
+    fn every_fsync_level_writes_the_same_bytes() {
+        let dir = TempDir::new("levels");
+        for (fsync, content) in [(Fsync::Off, "off"), (Fsync::File, "file"), (Fsync::FileAndDir, "file and dir")] {
+            let n = write_atomic_with(dir.path(), "f.json", fsync, |out| out.write_all(content.as_bytes())).unwrap();
+            assert_eq!(n, content.len() as u64);
+            assert_eq!(fs::read(dir.path().join("f.json")).unwrap(), content.as_bytes());
+            assert_eq!(entry_names(dir.path()), vec!["f.json".to_string()]);
+        }
+        assert_eq!(Fsync::from(true), Fsync::FileAndDir);
+        assert_eq!(Fsync::from(false), Fsync::Off);
+    }
+
+    #[test]
+    fn a_failed_fill_removes_the_temp_file_and_keeps_the_old_content() {
+        let dir = TempDir::new("durable_fail");
+        write_atomic(dir.path(), "c.json", b"old\n", true).unwrap();
+        let err = write_atomic_with(dir.path(), "c.json", true, |out| {
+            out.write_all(b"partial")?;
+            Err(io::Error::other("encoder failed"))
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "encoder failed");
+        assert_eq!(fs::read(dir.path().join("c.json")).unwrap(), b"old\n");
+        assert_eq!(entry_names(dir.path()), vec!["c.json".to_string()]);
     }
 
     #[test]
     fn missing_directory_fails_and_creates_nothing() {
         let dir = TempDir::new("missing");
-        let missing = dir.0.join("nope");
+        let missing = dir.path().join("nope");
         let error = write_atomic(&missing, "a.tree", b"x", true).expect_err("must fail");
         assert_eq!(error.kind(), io::ErrorKind::NotFound);
         assert!(error.to_string().starts_with("cannot create "), "{error}");
         assert!(error.to_string().contains("nope/.a.tree."), "{error}");
         assert!(!missing.exists());
-        assert!(entries(&dir.0).is_empty());
+        assert!(entries(dir.path()).is_empty());
     }
 
     #[test]
@@ -150,12 +301,21 @@ mod tests {
         // A directory in the target's place makes the rename fail after the
         // temp file was written.
         let dir = TempDir::new("rename");
-        fs::create_dir(dir.0.join("target")).expect("create blocking dir");
-        fs::write(dir.0.join("target").join("inside"), b"keep").expect("fill it");
-        let error = write_atomic(&dir.0, "target", b"new", true).expect_err("must fail");
+        fs::create_dir(dir.path().join("target")).expect("create blocking dir");
+        fs::write(dir.path().join("target").join("inside"), b"keep").expect("fill it");
+        let error = write_atomic(dir.path(), "target", b"new", true).expect_err("must fail");
         assert!(error.to_string().starts_with("cannot rename "), "{error}");
-        assert_eq!(entries(&dir.0), [PathBuf::from("target")]);
-        assert_eq!(fs::read(dir.0.join("target").join("inside")).expect("read"), b"keep");
+        assert_eq!(entries(dir.path()), [PathBuf::from("target")]);
+        assert_eq!(fs::read(dir.path().join("target").join("inside")).expect("read"), b"keep");
+    }
+
+    #[test]
+    fn a_failed_rename_removes_the_temp_file() {
+        let dir = TempDir::new("durable_rename_fail");
+        // A non-empty directory in the target's place makes the rename fail.
+        fs::create_dir_all(dir.path().join("d.json").join("inner")).unwrap();
+        assert!(write_atomic(dir.path(), "d.json", b"x", true).is_err());
+        assert_eq!(entry_names(dir.path()), vec!["d.json".to_string()]);
     }
 
     #[test]
@@ -169,10 +329,28 @@ mod tests {
     }
 
     #[test]
+    fn temp_names_follow_the_documented_pattern() {
+        let dir = TempDir::new("durable_pattern");
+        let mut seen = None;
+        let _ = write_atomic_with(dir.path(), "e.tree", true, |_| {
+            seen = Some(entry_names(dir.path()));
+            Err(io::Error::other("stop"))
+        });
+        let names = seen.unwrap();
+        assert_eq!(names.len(), 1);
+        let name = &names[0];
+        let prefix = format!(".e.tree.{}.", std::process::id());
+        assert!(name.starts_with(&prefix), "{name}");
+        let hex = name.strip_prefix(&prefix).and_then(|rest| rest.strip_suffix(".tmp")).unwrap();
+        assert_eq!(hex.len(), 16);
+        assert!(hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    }
+
+    #[test]
     fn fsync_dir_reports_the_path() {
         let dir = TempDir::new("fsync");
-        fsync_dir(&dir.0).expect("fsync an existing dir");
-        let error = fsync_dir(&dir.0.join("gone")).expect_err("must fail");
+        fsync_dir(dir.path()).expect("fsync an existing dir");
+        let error = fsync_dir(&dir.path().join("gone")).expect_err("must fail");
         assert!(error.to_string().contains("cannot fsync directory "), "{error}");
         assert!(error.to_string().contains("gone"), "{error}");
     }

@@ -6,5 +6,8 @@ pub mod base64;
 pub mod fs;
 /// SHA-256 and lowercase hex (idempotency fingerprints, checksums).
 pub mod sha256;
+/// Unique scratch directories for unit tests.
+#[cfg(test)]
+pub(crate) mod test_dir;
 /// Unix time, RFC 3339 formatting and parsing, civil-date math.
 pub mod time;

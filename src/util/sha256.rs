@@ -193,6 +193,10 @@ mod tests {
             hex(&sha256(canonical.as_bytes())),
             "00efa1dcd02ad1bb399c2131de3a2ae29a340f7dc629c33809641d0a6bd46e14"
         );
+        // The PERSISTENCE.md 2.8.1 fingerprint example spans one 64-byte
+        // block boundary.
+        let text = "command:s:9:increment\nseries:s:3:api\nkey:u:43\nbucket:u:20260506\nvalue:u:3\n";
+        assert_eq!(hex(&sha256(text.as_bytes())), "f5cec8440dbe3a2c8a1f2954263670d37ecfaecdacf186dc74c507ad42665f2e");
         let reset = "command:s:5:reset\nseries:s:5:usage\nkey:n\n";
         assert_eq!(hex(&sha256(reset.as_bytes())), "422e51677aebd841b23f86612755285b7200bc1c0ba822dd00463c24c6f8d205");
     }

@@ -3,10 +3,12 @@
 //! Everything here is UTC and whole Unix seconds unless a name says
 //! otherwise. Dates convert through a day number (days since 1970-01-01,
 //! negative before it) with Howard Hinnant's `days_from_civil` /
-//! `civil_from_days`, which are exact for every year an `i64` day count can
-//! reach in practice and need no tables or time-zone database.
+//! `civil_from_days` from `store::bucket`, which are exact for every year an
+//! `i64` day count can reach and need no tables or time-zone database.
 
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::store::bucket::{civil_from_days, days_from_civil, days_in_month};
 
 const SECONDS_PER_DAY: i64 = 86_400;
 
@@ -95,49 +97,6 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
 /// A run of ASCII digits as a number; `None` if any byte is not a digit.
 fn number(digits: &[u8]) -> Option<i64> {
     digits.iter().try_fold(0i64, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0')))
-}
-
-fn is_leap_year(year: i64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if is_leap_year(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-// Folded into store::bucket when both land.
-/// Days since 1970-01-01 of a proleptic Gregorian date (`month` 1..=12,
-/// `day` 1..=31, not checked here).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month = i64::from(month);
-    let shifted_month = if month > 2 { month - 3 } else { month + 9 };
-    let day_of_year = (153 * shifted_month + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-// Folded into store::bucket when both land.
-/// The proleptic Gregorian `(year, month, day)` of a day number.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    // Both casts are in range by construction: day 1..=31, month 1..=12.
-    let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
-    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

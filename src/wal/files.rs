@@ -135,21 +135,9 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Appends the decimal digits of `value` to `buf` without formatting
+/// Appends the decimal digits of a `u64` to a buffer without formatting
 /// machinery (this runs once per WAL line).
-pub fn push_u64(buf: &mut Vec<u8>, mut value: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    buf.extend_from_slice(&digits[at..]);
-}
+pub use crate::protocol::write::write_u64 as push_u64;
 
 /// Number of decimal digits of `value`.
 pub fn decimal_len(mut value: u64) -> usize {
@@ -163,33 +151,8 @@ pub fn decimal_len(mut value: u64) -> usize {
 
 #[cfg(test)]
 pub(crate) mod test_dir {
-    //! Unique temporary directories for tests (pid + counter), removed on drop.
-    use std::path::{Path, PathBuf};
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-
-    pub struct TempDir(PathBuf);
-
-    impl TempDir {
-        pub fn new(tag: &str) -> TempDir {
-            let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let path = std::env::temp_dir().join(format!("karma-wal-{tag}-{}-{n}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&path);
-            std::fs::create_dir_all(&path).expect("create temp dir");
-            TempDir(path)
-        }
-
-        pub fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    //! The crate's test scratch directory, where the WAL tests import it.
+    pub(crate) use crate::util::test_dir::TempDir;
 }
 
 #[cfg(test)]
