@@ -7,7 +7,7 @@ use crate::metrics::Metrics;
 use crate::protocol::fields::{Item, RawRange};
 use crate::protocol::write::{write_key, write_str, write_u64};
 use crate::protocol::CommandError;
-use crate::store::{BatchError, Bucket, Series};
+use crate::store::{BatchError, Bucket, Counter, Series};
 
 pub(super) fn increment(
     state: &mut State,
@@ -176,22 +176,7 @@ pub(super) fn batch_delete_range(
     out: &mut Vec<u8>,
 ) -> Result<(), CommandError> {
     let (from, to) = range.buckets()?;
-    let series = existing_mut(state, series)?;
-    let (mut deleted, mut missing) = (0u64, 0u64);
-    for &key in keys {
-        match series.get_mut(key) {
-            Some(counter) if !counter.is_empty() => {
-                if counter.delete_range(from, to) > 0 {
-                    deleted += 1;
-                }
-            }
-            _ => missing += 1,
-        }
-    }
-    write_tally(out, "deleted", deleted, "missing", missing);
-    metrics.batch_write_count.inc();
-    metrics.batch_write_item_count.add(keys.len() as u64);
-    Ok(())
+    over_keys(state, metrics, series, keys, "deleted", |counter| counter.delete_range(from, to) > 0, out)
 }
 
 pub(super) fn reset(state: &mut State, series: &str, key: u64, out: &mut Vec<u8>) {
@@ -208,18 +193,39 @@ pub(super) fn batch_reset(
     keys: &[u64],
     out: &mut Vec<u8>,
 ) -> Result<(), CommandError> {
+    let clear = |counter: &mut Counter| {
+        counter.clear();
+        true
+    };
+    over_keys(state, metrics, series, keys, "reset", clear, out)
+}
+
+/// The walk shared by `counter.batch_delete_range` and `counter.batch_reset`
+/// (COMMANDS.md 7.8, 7.10): keys in request order, duplicates one by one; a
+/// key that holds buckets counts as `changed` when `change` says so, a
+/// missing or empty key counts as `missing`.
+fn over_keys(
+    state: &mut State,
+    metrics: &Metrics,
+    series: &str,
+    keys: &[u64],
+    changed: &str,
+    mut change: impl FnMut(&mut Counter) -> bool,
+    out: &mut Vec<u8>,
+) -> Result<(), CommandError> {
     let series = existing_mut(state, series)?;
-    let (mut reset, mut missing) = (0u64, 0u64);
+    let (mut changed_count, mut missing) = (0u64, 0u64);
     for &key in keys {
         match series.get_mut(key) {
             Some(counter) if !counter.is_empty() => {
-                counter.clear();
-                reset += 1;
+                if change(counter) {
+                    changed_count += 1;
+                }
             }
             _ => missing += 1,
         }
     }
-    write_tally(out, "reset", reset, "missing", missing);
+    write_tally(out, changed, changed_count, "missing", missing);
     metrics.batch_write_count.inc();
     metrics.batch_write_item_count.add(keys.len() as u64);
     Ok(())

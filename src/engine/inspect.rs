@@ -192,25 +192,13 @@ pub(super) fn top(
     let limit = limit_or_default(limit, TREE_TOP_LIMIT)?;
     let range = range.as_ref().map(RawRange::buckets).transpose()?;
     let series = existing(state, name)?;
-    let mut ranked: Vec<(u64, u64)> = Vec::new();
-    for (visited, (key, counter)) in series.iter().enumerate() {
+    let ranked = series.top_by(limit, |visited, counter| {
         deadline.check(visited, metrics)?;
-        let value = match range {
+        Ok::<u64, CommandError>(match range {
             None => counter.total(),
             Some((from, to)) => counter.range_sum(from, to),
-        };
-        if value > 0 {
-            ranked.push((key, value));
-        }
-    }
-    deadline.check_now(metrics)?;
-    // Value descending, then key ascending; only the first `limit` matter.
-    let order = |a: &(u64, u64), b: &(u64, u64)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
-    if ranked.len() > limit {
-        ranked.select_nth_unstable_by(limit, order);
-        ranked.truncate(limit);
-    }
-    ranked.sort_unstable_by(order);
+        })
+    })?;
     deadline.check_now(metrics)?;
     out.extend_from_slice(b"{\"tree\":");
     write_str(out, name);

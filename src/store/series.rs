@@ -109,21 +109,28 @@ impl Series {
 
     /// The `tree.top` selection: `(key, value)` for the `limit` keys with
     /// the largest `value_of(counter)`, ordered by value descending, then
-    /// key ascending. Keys whose value is 0 are left out.
-    pub fn top_by(&self, limit: usize, value_of: impl Fn(&Counter) -> u64) -> Vec<(u64, u64)> {
-        let mut ranked: Vec<(u64, u64)> = self
-            .counters
-            .iter()
-            .map(|(&key, counter)| (key, value_of(counter)))
-            .filter(|&(_, value)| value > 0)
-            .collect();
+    /// key ascending. Keys whose value is 0 are left out. `value_of` also
+    /// gets how many keys were visited before, so a caller can stop a long
+    /// walk (the query deadline) by returning an error.
+    pub fn top_by<E>(
+        &self,
+        limit: usize,
+        mut value_of: impl FnMut(usize, &Counter) -> Result<u64, E>,
+    ) -> Result<Vec<(u64, u64)>, E> {
+        let mut ranked: Vec<(u64, u64)> = Vec::new();
+        for (visited, (&key, counter)) in self.counters.iter().enumerate() {
+            let value = value_of(visited, counter)?;
+            if value > 0 {
+                ranked.push((key, value));
+            }
+        }
         let order = |a: &(u64, u64), b: &(u64, u64)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
         if ranked.len() > limit {
             ranked.select_nth_unstable_by(limit, order);
             ranked.truncate(limit);
         }
         ranked.sort_unstable_by(order);
-        ranked
+        Ok(ranked)
     }
 
     /// Whether `counter.increment` of `value` on `key`/`bucket` fits: both
@@ -259,10 +266,12 @@ mod tests {
         for (key, value) in [(1u64, 7u64), (2, 2), (10, 5), (19, 5), (4, 0)] {
             series.counter_mut(key).add(b(20260501), value).unwrap();
         }
-        assert_eq!(series.top_by(2, Counter::total), vec![(1, 7), (10, 5)]);
-        assert_eq!(series.top_by(10, Counter::total), vec![(1, 7), (10, 5), (19, 5), (2, 2)]);
-        let in_may_2 = |counter: &Counter| counter.range_sum(b(20260502), b(20260502));
-        assert_eq!(series.top_by(10, in_may_2), vec![]);
+        let total = |_: usize, counter: &Counter| Ok::<u64, ()>(counter.total());
+        assert_eq!(series.top_by(2, total), Ok(vec![(1, 7), (10, 5)]));
+        assert_eq!(series.top_by(10, total), Ok(vec![(1, 7), (10, 5), (19, 5), (2, 2)]));
+        let in_may_2 = |_: usize, counter: &Counter| Ok::<u64, ()>(counter.range_sum(b(20260502), b(20260502)));
+        assert_eq!(series.top_by(10, in_may_2), Ok(vec![]));
+        assert_eq!(series.top_by(10, |visited, _| if visited == 2 { Err("stop") } else { Ok(1) }), Err("stop"));
     }
 
     #[test]
