@@ -347,3 +347,26 @@ fn snapshot_verify_is_side_effect_free_and_passes_on_a_live_master() {
     assert_eq!(files_before.len(), files_after.len());
     assert_eq!(sum(&server, "v", 4), ok("1"));
 }
+
+#[test]
+fn series_names_never_escape_the_data_directory() {
+    let temp = temp_dir();
+    let inner = temp.path().join("data");
+    std::fs::create_dir_all(&inner).unwrap();
+    let mut server = Server::start_in(&inner, &[]);
+    let long = "x".repeat(300);
+    for name in ["../escape", "a/b", "..", "100%", long.as_str()] {
+        assert_eq!(server.request(&increment(name, 1, 20260501, 2)), ok("2"), "{name}");
+    }
+    assert_eq!(server.request(r#"{"v":2,"op":"snapshot.create_all"}"#), ok(r#""OK""#));
+    let outside: Vec<_> = std::fs::read_dir(temp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(outside, vec![std::ffi::OsString::from("data")]);
+    for entry in std::fs::read_dir(&inner).unwrap() {
+        assert!(entry.unwrap().file_type().unwrap().is_file());
+    }
+    server.kill9();
+    let server = Server::start_in(&inner, &[]);
+    for name in ["../escape", "a/b", "..", "100%", long.as_str()] {
+        assert_eq!(sum(&server, name, 1), ok("2"), "{name}");
+    }
+}
