@@ -60,6 +60,8 @@ pub(super) struct Writer {
     lsn_file: File,
     lsn_path: PathBuf,
     lsn_file_warned: bool,
+    /// Length of what was last written to `karma.wal.lsn` (MAX: unknown).
+    lsn_file_len: std::cell::Cell<u64>,
     /// The batch being built: its lines, and (LSN, offset in `buf`).
     buf: Vec<u8>,
     pending: Vec<(u64, u64)>,
@@ -85,6 +87,7 @@ impl Writer {
             table_complete: active_size == 0,
             lsn_file,
             lsn_file_warned: false,
+            lsn_file_len: std::cell::Cell::new(u64::MAX),
             buf: Vec::new(),
             pending: Vec::new(),
             failed: false,
@@ -228,13 +231,18 @@ impl Writer {
 
     fn write_lsn_file(&self, lsn: u64, sync: bool) -> Result<(), WalError> {
         let text = format!("{lsn}\n");
+        let len = text.len() as u64;
         // Write first, then cut: LSNs only grow, so the new text is never
         // shorter than the old one and a crash leaves a readable number.
+        // The cut is needed only when it is shorter (a reset), which saves
+        // a syscall on every batch.
         self.lsn_file
             .write_at(text.as_bytes(), 0)
-            .and_then(|_| self.lsn_file.set_len(text.len() as u64))
+            .and_then(|_| if len < self.lsn_file_len.get() { self.lsn_file.set_len(len) } else { Ok(()) })
             .and_then(|_| if sync { self.lsn_file.sync_all() } else { Ok(()) })
-            .map_err(|e| io_error("write WAL LSN file", &self.lsn_path, &e))
+            .map_err(|e| io_error("write WAL LSN file", &self.lsn_path, &e))?;
+        self.lsn_file_len.set(len);
+        Ok(())
     }
 
     fn fail(&mut self, error: WalError) {
