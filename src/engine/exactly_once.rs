@@ -58,13 +58,16 @@ pub(super) fn lookup(
     }
 }
 
-/// Step 5 after a successful run: remember the reply.
+/// Step 5 after a successful run: remember the reply. `now` drives the
+/// lazy pruning; `created_at` is the record's time (the entry's on replay).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn remember(
     state: &mut State,
     metrics: &Metrics,
     keyed: &Keyed<'_>,
     op: Op,
     created_at: i64,
+    now: i64,
     response: &[u8],
 ) {
     let record = IdempotencyRecord {
@@ -74,7 +77,7 @@ pub(super) fn remember(
         response: String::from_utf8_lossy(response).into(),
         created_at_unix: created_at,
     };
-    let pruned = state.idempotency.insert(record, unix_now());
+    let pruned = state.idempotency.insert(record, now);
     metrics.idempotency_pruned.add(pruned);
     metrics.idempotency_write_count.inc();
 }

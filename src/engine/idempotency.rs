@@ -23,6 +23,7 @@
 //! amortised O(1).
 
 use crate::protocol::{CommandError, ErrorCode, IdempotencyFields};
+use crate::store::FastKeyHasher;
 use std::collections::{HashMap, VecDeque};
 
 /// Longest accepted `idempotency_key`, in bytes.
@@ -55,7 +56,8 @@ pub struct IdempotencyRegistry {
     slots: VecDeque<Option<IdempotencyRecord>>,
     /// Sequence number of `slots[0]`.
     first_seq: u64,
-    index: HashMap<String, u64>,
+    /// Seeded fast hashing: keys come from clients, so not a fixed hash.
+    index: HashMap<String, u64, FastKeyHasher>,
     max_records: usize,
     max_age_secs: u64,
 }
@@ -64,7 +66,13 @@ impl IdempotencyRegistry {
     /// An empty registry keeping at most `max_records` records, each for at
     /// most `max_age_secs` seconds (`0`: no age pruning).
     pub fn new(max_records: usize, max_age_secs: u64) -> IdempotencyRegistry {
-        IdempotencyRegistry { slots: VecDeque::new(), first_seq: 0, index: HashMap::new(), max_records, max_age_secs }
+        IdempotencyRegistry {
+            slots: VecDeque::new(),
+            first_seq: 0,
+            index: HashMap::default(),
+            max_records,
+            max_age_secs,
+        }
     }
 
     /// The number of records.

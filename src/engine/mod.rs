@@ -269,7 +269,7 @@ impl Engine {
             }
             dispatch::apply(&mut state, &self.metrics, request, body)?;
             if let (Some(keyed), Some(created_at)) = (&keyed, created_at) {
-                exactly_once::remember(&mut state, &self.metrics, keyed, request.op, created_at, body);
+                exactly_once::remember(&mut state, &self.metrics, keyed, request.op, created_at, created_at, body);
             }
             match (&self.wal, entry) {
                 (Some(wal), Some(entry)) => {

@@ -167,8 +167,9 @@ pub(super) fn apply_entry(state: &mut State, metrics: &Metrics, lsn: u64, reques
     match result {
         Ok(()) => {
             if let Some(keyed) = &keyed {
-                let created = keyed.fields.created_at_unix.map_or_else(crate::util::time::unix_now, |t| t as i64);
-                super::exactly_once::remember(state, metrics, keyed, request.op, created, &scratch);
+                let now = crate::util::time::unix_now();
+                let created = keyed.fields.created_at_unix.map_or(now, |t| t as i64);
+                super::exactly_once::remember(state, metrics, keyed, request.op, created, now, &scratch);
             }
             Applied::Yes
         }

@@ -21,7 +21,6 @@ use super::fields::{Item, RawRange};
 use super::op::Op;
 use super::request::{Command, Request};
 use crate::util::sha256::{hex, sha256};
-use std::fmt::Write;
 
 /// The canonical text of an idempotent-eligible request (COMMANDS.md 11.1)
 /// or of an ingest request; `None` for every other op.
@@ -115,20 +114,46 @@ impl Canonical {
     }
 
     fn string(&mut self, name: &str, value: &str) {
-        // Writing into a String cannot fail.
-        let _ = writeln!(self.0, "{name}:s:{}:{value}", value.len());
+        self.0.push_str(name);
+        self.0.push_str(":s:");
+        self.decimal(value.len() as u64);
+        self.0.push(':');
+        self.0.push_str(value);
+        self.0.push('\n');
+    }
+
+    /// Appends a decimal number without going through `fmt`.
+    fn decimal(&mut self, mut value: u64) {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (value % 10) as u8;
+            value /= 10;
+            if value == 0 {
+                break;
+            }
+        }
+        self.0.extend(digits[at..].iter().map(|&d| char::from(d)));
     }
 
     fn unsigned(&mut self, name: &str, value: u64) {
-        let _ = writeln!(self.0, "{name}:u:{value}");
+        self.0.push_str(name);
+        self.0.push_str(":u:");
+        self.decimal(value);
+        self.0.push('\n');
     }
 
     fn absent(&mut self, name: &str) {
-        let _ = writeln!(self.0, "{name}:n");
+        self.0.push_str(name);
+        self.0.push_str(":n\n");
     }
 
     fn count(&mut self, name: &str, value: usize) {
-        let _ = writeln!(self.0, "{name}:i:{value}");
+        self.0.push_str(name);
+        self.0.push_str(":i:");
+        self.decimal(value as u64);
+        self.0.push('\n');
     }
 
     fn items(&mut self, items: &[Item]) {
