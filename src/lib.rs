@@ -45,6 +45,11 @@ pub fn run(config: Config) -> Result<(), String> {
     if let Some(source) = &source {
         if config.restore && !replication::bootstrap::has_snapshots(&config.directory) {
             replication::bootstrap::bootstrap(source, &config.directory, true, &replication)?;
+            // The master's snapshots replace whatever this slave held: an
+            // older local log must not be replayed over them.
+            wal::remove_all(&config.directory)
+                .map_err(|e| format!("Cannot clear the old WAL in {}: {e}", config.directory.display()))?;
+            let _ = std::fs::remove_file(config.directory.join(replication::REPLICATION_LSN_FILE));
         }
     }
     let engine = Arc::new(Engine::open(Arc::clone(&config), Arc::new(Metrics::default()), replication)?);

@@ -85,7 +85,15 @@ pub fn restore(config: &Config, metrics: &Metrics, state: &mut State, repair: bo
         report.wal_last_lsn = summary.last_lsn;
     }
     let wal_lsn = if repair { crate::wal::recover_lsn(&config.directory).map_err(|e| e.to_string())? } else { 0 };
-    report.last_lsn = wal_lsn.max(highest_snapshot).max(report.wal_last_lsn);
+    // A master never hands out an LSN twice, so it continues after the
+    // highest LSN it has seen anywhere. A slave continues after what it
+    // holds everywhere: entries between its snapshots' LSNs are fetched
+    // again and skipped per series where a snapshot already has them.
+    let snapshots = match config.role {
+        crate::config::Role::Master => highest_snapshot,
+        crate::config::Role::Slave => state.covered.lowest(),
+    };
+    report.last_lsn = wal_lsn.max(snapshots).max(report.wal_last_lsn);
     Ok(report)
 }
 

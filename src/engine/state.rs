@@ -65,6 +65,12 @@ impl Covered {
         self.per_series.get(name).copied().unwrap_or(0)
     }
 
+    /// The restore LSN (PERSISTENCE.md 2.7): everything at or below it is in
+    /// every loaded snapshot; with no series snapshot, the global one.
+    pub fn lowest(&self) -> u64 {
+        self.per_series.values().copied().min().unwrap_or(self.global)
+    }
+
     /// The highest LSN any snapshot holds.
     pub fn highest(&self) -> u64 {
         self.per_series.values().copied().fold(self.global, u64::max)

@@ -114,6 +114,29 @@ pub fn wal_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(list(dir)?.paths())
 }
 
+/// Deletes every WAL file of `dir` (segments with their `.idx`, the active
+/// file, `karma.wal.lsn`): for a slave whose state was just replaced by a
+/// bootstrap, so an older local log is never replayed over it. Only called
+/// before the WAL is opened.
+pub fn remove_all(dir: &Path) -> io::Result<()> {
+    let listing = list(dir)?;
+    for (_, segment) in &listing.segments {
+        remove_if_present(&index_path(segment))?;
+        remove_if_present(segment)?;
+    }
+    for path in listing.active.iter().cloned().chain([lsn_path(dir)]) {
+        remove_if_present(&path)?;
+    }
+    sync_dir(dir)
+}
+
+fn remove_if_present(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
+        _ => Ok(()),
+    }
+}
+
 /// Maps a whole file read-only. Empty files give an empty map.
 ///
 /// Safety of the map: WAL files are only ever appended to while this

@@ -51,7 +51,7 @@ use std::time::Duration;
 
 use crate::metrics::HistogramSnapshot;
 
-pub use files::wal_files;
+pub use files::{remove_all, wal_files};
 pub use reader::{Page, PageError, PageRequest, WalReader};
 pub use replay::{for_each_record, read_lsn_file, recover_lsn, scan_records, ReplaySummary, WalRecord};
 pub use writer::Wal;

@@ -106,7 +106,9 @@ struct Segment {
     path: PathBuf,
     identity: (u64, u64, u64),
     data: Mmap,
-    index: Option<Mmap>,
+    /// The `.idx` read into memory: a sidecar is not trusted, so it is
+    /// never mapped (truncating a mapped file would kill the process).
+    index: Option<Vec<u8>>,
 }
 
 impl Segment {
@@ -242,11 +244,10 @@ fn vanished_or_failed(action: &str, path: &Path, error: &io::Error) -> Attempt {
 /// The segment's `.idx`, mapped, if it exists and its header names the
 /// segment's size. Anything else means "no index" (the segment is searched
 /// directly); nothing is rewritten.
-fn load_index(segment: &Path, size: u64) -> Option<Mmap> {
-    let file = File::open(files::index_path(segment)).ok()?;
-    let map = files::map_file(&file).ok()?;
-    IndexView::new(&map, size)?;
-    Some(map)
+fn load_index(segment: &Path, size: u64) -> Option<Vec<u8>> {
+    let text = std::fs::read(files::index_path(segment)).ok()?;
+    IndexView::new(&text, size)?;
+    Some(text)
 }
 
 /// Accumulates a page under the request's limits.
