@@ -395,3 +395,33 @@ fn pages_cut_by_the_byte_budget_still_converge() {
     assert_converged(&master, &slave, true);
     assert_eq!(status_u64(&slave, "replication_entries_applied"), 24);
 }
+
+#[test]
+fn idempotency_and_committed_streams_replicate_and_survive_promotion() {
+    let master = Server::start(&[]);
+    let keyed =
+        r#"{"v":2,"op":"counter.increment","series":"p","key":1,"bucket":20260501,"value":3,"idempotency_key":"once"}"#;
+    assert_eq!(master.request(keyed), common::ok_idem("3", false));
+    master.request(r#"{"v":2,"op":"ingest.begin","stream_id":"s1","mode":"add"}"#);
+    master
+        .request(r#"{"v":2,"op":"ingest.chunk","series":"p","stream_id":"s1","chunk_seq":1,"items":[[2,20260501,4]]}"#);
+    master.request(r#"{"v":2,"op":"ingest.commit","stream_id":"s1"}"#);
+    let slave_dir = temp_dir();
+    let mut slave = start_slave(slave_dir.path(), master.addr.port(), &[]);
+    assert_converged(&master, &slave, true);
+    let stats = slave.request(r#"{"v":2,"op":"system.stats"}"#);
+    assert!(stats.contains(r#""idempotency_record_count":1,"#), "{stats}");
+    assert!(stats.contains(r#""idempotency_committed_stream_count":1"#), "{stats}");
+    // Promote: restart the slave's directory as a master.
+    slave.kill9();
+    let promoted = Server::start_in(slave_dir.path(), &[]);
+    assert_eq!(promoted.request(keyed), common::ok_idem("3", true));
+    assert_eq!(
+        promoted.request(r#"{"v":2,"op":"ingest.commit","stream_id":"s1"}"#),
+        ok(
+            r#"{"stream_id":"s1","mode":"add","series":"p","granularity":null,"status":"already_committed","last_chunk_seq":1}"#
+        )
+    );
+    assert_eq!(promoted.request(r#"{"v":2,"op":"counter.sum","series":"p","key":1}"#), ok("3"));
+    assert_eq!(promoted.request(r#"{"v":2,"op":"counter.sum","series":"p","key":2}"#), ok("4"));
+}
