@@ -123,18 +123,10 @@ impl Canonical {
     }
 
     /// Appends a decimal number without going through `fmt`.
-    fn decimal(&mut self, mut value: u64) {
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (value % 10) as u8;
-            value /= 10;
-            if value == 0 {
-                break;
-            }
-        }
-        self.0.extend(digits[at..].iter().map(|&d| char::from(d)));
+    fn decimal(&mut self, value: u64) {
+        let mut buffer = [0u8; 20];
+        let digits = super::write::decimal(value, &mut buffer);
+        self.0.extend(digits.iter().map(|&d| char::from(d)));
     }
 
     fn unsigned(&mut self, name: &str, value: u64) {

@@ -39,18 +39,22 @@ pub fn write_str(out: &mut Vec<u8>, value: &str) {
 }
 
 /// Appends an unsigned integer in decimal.
-pub fn write_u64(out: &mut Vec<u8>, mut value: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
+pub fn write_u64(out: &mut Vec<u8>, value: u64) {
+    out.extend_from_slice(decimal(value, &mut [0u8; 20]));
+}
+
+/// The decimal digits of `value`, written into the end of `buffer`.
+pub fn decimal(mut value: u64, buffer: &mut [u8; 20]) -> &[u8] {
+    let mut at = buffer.len();
     loop {
         at -= 1;
-        digits[at] = b'0' + (value % 10) as u8;
+        buffer[at] = b'0' + (value % 10) as u8;
         value /= 10;
         if value == 0 {
             break;
         }
     }
-    out.extend_from_slice(&digits[at..]);
+    &buffer[at..]
 }
 
 /// Appends a signed integer in decimal.
