@@ -370,3 +370,25 @@ fn series_names_never_escape_the_data_directory() {
         assert_eq!(sum(&server, name, 1), ok("2"), "{name}");
     }
 }
+
+#[test]
+fn systemd_readiness_is_notified() {
+    let temp = temp_dir();
+    let socket_path = temp.path().join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let data = temp.path().join("data");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_karma"))
+        .args(["--bind=127.0.0.1", "--port=0", "--log=false", &format!("--directory={}", data.display())])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let n = socket.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"READY=1");
+    let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let n = socket.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"STOPPING=1");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
