@@ -6,15 +6,24 @@
 //!    this machine and these client threads; target >= 80% at 4 and 32
 //!    clients; the 1-client pair shows the ping-pong wake-up cost);
 //! 3. `counter.increment` under each WAL mode up to 128 clients, and the
-//!    group-commit gain with fsync on (32 clients / 1 client; target >= 15x).
+//!    group-commit gain with fsync on (32 clients / 1 client; target >= 15x);
+//! 4. keyed increments with a never-used `idempotency_key` per request
+//!    against plain ones (lines formatted per request, no ring, so no key
+//!    repeats), and the keyed / plain cost ratio;
+//! 5. streaming ingest in items/s, one client, whole streams of 10 chunks
+//!    of 10,000 items per mode, `replace_series` including the commit.
 //!
 //! `KARMA_BENCH_SECONDS` sets the time per row (default 2).
 
 mod common;
 
-use common::{fmt_rate, fmt_us, line, Load, Server, Table, Workload, BIG_REQUESTS, BUCKET};
+use common::ingest::{StreamLines, CHUNKS_PER_STREAM, CHUNK_ITEMS, MODES};
+use common::{fmt_count, fmt_rate, fmt_us, line, Load, Server, Table, Workload, BIG_REQUESTS, BUCKET};
+use karma::client::Client;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
 
 const CLIENTS: [usize; 3] = [1, 4, 32];
 const WAL_CLIENTS: [usize; 4] = [1, 4, 32, 128];
@@ -61,6 +70,51 @@ fn measure(addr: SocketAddr, line: LineFn, clients: usize, depth: usize, items: 
     common::load::run(addr, &Workload { clients, depth, items_per_line: items, line: &line }, secs)
 }
 
+/// Requests per second and the median round trip of a closed loop whose
+/// lines are built per request by `line(client, i)`.
+struct Fresh {
+    rate: f64,
+    p50: Duration,
+}
+
+fn fresh_load(addr: SocketAddr, clients: usize, secs: Duration, line: &(dyn Fn(usize, u64) -> String + Sync)) -> Fresh {
+    let barrier = Barrier::new(clients);
+    let results: Vec<Vec<u64>> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..clients)
+            .map(|c| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    let mut client = Client::connect(addr, Some(Duration::from_secs(120)))
+                        .unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
+                    barrier.wait();
+                    let deadline = Instant::now() + secs;
+                    let mut latencies = Vec::with_capacity(1 << 16);
+                    for i in 0.. {
+                        let request = line(c, i);
+                        let sent = Instant::now();
+                        let reply = client.request(&request).unwrap_or_else(|e| panic!("no reply: {e}"));
+                        let done = Instant::now();
+                        assert!(common::is_success(&reply), "request {} failed: {reply}", common::abbreviate(&request));
+                        if done > deadline {
+                            break;
+                        }
+                        latencies.push((done - sent).as_nanos() as u64);
+                    }
+                    latencies
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().expect("client thread")).collect()
+    });
+    let mut latencies: Vec<u64> = results.into_iter().flatten().collect();
+    latencies.sort_unstable();
+    let p50 = latencies.get(latencies.len() / 2).copied().unwrap_or(0);
+    Fresh { rate: latencies.len() as f64 / secs.as_secs_f64(), p50: Duration::from_nanos(p50) }
+}
+
+/// Distinguishes the keyed runs, so no idempotency key is ever sent twice.
+static KEYED_RUN: AtomicU64 = AtomicU64::new(1);
+
 fn latency_cells(load: &Load) -> [String; 3] {
     [fmt_us(load.percentile(50.0)), fmt_us(load.percentile(95.0)), fmt_us(load.percentile(99.0))]
 }
@@ -85,6 +139,61 @@ fn main() {
         }
     }
     table.print();
+
+    println!("### Keyed vs plain `counter.increment` (a fresh idempotency key per request)\n");
+    let mut table = Table::new(&[
+        "clients",
+        "plain requests/s",
+        "keyed requests/s",
+        "plain p50 µs",
+        "keyed p50 µs",
+        "keyed / plain cost",
+    ]);
+    for clients in CLIENTS {
+        let plain = fresh_load(server.addr, clients, secs, &|c, i| line::increment("inc", pick(c, i)));
+        let run = KEYED_RUN.fetch_add(1, Ordering::Relaxed);
+        let keyed = fresh_load(server.addr, clients, secs, &move |c, i| {
+            line::keyed_increment("inc", pick(c, i), (run << 48) | ((c as u64) << 32) | i)
+        });
+        table.row(vec![
+            clients.to_string(),
+            fmt_rate(plain.rate),
+            fmt_rate(keyed.rate),
+            fmt_us(plain.p50),
+            fmt_us(keyed.p50),
+            format!("{:.2}x", plain.rate / keyed.rate),
+        ]);
+    }
+    table.print();
+
+    println!(
+        "### Streaming ingest over TCP: one client, whole streams of {CHUNKS_PER_STREAM} chunks x {} items (begin, chunks, commit)\n",
+        fmt_count(CHUNK_ITEMS)
+    );
+    let streams = StreamLines::new(BUCKET);
+    let mut client = server.client();
+    let mut table = Table::new(&["mode", "streams", "chunks/s", "items/s", "ns/item"]);
+    for mode in MODES {
+        let run = streams
+            .run("tcp", mode, &format!("ingest-{mode}"), secs, |line| {
+                let reply = client.request(line).map_err(|e| format!("no reply: {e}"))?;
+                if common::is_success(&reply) {
+                    Ok(reply)
+                } else {
+                    Err(reply)
+                }
+            })
+            .unwrap_or_else(|e| panic!("ingest {mode} failed: {e}"));
+        table.row(vec![
+            format!("`{mode}`"),
+            fmt_count(run.streams),
+            fmt_rate(run.chunks_per_sec()),
+            fmt_rate(run.items_per_sec()),
+            format!("{:.1}", run.ns_per_item()),
+        ]);
+    }
+    table.print();
+    drop(client);
 
     println!("### Share of the loopback ceiling (target >= 80% at 4 and 32 clients)\n");
     println!("The null server runs in the bench process; each pair of rates is measured back to back.\n");

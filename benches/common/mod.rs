@@ -11,6 +11,7 @@
 //! bench with the reply, because a fast error path would flatter the table.
 #![allow(dead_code)]
 
+pub mod ingest;
 pub mod load;
 pub mod report;
 

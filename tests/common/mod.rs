@@ -170,3 +170,104 @@ pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     }
     check()
 }
+
+/// The `response` member of a reply line, parsed.
+pub fn response(reply: &str) -> serde_json::Value {
+    let envelope: serde_json::Value =
+        serde_json::from_str(reply).unwrap_or_else(|e| panic!("reply is not JSON ({e}): {reply}"));
+    envelope.get("response").cloned().unwrap_or_else(|| panic!("reply without response: {reply}"))
+}
+
+/// `system.stats` of `server`, parsed.
+pub fn stats(server: &Server) -> serde_json::Value {
+    response(&server.request(r#"{"v":2,"op":"system.stats"}"#))
+}
+
+/// Selected `system.stats` fields of `server`, as `(name, value)` pairs,
+/// so one assertion shows every figure that differs.
+pub fn stat_values(server: &Server, names: &[&str]) -> Vec<(String, serde_json::Value)> {
+    let all = stats(server);
+    names.iter().map(|name| (name.to_string(), all.get(*name).cloned().unwrap_or(serde_json::Value::Null))).collect()
+}
+
+/// The same pairs, written out by the test.
+pub fn expected_stats(pairs: &[(&str, i64)]) -> Vec<(String, serde_json::Value)> {
+    pairs.iter().map(|(name, value)| (name.to_string(), serde_json::Value::from(*value))).collect()
+}
+
+/// Wall-clock Unix seconds.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
+}
+
+/// Lowercase hex SHA-256 of the canonical text made of `lines`, each
+/// followed by `\n` (COMMANDS.md 11.3).
+pub fn fingerprint_of(lines: &[&str]) -> String {
+    let mut text = String::new();
+    for line in lines {
+        text.push_str(line);
+        text.push('\n');
+    }
+    karma::util::sha256::hex(&karma::util::sha256::sha256(text.as_bytes()))
+}
+
+/// A `.tree` file (PERSISTENCE.md 2.1, 2.2) holding `points`
+/// (`(key, bucket, value)`, at most 15 keys per branch and 15 buckets per
+/// key), encoded by hand the way Karma 1.0 writes it.
+pub fn tree_file_bytes(points: &[(u64, u64, u64)]) -> Vec<u8> {
+    fn uint(out: &mut Vec<u8>, n: u64) {
+        match n {
+            0..=0x7f => out.push(n as u8),
+            0x80..=0xff => out.extend_from_slice(&[0xcc, n as u8]),
+            0x100..=0xffff => {
+                out.push(0xcd);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            0x1_0000..=0xffff_ffff => {
+                out.push(0xce);
+                out.extend_from_slice(&(n as u32).to_be_bytes());
+            }
+            _ => {
+                out.push(0xcf);
+                out.extend_from_slice(&n.to_be_bytes());
+            }
+        }
+    }
+    fn text(out: &mut Vec<u8>, s: &str) {
+        out.push(0xa0 | s.len() as u8);
+        out.extend_from_slice(s.as_bytes());
+    }
+    /// A key and its `(bucket, value)` table.
+    type Counter = (u64, Vec<(u64, u64)>);
+    let mut branches: Vec<Vec<Counter>> = vec![Vec::new(); 9];
+    for &(key, bucket, value) in points {
+        let branch = &mut branches[(key % 9) as usize];
+        match branch.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, table)) => table.push((bucket, value)),
+            None => branch.push((key, vec![(bucket, value)])),
+        }
+    }
+    let mut out = vec![0x82];
+    text(&mut out, "branches_num");
+    uint(&mut out, 9);
+    text(&mut out, "branches");
+    out.push(0x99);
+    for branch in &branches {
+        assert!(branch.len() <= 15, "fixmap only");
+        out.push(0x80 | branch.len() as u8);
+        for (key, table) in branch {
+            uint(&mut out, *key);
+            out.push(0x82);
+            text(&mut out, "table");
+            assert!(table.len() <= 15, "fixmap only");
+            out.push(0x80 | table.len() as u8);
+            for &(bucket, value) in table {
+                uint(&mut out, bucket);
+                uint(&mut out, value);
+            }
+            text(&mut out, "total");
+            uint(&mut out, table.iter().map(|&(_, v)| v).sum());
+        }
+    }
+    out
+}
