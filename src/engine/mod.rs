@@ -272,7 +272,10 @@ impl Engine {
                 exactly_once::remember(&mut state, &self.metrics, keyed, request.op, created_at, created_at, body);
             }
             match (&self.wal, entry) {
-                (Some(wal), Some(entry)) => {
+                (Some(wal), Some(mut entry)) => {
+                    if keyed.is_some() {
+                        exactly_once::save_reply_in_entry(&mut entry, body);
+                    }
                     let lsn = state.last_lsn + 1;
                     state.last_lsn = lsn;
                     wal.append(lsn, entry).map_err(|e| wal_refuses(&e.0))?;

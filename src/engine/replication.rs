@@ -171,7 +171,7 @@ impl Engine {
         if lsn != state.last_lsn + 1 {
             return Err(format!("Replication gap: expected LSN {}, got {lsn}", state.last_lsn + 1));
         }
-        if let Applied::Failed(error) = apply_entry(&mut state, &self.metrics, lsn, &request) {
+        if let Applied::Failed(error) = apply_entry(&mut state, &self.metrics, lsn, entry, &request) {
             log::warn!(target: "replication.entry_skipped", "lsn={lsn} error={}", error.message);
         }
         state.last_lsn = lsn;
@@ -201,8 +201,8 @@ impl Engine {
         let staging = dir.join(".bootstrap");
         let _ = std::fs::remove_dir_all(&staging);
         let lsn = bootstrap::bootstrap(source, &staging, true, &self.replication)?;
-        let mut fresh = State::default();
-        load_snapshots(&staging, &mut fresh)?;
+        let mut fresh = State::new(self.config.idempotency_max_records, self.config.idempotency_max_age_secs);
+        load_snapshots(&staging, &mut fresh, &self.metrics)?;
         fresh.last_lsn = lsn;
         let mut state = self.state.lock();
         for old in snapshot::list_snapshots(dir).map_err(|e| e.to_string())? {
@@ -218,6 +218,8 @@ impl Engine {
             wal.reset(lsn).map_err(|e| e.to_string())?;
         }
         write_replication_lsn(dir, lsn, self.config.wal_fsync)?;
+        // Recovery checkpoints are this node's own, not replicated.
+        fresh.recovery = std::mem::take(&mut state.recovery);
         *state = fresh;
         Ok(lsn)
     }

@@ -38,7 +38,7 @@ pub struct RestoreReport {
 
 /// Loads the newest snapshot of every series in `dir` into `state` and
 /// records what they cover; returns how many were loaded.
-pub(super) fn load_snapshots(dir: &std::path::Path, state: &mut State) -> Result<usize, String> {
+pub(super) fn load_snapshots(dir: &std::path::Path, state: &mut State, metrics: &Metrics) -> Result<usize, String> {
     let files =
         snapshot::list_snapshots(dir).map_err(|e| format!("Cannot list snapshots in {}: {e}", dir.display()))?;
     let mut covered = Covered { per_series: HashMap::new(), global: 0 };
@@ -52,7 +52,7 @@ pub(super) fn load_snapshots(dir: &std::path::Path, state: &mut State) -> Result
     if let Some(meta) = snapshot::read_idempotency_meta(dir, (0, 0)).map_err(|e| e.to_string())? {
         covered.global = meta.last_lsn;
     }
-    load_idempotency(dir, state)?;
+    load_idempotency(dir, state, metrics)?;
     state.covered = covered;
     Ok(latest.len())
 }
@@ -60,7 +60,7 @@ pub(super) fn load_snapshots(dir: &std::path::Path, state: &mut State) -> Result
 /// Restores `state` from the data directory. `repair` allows cutting a torn
 /// WAL tail (startup); `snapshot.verify` passes false and never writes.
 pub fn restore(config: &Config, metrics: &Metrics, state: &mut State, repair: bool) -> Result<RestoreReport, String> {
-    let snapshots_loaded = load_snapshots(&config.directory, state)?;
+    let snapshots_loaded = load_snapshots(&config.directory, state, metrics)?;
     let mut report = RestoreReport { snapshots_loaded, ..RestoreReport::default() };
     let highest_snapshot = state.covered.highest();
     if config.wal {
@@ -68,7 +68,7 @@ pub fn restore(config: &Config, metrics: &Metrics, state: &mut State, repair: bo
             let request = parse_request(record.entry.as_bytes()).map_err(|r| {
                 format!("Invalid WAL entry at {}:{}: {}", record.file.display(), record.line, r.error.message)
             })?;
-            match apply_entry(state, metrics, record.lsn, &request) {
+            match apply_entry(state, metrics, record.lsn, record.entry, &request) {
                 Applied::Yes => report.wal_entries_applied += 1,
                 Applied::Covered => report.wal_entries_skipped += 1,
                 Applied::Failed(_) => report.wal_entries_failed += 1,
@@ -98,7 +98,7 @@ pub fn restore(config: &Config, metrics: &Metrics, state: &mut State, repair: bo
 }
 
 /// Loads `karma.idempotency.json` (records and ingest streams) if present.
-fn load_idempotency(dir: &std::path::Path, state: &mut State) -> Result<(), String> {
+fn load_idempotency(dir: &std::path::Path, state: &mut State, metrics: &Metrics) -> Result<(), String> {
     let path = dir.join(snapshot::IDEMPOTENCY_FILE);
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
@@ -107,9 +107,10 @@ fn load_idempotency(dir: &std::path::Path, state: &mut State) -> Result<(), Stri
     };
     let (max_records, max_age) = state.idempotency.limits();
     let decode = |bytes: &[u8]| snapshot::decode_series(bytes).map_err(|e| e.to_string());
-    let (records, ingest, _pruned) =
+    let (records, ingest, pruned) =
         super::ingest::read_idempotency_json(&bytes, max_records, max_age, crate::util::time::unix_now(), &decode)
             .map_err(|e| format!("{e} ({})", path.display()))?;
+    metrics.idempotency_pruned.add(pruned);
     state.idempotency = records;
     state.ingest = ingest;
     Ok(())
@@ -133,7 +134,13 @@ pub(super) enum Applied {
 /// commits, the live series' (covered by that series' snapshot). When only
 /// the series data is already held, the entry runs against a scratch store
 /// so the stream advances and the data is not applied twice.
-pub(super) fn apply_entry(state: &mut State, metrics: &Metrics, lsn: u64, request: &Request<'_>) -> Applied {
+pub(super) fn apply_entry(
+    state: &mut State,
+    metrics: &Metrics,
+    lsn: u64,
+    entry: &str,
+    request: &Request<'_>,
+) -> Applied {
     let command = &request.command;
     let (stream_threshold, data_threshold) = match command {
         Command::IngestChunk { series, .. } => (state.covered.global, state.covered.series(series)),
@@ -146,13 +153,24 @@ pub(super) fn apply_entry(state: &mut State, metrics: &Metrics, lsn: u64, reques
             None => (state.covered.global, 0),
         },
     };
-    if lsn <= stream_threshold {
-        return Applied::Covered;
-    }
     let keyed = match super::exactly_once::keyed(request) {
         Ok(keyed) => keyed,
         Err(error) => return Applied::Failed(error),
     };
+    if lsn <= stream_threshold {
+        // The series snapshot holds the effect; the record is restored
+        // unless the idempotency snapshot already holds it too.
+        if let (Some(keyed), true) = (&keyed, lsn > state.covered.global) {
+            if state.idempotency.get(&keyed.fields.key).is_none() {
+                if let Some(reply) = super::exactly_once::saved_reply(entry, command) {
+                    let now = crate::util::time::unix_now();
+                    let created = keyed.fields.created_at_unix.map_or(now, |t| t as i64);
+                    super::exactly_once::remember(state, metrics, keyed, request.op, created, now, &reply);
+                }
+            }
+        }
+        return Applied::Covered;
+    }
     let mut scratch = Vec::new();
     if let Some(keyed) = &keyed {
         match super::exactly_once::lookup(state, metrics, keyed, &mut scratch) {

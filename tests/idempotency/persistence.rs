@@ -28,7 +28,6 @@ fn records_survive_kill9_and_snapshots() {
 /// records live only in the WAL: replay must still rebuild them, or a
 /// retry after the crash applies the write a second time.
 #[test]
-#[ignore = "bug: replay skips WAL entries covered by a series snapshot, so their idempotency records are lost"]
 fn records_survive_a_series_snapshot_and_kill9() {
     let temp = temp_dir();
     let mut server = Server::start_in(temp.path(), &[]);

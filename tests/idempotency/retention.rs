@@ -7,7 +7,6 @@ use std::time::Duration;
 /// COMMANDS.md 11.5: pruning also runs when records are loaded at startup,
 /// and each drop adds 1 to `idempotency_pruned`.
 #[test]
-#[ignore = "bug: records pruned while loading karma.idempotency.json are not counted in idempotency_pruned"]
 fn records_pruned_at_load_count_in_idempotency_pruned() {
     let temp = temp_dir();
     let now = unix_now();
