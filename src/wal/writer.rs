@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 
 use super::files::{self, io_error};
 use super::line::{is_blank, parse_line_strict};
@@ -37,7 +37,6 @@ pub struct Wal {
 /// What the handle and the writer thread share.
 pub(super) struct Shared {
     progress: Mutex<Progress>,
-    changed: Condvar,
     /// Mirror of `progress.durable` for lock-free reads.
     durable: AtomicU64,
     last_appended: AtomicU64,
@@ -60,6 +59,34 @@ struct Progress {
     durable: u64,
     failure: Option<WalError>,
     stopped: bool,
+    /// Callers blocked in `wait_durable`, with the LSN each waits for. A
+    /// batch wakes only those it made durable (a condvar would wake every
+    /// waiter on every batch, and most would go back to sleep: on a busy
+    /// node that doubled the context switches per write).
+    waiters: Vec<(u64, std::thread::Thread)>,
+}
+
+impl Progress {
+    /// Takes the waiters whose LSN is durable (all of them when `all`).
+    fn take_ready(&mut self, all: bool) -> Vec<std::thread::Thread> {
+        let durable = self.durable;
+        let mut ready = Vec::new();
+        self.waiters.retain(|(lsn, thread)| {
+            let done = all || *lsn <= durable;
+            if done {
+                ready.push(thread.clone());
+            }
+            !done
+        });
+        ready
+    }
+}
+
+/// Wakes threads taken from the waiter list (outside the lock).
+fn wake(threads: Vec<std::thread::Thread>) {
+    for thread in threads {
+        thread.unpark();
+    }
 }
 
 impl Shared {
@@ -68,8 +95,9 @@ impl Shared {
         let mut progress = self.progress.lock();
         progress.durable = progress.durable.max(lsn);
         self.durable.store(progress.durable, Ordering::Release);
+        let ready = progress.take_ready(false);
         drop(progress);
-        self.changed.notify_all();
+        wake(ready);
     }
 
     /// Sets both LSNs to `lsn` after a reset (nobody is waiting: the
@@ -79,8 +107,9 @@ impl Shared {
         progress.durable = lsn;
         self.durable.store(lsn, Ordering::Release);
         self.last_appended.store(lsn, Ordering::Release);
+        let ready = progress.take_ready(true);
         drop(progress);
-        self.changed.notify_all();
+        wake(ready);
     }
 
     /// Records the sticky failure and releases every waiter.
@@ -90,8 +119,9 @@ impl Shared {
             progress.failure = Some(error);
         }
         self.failed.store(true, Ordering::Release);
+        let ready = progress.take_ready(true);
         drop(progress);
-        self.changed.notify_all();
+        wake(ready);
     }
 
     pub(super) fn failure(&self) -> Option<WalError> {
@@ -107,8 +137,11 @@ impl Shared {
 
     /// The writer thread has exited: nothing more becomes durable.
     pub(super) fn mark_stopped(&self) {
-        self.progress.lock().stopped = true;
-        self.changed.notify_all();
+        let mut progress = self.progress.lock();
+        progress.stopped = true;
+        let ready = progress.take_ready(true);
+        drop(progress);
+        wake(ready);
     }
 }
 
@@ -152,8 +185,7 @@ impl Wal {
         }
 
         let shared = Arc::new(Shared {
-            progress: Mutex::new(Progress { durable: last_lsn, failure: None, stopped: false }),
-            changed: Condvar::new(),
+            progress: Mutex::new(Progress { durable: last_lsn, failure: None, stopped: false, waiters: Vec::new() }),
             durable: AtomicU64::new(last_lsn),
             last_appended: AtomicU64::new(last_lsn),
             failed: AtomicBool::new(false),
@@ -216,7 +248,12 @@ impl Wal {
             if progress.stopped {
                 return Err(shut_down_error());
             }
-            self.shared.changed.wait(&mut progress);
+            // Parked until the writer makes `lsn` durable (or fails); a
+            // spurious wake-up just checks again.
+            progress.waiters.push((lsn, std::thread::current()));
+            drop(progress);
+            std::thread::park();
+            progress = self.shared.progress.lock();
         }
     }
 
