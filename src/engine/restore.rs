@@ -173,9 +173,10 @@ pub(super) fn apply_entry(
     }
     let mut scratch = Vec::new();
     if let Some(keyed) = &keyed {
-        match super::exactly_once::lookup(state, metrics, keyed, &mut scratch) {
-            Ok(true) => return Applied::Covered,
-            Ok(false) => {}
+        // Not a client's retry: no hit or conflict is counted here.
+        match state.idempotency.lookup(&keyed.fields.key, &keyed.fingerprint) {
+            Ok(Some(_)) => return Applied::Covered,
+            Ok(None) => {}
             Err(error) => return Applied::Failed(error),
         }
     }
