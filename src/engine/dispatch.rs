@@ -42,7 +42,7 @@ pub(super) fn read(
             state.recovery.status_json(source.as_deref(), out);
             Ok(())
         }
-        _ => Err(unavailable(request)),
+        _ => Err(misrouted(request)),
     }
 }
 
@@ -107,7 +107,8 @@ pub(super) fn apply_command(
     }
 }
 
-/// The clear error of an op whose capability this build does not have.
-pub(super) fn unavailable(request: &Request<'_>) -> CommandError {
-    CommandError::internal(format!("{} is not available on this server yet", request.op.name()))
+/// Every op has a handler; reaching this means a dispatch table is missing
+/// an arm, which must fail loudly rather than pretend success.
+pub(super) fn misrouted(request: &Request<'_>) -> CommandError {
+    CommandError::internal(format!("{} has no handler on this path", request.op.name()))
 }

@@ -306,7 +306,7 @@ impl Engine {
             Command::RecoveryCheckpoint { source, offset, event_id } => {
                 self.recovery_checkpoint(source, offset, event_id, body)
             }
-            _ => Err(dispatch::unavailable(request)),
+            _ => Err(dispatch::misrouted(request)),
         }
     }
 
@@ -319,14 +319,10 @@ impl Engine {
             Command::SnapshotVerify => self.verify(body),
             Command::ReplicationEntries { after_lsn, limit } => self.replication_entries(*after_lsn, *limit, body),
             Command::ReplicationStatus => self.replication_status(body),
-            Command::IdempotencySnapshotFetchChunk { offset, limit } => match limit_or_default(*limit, CHUNK_LIMIT) {
-                Ok(limit) => self.idempotency_fetch_chunk(*offset, limit, body),
-                Err(e) => Err(e),
-            },
-            Command::SnapshotFetchChunk { file, offset, limit } => match limit_or_default(*limit, CHUNK_LIMIT) {
-                Ok(limit) => self.snapshot_fetch_chunk(file, *offset, limit, body),
-                Err(e) => Err(e),
-            },
+            Command::IdempotencySnapshotFetchChunk { offset, limit } => limit_or_default(*limit, CHUNK_LIMIT)
+                .and_then(|limit| self.idempotency_fetch_chunk(*offset, limit, body)),
+            Command::SnapshotFetchChunk { file, offset, limit } => limit_or_default(*limit, CHUNK_LIMIT)
+                .and_then(|limit| self.snapshot_fetch_chunk(file, *offset, limit, body)),
             _ => return None,
         })
     }

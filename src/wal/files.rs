@@ -121,13 +121,19 @@ pub fn wal_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
 pub fn remove_all(dir: &Path) -> io::Result<()> {
     let listing = list(dir)?;
     for (_, segment) in &listing.segments {
-        remove_if_present(&index_path(segment))?;
-        remove_if_present(segment)?;
+        remove_segment(segment)?;
     }
     for path in listing.active.iter().cloned().chain([lsn_path(dir)]) {
         remove_if_present(&path)?;
     }
     sync_dir(dir)
+}
+
+/// Deletes a sealed segment: its `.idx` first, so no sidecar outlives it.
+/// Files already gone are fine.
+pub fn remove_segment(segment: &Path) -> io::Result<()> {
+    remove_if_present(&index_path(segment))?;
+    remove_if_present(segment)
 }
 
 fn remove_if_present(path: &Path) -> io::Result<()> {

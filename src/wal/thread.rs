@@ -330,8 +330,7 @@ impl Writer {
                 continue;
             }
             let size = fs::metadata(segment).map(|m| m.len()).unwrap_or(0);
-            remove_if_present(&files::index_path(segment))?;
-            remove_if_present(segment)?;
+            remove_segment(segment)?;
             self.shared.sealed_bytes.fetch_sub(size, Ordering::Relaxed);
             self.shared.segments.fetch_sub(1, Ordering::Relaxed);
             deleted += 1;
@@ -355,8 +354,7 @@ impl Writer {
         let dir = &self.options.dir;
         let listing = files::list(dir).map_err(|e| io_error("list WAL directory", dir, &e))?;
         for (_, segment) in &listing.segments {
-            remove_if_present(&files::index_path(segment))?;
-            remove_if_present(segment)?;
+            remove_segment(segment)?;
         }
         self.shared.sealed_bytes.store(0, Ordering::Relaxed);
         self.shared.segments.store(0, Ordering::Relaxed);
@@ -398,12 +396,8 @@ fn index_display(segment: &Path) -> String {
     files::index_path(segment).display().to_string()
 }
 
-fn remove_if_present(path: &Path) -> Result<(), WalError> {
-    match fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(io_error("delete WAL file", path, &e)),
-    }
+fn remove_segment(segment: &Path) -> Result<(), WalError> {
+    files::remove_segment(segment).map_err(|e| io_error("delete WAL segment", segment, &e))
 }
 
 /// True when every entry of `segment` is `<= lsn`, judged by its last entry
