@@ -43,7 +43,7 @@ fn write_wal(dir: &Path) -> Duration {
     };
     let wal = Wal::open(options, 0).expect("open WAL");
     for lsn in 1..=ENTRIES {
-        wal.append(lsn, entry(lsn)).expect("append");
+        wal.append(lsn, &entry(lsn)).expect("append");
         if lsn % 4096 == 0 {
             // Keep the queue (and memory) bounded.
             wal.wait_durable(lsn).expect("durable");

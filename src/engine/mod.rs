@@ -278,7 +278,7 @@ impl Engine {
                     }
                     let lsn = state.last_lsn + 1;
                     state.last_lsn = lsn;
-                    wal.append(lsn, entry).map_err(|e| wal_refuses(&e.0))?;
+                    wal.append(lsn, &entry).map_err(|e| wal_refuses(&e.0))?;
                     Some(lsn)
                 }
                 _ => None,

@@ -176,7 +176,7 @@ impl Engine {
         }
         state.last_lsn = lsn;
         if let Some(wal) = &self.wal {
-            wal.append(lsn, entry.as_bytes().to_vec()).map_err(|e| format!("Cannot log WAL entry {lsn}: {e}"))?;
+            wal.append(lsn, entry.as_bytes()).map_err(|e| format!("Cannot log WAL entry {lsn}: {e}"))?;
         }
         Ok(())
     }

@@ -8,12 +8,13 @@
 //! [`Wal::wait_durable`] outside the lock and acknowledges the client only
 //! when it returns `Ok`.
 //!
-//! The writer thread ([`writer`]) does group commit: it blocks for one
-//! record, takes whatever else is queued (up to `batch_size`, waiting up to
-//! `batch_wait` for more), rotates the active file into a sealed segment
-//! when it has reached `segment_bytes`, writes the batch with one `write`,
-//! fsyncs once (when `fsync` is on), and only then publishes the new durable
-//! LSN and wakes the waiters. So:
+//! Group commit is leader-based ([`writer`]): `append` only queues the
+//! encoded line; `wait_durable` lets the first waiter that finds the
+//! writer free commit everything queued (batches of up to `batch_size`,
+//! waiting up to `batch_wait` for more, one write and at most one fsync
+//! each, rotating the active file into a sealed segment when it has reached
+//! `segment_bytes`), while the others wait for the durable LSN it publishes
+//! ([`commit`] does the file work). So:
 //!
 //! - *durable LSN = D* means every line with `lsn <= D` is in a WAL file
 //!   (and fsynced when `fsync` is on); nothing above D has been reported
@@ -34,13 +35,13 @@
 //! LSN recovery); replication pages are served by [`reader`], which never
 //! touches the engine's lock and reads at most up to the durable LSN.
 
+mod commit;
 mod files;
 mod index;
 mod line;
 mod locate;
 pub mod reader;
 pub mod replay;
-mod thread;
 mod writer;
 
 mod fault;

@@ -95,7 +95,7 @@ fn the_documented_byte_budget_example() {
     let tmp = TempDir::new("budget");
     let wal = Wal::open(options(tmp.path()), 0).expect("open");
     for lsn in 1..=4 {
-        wal.append(lsn, entry(lsn)).expect("append");
+        wal.append(lsn, &entry(lsn)).expect("append");
     }
     wal.wait_durable(4).expect("durable");
     let reader = WalReader::new(tmp.path().to_path_buf());
@@ -193,7 +193,7 @@ fn pages_stay_contiguous_while_the_writer_rotates_and_truncates() {
         let progress = Arc::clone(&progress);
         std::thread::spawn(move || {
             for lsn in 1..=3000u64 {
-                wal.append(lsn, entry(lsn % 10)).expect("append");
+                wal.append(lsn, &entry(lsn % 10)).expect("append");
                 if lsn % 500 == 0 {
                     wal.wait_durable(lsn).expect("durable");
                     wal.seal().expect("seal");

@@ -1,42 +1,83 @@
-//! The WAL handle the engine and the sessions share, and the state it
-//! shares with the writer thread ([`super::thread`]).
+//! The WAL handle the engine and the sessions share, and leader-based
+//! group commit.
 //!
-//! Callers only ever queue messages and wait on the published durable LSN;
-//! all file I/O happens on the writer thread. Invariants:
+//! [`Wal::append`] (called under the engine's state lock, so in LSN order)
+//! only encodes the line into the shared queue. [`Wal::wait_durable`] makes
+//! the caller's record durable: if nobody holds the writer lock, the caller
+//! takes it and becomes the leader, committing everything queued (its own
+//! record and every other one appended meanwhile) in batches of at most
+//! `batch_size`, with one write and at most one fsync each; otherwise it
+//! parks until a leader reports its LSN durable or hands it the lead. While
+//! a leader writes and fsyncs, the records of other sessions gather in the
+//! queue, and the next leader commits them as one batch: that is the group
+//! commit. A dedicated writer thread would do the same batching, but every
+//! write would then cross two threads (wake the writer, wake the session
+//! back); on a small machine those two hand-offs cost more than the write
+//! itself, while a lone writer here never switches threads at all.
+//!
+//! Invariants:
 //!
 //! - `durable <= last_appended`, and `durable` only grows;
 //! - once `failure` is set it is never cleared, and no LSN above the
 //!   `durable` value at that moment is ever reported durable;
-//! - after `shutdown`, no message is processed any more and waiters of
-//!   non-durable LSNs are released with an error.
+//! - a waiter is never left parked with its record queued and no leader:
+//!   a leader, after releasing the writer lock, wakes the lowest waiter not
+//!   yet durable, and a waiter registers before its last look at the lock;
+//! - after `shutdown`, nothing more is written and waiters of non-durable
+//!   LSNs are released with an error.
 
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
+use super::commit::{Queue, Writer};
 use super::files::{self, io_error};
 use super::line::{is_blank, parse_line_strict};
-use super::thread::{Message, Writer};
 use super::{WalError, WalOptions, WalStats};
 use crate::metrics::{Histogram, LATENCY_MS_BOUNDS, SIZE_BOUNDS};
 
-/// The write-ahead log: a handle to the writer thread. `Send + Sync`;
-/// share it with `Arc`.
-pub struct Wal {
-    pub(super) shared: Arc<Shared>,
-    sender: Sender<Message>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+/// How many queue takes one leader commits before it hands the lead on:
+/// taking again is cheaper than waking another thread, but the leader's own
+/// client is waiting for its reply meanwhile.
+const LEADER_ROUNDS: usize = 4;
+
+/// Followers yield instead of parking while a commit takes less than this
+/// on average (see [`Wal::spin`]).
+const SPIN_COMMIT_NS: u64 = 50_000;
+/// The least a follower yields before it parks.
+const MIN_SPIN_NS: u64 = 5_000;
+
+/// How a follower's spin ended.
+enum Spin {
+    Durable,
+    /// Nobody leads: the follower should lead.
+    WriterFree,
+    GaveUp,
 }
 
-/// What the handle and the writer thread share.
+/// The write-ahead log. `Send + Sync`; share it by reference or `Arc`.
+pub struct Wal {
+    pub(super) shared: Arc<Shared>,
+    /// The files; whoever holds this lock is the leader.
+    writer: Mutex<Writer>,
+    batch_size: usize,
+    batch_wait: Duration,
+}
+
+/// What the handle and the writer share.
 pub(super) struct Shared {
+    queue: Mutex<Queue>,
+    /// Signalled when the queue reaches `batch_size` records (ends a
+    /// leader's `batch_wait` early).
+    queue_full: Condvar,
     progress: Mutex<Progress>,
+    /// Moving average of the time one commit (a queue take) takes, in ns.
+    commit_ns: AtomicU64,
     /// Mirror of `progress.durable` for lock-free reads.
     durable: AtomicU64,
     last_appended: AtomicU64,
@@ -135,8 +176,27 @@ impl Shared {
         self.durable.load(Ordering::Acquire)
     }
 
-    /// The writer thread has exited: nothing more becomes durable.
-    pub(super) fn mark_stopped(&self) {
+    fn observe_commit(&self, took: Duration) {
+        let sample = took.as_nanos().min(u128::from(u64::MAX / 8)) as u64;
+        let average = self.commit_ns.load(Ordering::Relaxed);
+        self.commit_ns.store((average * 7 + sample) / 8, Ordering::Relaxed);
+    }
+
+    /// After a leader released the writer lock: if anyone still waits (its
+    /// record was queued after the leader's last take), wake the lowest
+    /// such waiter to lead next. Its entry stays; it is removed once its
+    /// LSN is durable.
+    fn pass_leadership(&self) {
+        let progress = self.progress.lock();
+        let next = progress.waiters.iter().min_by_key(|(lsn, _)| *lsn).map(|(_, thread)| thread.clone());
+        drop(progress);
+        if let Some(thread) = next {
+            thread.unpark();
+        }
+    }
+
+    /// Shut down: nothing more becomes durable.
+    fn mark_stopped(&self) {
         let mut progress = self.progress.lock();
         progress.stopped = true;
         let ready = progress.take_ready(true);
@@ -151,9 +211,9 @@ fn shut_down_error() -> WalError {
 
 impl Wal {
     /// Opens (creating the directory and file if needed) for appending after
-    /// `last_lsn` and starts the writer thread. If `karma.wal` ends in a
-    /// complete line without `\n`, one is appended first; an unterminated
-    /// line that is not valid JSON (a torn write) is cut off and logged.
+    /// `last_lsn`. If `karma.wal` ends in a complete line without `\n`, one
+    /// is appended first; an unterminated line that is not valid JSON (a
+    /// torn write) is cut off and logged.
     pub fn open(options: WalOptions, last_lsn: u64) -> Result<Wal, WalError> {
         let dir = std::path::absolute(&options.dir).map_err(|e| io_error("resolve WAL directory", &options.dir, &e))?;
         fs::create_dir_all(&dir).map_err(|e| io_error("create WAL directory", &dir, &e))?;
@@ -185,7 +245,10 @@ impl Wal {
         }
 
         let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue::default()),
+            queue_full: Condvar::new(),
             progress: Mutex::new(Progress { durable: last_lsn, failure: None, stopped: false, waiters: Vec::new() }),
+            commit_ns: AtomicU64::new(0),
             durable: AtomicU64::new(last_lsn),
             last_appended: AtomicU64::new(last_lsn),
             failed: AtomicBool::new(false),
@@ -200,35 +263,39 @@ impl Wal {
             fsync_ms: Histogram::new(LATENCY_MS_BOUNDS),
             injected: Mutex::new(None),
         });
-        let (sender, receiver): (Sender<Message>, Receiver<Message>) = crossbeam_channel::unbounded();
+        let (batch_size, batch_wait) = (options.batch_size.max(1), options.batch_wait);
         let writer =
             Writer::new(Arc::clone(&shared), WalOptions { dir: dir.clone(), ..options }, file, active_size, lsn_file);
-        let thread = std::thread::Builder::new()
-            .name("karma-wal".to_string())
-            .spawn(move || writer.run(receiver))
-            .map_err(|e| io_error("start the WAL writer for", &dir, &e))?;
-        Ok(Wal { shared, sender, thread: Mutex::new(Some(thread)) })
+        Ok(Wal { shared, writer: Mutex::new(writer), batch_size, batch_wait })
     }
 
-    /// Hands one entry to the writer; never blocks on I/O. `lsn` must be the
-    /// previous appended LSN + 1. Fails at once (and queues nothing) when the
-    /// WAL has failed or is shut down.
-    pub fn append(&self, lsn: u64, entry: Vec<u8>) -> Result<(), WalError> {
+    /// Queues one entry; never blocks on I/O. `lsn` must be the previous
+    /// appended LSN + 1 (call it under the lock that assigns LSNs). Fails at
+    /// once (and queues nothing) when the WAL has failed or is shut down.
+    pub fn append(&self, lsn: u64, entry: &[u8]) -> Result<(), WalError> {
         self.check_open()?;
         debug_assert_eq!(
             lsn,
             self.shared.last_appended.load(Ordering::Relaxed) + 1,
             "WAL appends must arrive in LSN order"
         );
+        let mut queue = self.shared.queue.lock();
+        queue.push_record(lsn, entry);
+        let full = queue.records() == self.batch_size;
+        drop(queue);
         self.shared.last_appended.store(lsn, Ordering::Release);
-        self.sender.send(Message::Record { lsn, entry }).map_err(|_| shut_down_error())
+        if full && !self.batch_wait.is_zero() {
+            self.shared.queue_full.notify_one();
+        }
+        Ok(())
     }
 
     /// Blocks until `lsn` is durable (written, and fsynced when fsync is
-    /// on). Fails when the WAL failed or shut down before that, or when
-    /// `lsn` was never appended.
+    /// on), leading commits while nobody else does. Fails when the WAL
+    /// failed or shut down before that, or when `lsn` was never appended.
     pub fn wait_durable(&self, lsn: u64) -> Result<(), WalError> {
-        if self.shared.durable_lsn() >= lsn {
+        let shared = &self.shared;
+        if shared.durable_lsn() >= lsn {
             return Ok(());
         }
         if lsn > self.last_appended_lsn() {
@@ -237,24 +304,107 @@ impl Wal {
                 self.last_appended_lsn()
             )));
         }
-        let mut progress = self.shared.progress.lock();
+        let mut registered = false;
         loop {
-            if progress.durable >= lsn {
-                return Ok(());
+            if let Some(mut writer) = self.writer.try_lock() {
+                self.lead(&mut writer);
+                drop(writer);
+                shared.pass_leadership();
+            } else {
+                match self.spin(lsn) {
+                    Spin::Durable => return Ok(()),
+                    Spin::WriterFree => continue,
+                    Spin::GaveUp => {}
+                }
             }
-            if let Some(failure) = &progress.failure {
-                return Err(failure.clone());
+            {
+                let mut progress = shared.progress.lock();
+                if progress.durable >= lsn {
+                    return Ok(());
+                }
+                if let Some(failure) = &progress.failure {
+                    return Err(failure.clone());
+                }
+                if progress.stopped {
+                    return Err(shut_down_error());
+                }
+                if !registered {
+                    progress.waiters.push((lsn, std::thread::current()));
+                    registered = true;
+                }
             }
-            if progress.stopped {
-                return Err(shut_down_error());
+            // Registered before this last look: a leader still holding the
+            // lock will either make `lsn` durable or hand us the lead, and
+            // an unpark that comes first makes `park` return at once.
+            if self.writer.is_locked() {
+                std::thread::park();
             }
-            // Parked until the writer makes `lsn` durable (or fails); a
-            // spurious wake-up just checks again.
-            progress.waiters.push((lsn, std::thread::current()));
-            drop(progress);
-            std::thread::park();
-            progress = self.shared.progress.lock();
         }
+    }
+
+    /// While another thread leads and commits are quick (no fsync, or a
+    /// very fast disk), waits by yielding rather than parking: parking and
+    /// being woken again costs two context switches, more than such a
+    /// commit takes.
+    fn spin(&self, lsn: u64) -> Spin {
+        let expected = self.shared.commit_ns.load(Ordering::Relaxed);
+        if expected > SPIN_COMMIT_NS {
+            return Spin::GaveUp;
+        }
+        let deadline = Instant::now() + Duration::from_nanos(2 * expected.max(MIN_SPIN_NS));
+        loop {
+            if self.shared.durable_lsn() >= lsn {
+                return Spin::Durable;
+            }
+            if !self.writer.is_locked() {
+                return Spin::WriterFree;
+            }
+            if Instant::now() >= deadline {
+                return Spin::GaveUp;
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    /// Commits what is queued, up to [`LEADER_ROUNDS`] takes. With a
+    /// `batch_wait`, a take that is not a full batch first waits for more.
+    fn lead(&self, writer: &mut Writer) {
+        let released = ReleaseOnPanic(&self.shared);
+        for _ in 0..LEADER_ROUNDS {
+            let mut queue = self.shared.queue.lock();
+            if !self.batch_wait.is_zero() && !queue.is_empty() && queue.records() < self.batch_size {
+                let deadline = Instant::now() + self.batch_wait;
+                while queue.records() < self.batch_size {
+                    if self.shared.queue_full.wait_until(&mut queue, deadline).timed_out() {
+                        break;
+                    }
+                }
+            }
+            let took = writer.take(&mut queue);
+            drop(queue);
+            if !took {
+                break;
+            }
+            let started = Instant::now();
+            writer.commit_taken();
+            self.shared.observe_commit(started.elapsed());
+        }
+        std::mem::forget(released);
+    }
+
+    /// Takes the writer lock for a maintenance step, committing everything
+    /// queued before it, and hands the lead on afterwards.
+    fn with_writer<T>(&self, step: impl FnOnce(&mut Writer) -> T) -> T {
+        let mut writer = self.writer.lock();
+        let released = ReleaseOnPanic(&self.shared);
+        while writer.take(&mut self.shared.queue.lock()) {
+            writer.commit_taken();
+        }
+        let result = step(&mut writer);
+        std::mem::forget(released);
+        drop(writer);
+        self.shared.pass_leadership();
+        result
     }
 
     /// The highest LSN known to be durable.
@@ -278,28 +428,25 @@ impl Wal {
     /// file. Does not wait; a later [`Wal::drop_through`] observes it done.
     pub fn seal(&self) -> Result<(), WalError> {
         self.check_open()?;
-        self.sender.send(Message::Seal).map_err(|_| shut_down_error())
+        self.shared.queue.lock().push_seal();
+        Ok(())
     }
 
     /// Deletes every sealed segment (and its `.idx`) whose entries are all
     /// `<= lsn` and records `lsn` as the truncation point in `karma.wal.lsn`
     /// (fsynced when fsync is on). Never touches entries `> lsn`. Blocks
     /// until done.
+    pub fn drop_through(&self, lsn: u64) -> Result<(), WalError> {
+        self.check_open()?;
+        self.with_writer(|writer| writer.drop_through(lsn))
+    }
+
     /// Discards every WAL file and continues after `lsn`: for a slave that
     /// re-bootstraps from snapshots holding everything up to `lsn`. The
     /// caller holds the state lock, so nothing is appended meanwhile.
     pub fn reset(&self, lsn: u64) -> Result<(), WalError> {
         self.check_open()?;
-        let (reply, answer) = crossbeam_channel::bounded(1);
-        self.sender.send(Message::Reset { lsn, reply }).map_err(|_| shut_down_error())?;
-        answer.recv().map_err(|_| shut_down_error())?
-    }
-
-    pub fn drop_through(&self, lsn: u64) -> Result<(), WalError> {
-        self.check_open()?;
-        let (reply, answer) = crossbeam_channel::bounded(1);
-        self.sender.send(Message::DropThrough { lsn, reply }).map_err(|_| shut_down_error())?;
-        answer.recv().map_err(|_| shut_down_error())?
+        self.with_writer(|writer| writer.reset(lsn))
     }
 
     /// Counters for stats and metrics.
@@ -319,18 +466,14 @@ impl Wal {
         }
     }
 
-    /// Writes everything queued, fsyncs, and stops the writer thread.
-    /// Idempotent; later appends fail.
+    /// Writes everything queued, fsyncs, and stops writing. Idempotent;
+    /// later appends fail.
     pub fn shutdown(&self) {
-        let Some(thread) = self.thread.lock().take() else {
-            return;
-        };
         self.shared.closing.store(true, Ordering::Release);
-        // If the thread is already gone the send fails; joining is enough.
-        let _ = self.sender.send(Message::Shutdown);
-        if thread.join().is_err() {
-            log::error!(target: "wal.writer_stopped", "the WAL writer thread panicked");
-        }
+        self.with_writer(|writer| {
+            writer.finish();
+            self.shared.mark_stopped();
+        });
     }
 
     fn check_open(&self) -> Result<(), WalError> {
@@ -347,6 +490,16 @@ impl Wal {
 impl Drop for Wal {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// Fails the WAL if a leader panics mid-commit: what it took from the queue
+/// may be half written, and its waiters must not park for ever.
+struct ReleaseOnPanic<'a>(&'a Shared);
+
+impl Drop for ReleaseOnPanic<'_> {
+    fn drop(&mut self) {
+        self.0.fail(WalError("the WAL writer panicked".to_string()));
     }
 }
 

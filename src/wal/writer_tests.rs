@@ -27,7 +27,7 @@ pub(crate) fn options(dir: &Path) -> WalOptions {
 /// checked before every entry as in PERSISTENCE.md 3.8's example.
 pub(crate) fn append_each(wal: &Wal, lsns: std::ops::RangeInclusive<u64>) {
     for lsn in lsns {
-        wal.append(lsn, entry(lsn % 10)).expect("append");
+        wal.append(lsn, &entry(lsn % 10)).expect("append");
         wal.wait_durable(lsn).expect("durable");
     }
 }
@@ -81,7 +81,7 @@ fn group_commit(fsync: bool) {
                     let lsn = {
                         let mut last = state.lock();
                         *last += 1;
-                        wal.append(*last, entry(*last % 10)).expect("append");
+                        wal.append(*last, &entry(*last % 10)).expect("append");
                         *last
                     };
                     wal.wait_durable(lsn).expect("durable");
@@ -120,7 +120,7 @@ fn batch_wait_collects_records_queued_within_the_wait() {
     let wal = Wal::open(options, 0).expect("open");
     let started = Instant::now();
     for lsn in 1..=10 {
-        wal.append(lsn, entry(lsn % 10)).expect("append");
+        wal.append(lsn, &entry(lsn % 10)).expect("append");
     }
     wal.wait_durable(10).expect("durable");
     assert!(started.elapsed() >= Duration::from_millis(200), "a batch that is not full waits");
@@ -133,7 +133,7 @@ fn batch_size_bounds_a_batch() {
     let options = WalOptions { batch_size: 1, ..options(tmp.path()) };
     let wal = Wal::open(options, 0).expect("open");
     for lsn in 1..=5 {
-        wal.append(lsn, entry(lsn)).expect("append");
+        wal.append(lsn, &entry(lsn)).expect("append");
     }
     wal.wait_durable(5).expect("durable");
     assert_eq!((wal.stats().batches, wal.stats().records), (5, 5));
@@ -179,7 +179,7 @@ fn an_existing_segment_name_fails_the_wal_instead_of_overwriting() {
     fs::write(&taken, b"").expect("seed");
     let wal = Wal::open(WalOptions { segment_bytes: 100, ..options(tmp.path()) }, 0).expect("open");
     append_each(&wal, 1..=1);
-    wal.append(2, entry(2)).expect("append");
+    wal.append(2, &entry(2)).expect("append");
     let error = wal.wait_durable(2).unwrap_err();
     assert_eq!(error.0, format!("WAL segment already exists: {}", taken.display()));
     assert_eq!(read(tmp.path().join("karma.wal")), line(1, 1));
@@ -218,11 +218,11 @@ fn a_failed_write_is_sticky_and_nothing_unwritten_is_acknowledged() {
     let wal = Wal::open(options(tmp.path()), 0).expect("open");
     append_each(&wal, 1..=1);
     wal.inject_failure("No space left on device (os error 28)");
-    wal.append(2, entry(2)).expect("queued before the failure");
+    wal.append(2, &entry(2)).expect("queued before the failure");
     let path = tmp.path().join("karma.wal");
     let expected = format!("Cannot write WAL file {}: No space left on device (os error 28)", path.display());
     assert_eq!(wal.wait_durable(2).unwrap_err().0, expected);
-    assert_eq!(wal.append(3, entry(3)).unwrap_err().0, expected);
+    assert_eq!(wal.append(3, &entry(3)).unwrap_err().0, expected);
     assert_eq!(wal.seal().unwrap_err().0, expected);
     assert_eq!(wal.drop_through(1).unwrap_err().0, expected);
     assert_eq!(wal.failure().map(|f| f.0), Some(expected.clone()));
@@ -248,7 +248,7 @@ fn concurrent_writers_never_get_an_ack_for_a_line_not_in_the_file() {
                     }
                     let lsn = {
                         let mut last = state.lock();
-                        if wal.append(*last + 1, entry(1)).is_err() {
+                        if wal.append(*last + 1, &entry(1)).is_err() {
                             break;
                         }
                         *last += 1;
@@ -295,14 +295,14 @@ fn shutdown_writes_what_is_queued_and_is_idempotent() {
     let tmp = TempDir::new("shutdown");
     let wal = Wal::open(WalOptions { fsync: true, ..options(tmp.path()) }, 10).expect("open");
     for lsn in 11..=60 {
-        wal.append(lsn, entry(1)).expect("append");
+        wal.append(lsn, &entry(1)).expect("append");
     }
     wal.shutdown();
     wal.shutdown();
     assert_eq!(wal.durable_lsn(), 60);
     assert_eq!(replayed_lsns(tmp.path()), (11..=60).collect::<Vec<_>>());
     assert_eq!(read(tmp.path().join("karma.wal.lsn")), "60\n");
-    assert_eq!(wal.append(61, entry(1)).unwrap_err().0, "WAL is shut down");
+    assert_eq!(wal.append(61, &entry(1)).unwrap_err().0, "WAL is shut down");
     assert_eq!(wal.wait_durable(60), Ok(()));
     assert!(wal.wait_durable(61).is_err());
 }

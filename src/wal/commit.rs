@@ -1,17 +1,16 @@
-//! The writer thread: batching, the one write and one fsync per batch,
-//! rotation into sealed segments, truncation, shutdown (PERSISTENCE.md 3.6,
-//! 3.8, 3.10, 3.11).
+//! The file side of the WAL: writing committed batches, rotation into
+//! sealed segments, truncation, reset, shutdown (PERSISTENCE.md 3.6, 3.8,
+//! 3.10, 3.11). A [`Writer`] is only ever used by the thread holding the
+//! WAL's writer lock (the leader of the moment, see [`super::writer`]).
 //!
-//! Loop: block for one message; take what else is queued, up to
-//! `batch_size` records; if the batch is not full and `batch_wait > 0`, keep
-//! receiving until it is full or the wait has elapsed. Control messages
-//! (seal, drop-through, shutdown) end the batch and run after the records
-//! queued before them, so they see the WAL exactly as of their place in LSN
-//! order. A batch then: rotates first if the active file has reached
-//! `segment_bytes` (never in the middle of a batch, so segments hold whole
-//! batches of whole lines), writes all its lines with one write call from a
-//! reused buffer, fsyncs once (when on), publishes the durable LSN, and
-//! rewrites `karma.wal.lsn` in place.
+//! A commit takes everything queued (records already encoded as lines, in
+//! LSN order, plus seal marks) and writes it in batches of at most
+//! `batch_size` records: a batch first rotates if the active file has
+//! reached `segment_bytes` (never in the middle of a batch, so segments hold
+//! whole batches of whole lines), is written with one write call straight
+//! from the queue's buffer, fsynced once (when on), then `karma.wal.lsn` is
+//! rewritten in place and the durable LSN published. A seal mark ends the
+//! batch before it and rotates at exactly its place in LSN order.
 //!
 //! The writer keeps the (LSN, offset) table of the lines it wrote to the
 //! active file, so a segment's `.idx` is written without re-reading the
@@ -26,27 +25,62 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-
 use super::files::{self, io_error};
 use super::index;
 use super::line::{encode_line, is_blank, parse_line};
 use super::writer::Shared;
 use super::{WalError, WalOptions};
 
-/// Above this the batch buffer gives memory back after a batch.
+/// Above this the queue buffer a commit took gives memory back afterwards.
 const KEEP_BUFFER_BYTES: usize = 16 << 20;
 
-/// What callers send to the writer thread, in LSN order.
-pub(super) enum Message {
-    Record { lsn: u64, entry: Vec<u8> },
-    Seal,
-    DropThrough { lsn: u64, reply: Sender<Result<(), WalError>> },
-    Reset { lsn: u64, reply: Sender<Result<(), WalError>> },
-    Shutdown,
+/// Records appended but not yet committed, in LSN order.
+#[derive(Default)]
+pub(super) struct Queue {
+    /// The records' WAL lines, back to back.
+    lines: Vec<u8>,
+    items: Vec<Item>,
+    /// Records among `items`.
+    records: usize,
 }
 
-/// State owned by the writer thread.
+enum Item {
+    /// A record whose line ends at byte `end` of `lines`.
+    Record { lsn: u64, end: usize },
+    /// Seal the active file once everything before this is written.
+    Seal,
+}
+
+impl Queue {
+    pub(super) fn push_record(&mut self, lsn: u64, entry: &[u8]) {
+        encode_line(&mut self.lines, lsn, entry);
+        self.items.push(Item::Record { lsn, end: self.lines.len() });
+        self.records += 1;
+    }
+
+    pub(super) fn push_seal(&mut self) {
+        self.items.push(Item::Seal);
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub(super) fn records(&self) -> usize {
+        self.records
+    }
+
+    fn clear(&mut self) {
+        self.lines.clear();
+        self.items.clear();
+        self.records = 0;
+        if self.lines.capacity() > KEEP_BUFFER_BYTES {
+            self.lines.shrink_to(KEEP_BUFFER_BYTES / 16);
+        }
+    }
+}
+
+/// The WAL's files, owned by whoever holds the writer lock.
 pub(super) struct Writer {
     shared: Arc<Shared>,
     options: WalOptions,
@@ -61,11 +95,15 @@ pub(super) struct Writer {
     lsn_path: PathBuf,
     lsn_file_warned: bool,
     /// Length of what was last written to `karma.wal.lsn` (MAX: unknown).
-    lsn_file_len: std::cell::Cell<u64>,
-    /// The batch being built: its lines, and (LSN, offset in `buf`).
-    buf: Vec<u8>,
+    lsn_file_len: u64,
+    /// What the current commit took from the queue (its buffers are handed
+    /// back to the queue by the next take, so neither side reallocates).
+    taken: Queue,
+    /// The batch being written: (LSN, offset of its line in the batch).
     pending: Vec<(u64, u64)>,
     failed: bool,
+    /// Shut down: nothing is written any more.
+    finished: bool,
 }
 
 impl Writer {
@@ -87,99 +125,70 @@ impl Writer {
             table_complete: active_size == 0,
             lsn_file,
             lsn_file_warned: false,
-            lsn_file_len: std::cell::Cell::new(u64::MAX),
-            buf: Vec::new(),
+            lsn_file_len: u64::MAX,
+            taken: Queue::default(),
             pending: Vec::new(),
             failed: false,
+            finished: false,
         }
     }
 
-    /// The thread body. Returns after a shutdown message or when every
-    /// sender is gone; waiters are released either way.
-    pub(super) fn run(mut self, receiver: Receiver<Message>) {
-        let _release = ReleaseOnExit(Arc::clone(&self.shared));
+    /// Swaps the queue's content for this writer's empty buffers; returns
+    /// false when there was nothing to take.
+    pub(super) fn take(&mut self, queue: &mut Queue) -> bool {
+        if queue.is_empty() {
+            return false;
+        }
+        std::mem::swap(queue, &mut self.taken);
+        true
+    }
+
+    /// Writes what [`Writer::take`] took, in batches, then empties it. A
+    /// writer that failed or finished writes nothing (its waiters are
+    /// released with the failure or the shutdown instead).
+    pub(super) fn commit_taken(&mut self) {
+        let taken = std::mem::take(&mut self.taken);
         let batch_size = self.options.batch_size.max(1);
-        let mut batch: Vec<Message> = Vec::new();
-        while let Ok(first) = receiver.recv() {
-            let mut records = usize::from(matches!(first, Message::Record { .. }));
-            let mut open = records == 1;
-            batch.push(first);
-            while open && records < batch_size {
-                match receiver.try_recv() {
-                    Ok(message) => open = self.collect(&mut batch, &mut records, message),
-                    Err(_) => break,
-                }
-            }
-            if open && records < batch_size && !self.options.batch_wait.is_zero() {
-                let deadline = Instant::now() + self.options.batch_wait;
-                while open && records < batch_size {
-                    match receiver.recv_deadline(deadline) {
-                        Ok(message) => open = self.collect(&mut batch, &mut records, message),
-                        Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => break,
+        let mut batch_start = 0;
+        let mut line_start = 0;
+        for item in &taken.items {
+            match *item {
+                Item::Record { lsn, end } => {
+                    self.pending.push((lsn, (line_start - batch_start) as u64));
+                    line_start = end;
+                    if self.pending.len() >= batch_size {
+                        self.flush(&taken.lines[batch_start..line_start]);
+                        batch_start = line_start;
                     }
                 }
-            }
-            for message in batch.drain(..) {
-                match message {
-                    Message::Record { lsn, entry } => self.stage(lsn, &entry),
-                    Message::Seal => {
-                        self.flush();
-                        self.seal();
-                    }
-                    Message::DropThrough { lsn, reply } => {
-                        self.flush();
-                        // The caller may have given up waiting; nothing to do then.
-                        let _ = reply.send(self.drop_through(lsn));
-                    }
-                    Message::Reset { lsn, reply } => {
-                        self.flush();
-                        let _ = reply.send(self.reset(lsn));
-                    }
-                    Message::Shutdown => {
-                        self.flush();
-                        self.finish();
-                        return;
-                    }
+                Item::Seal => {
+                    self.flush(&taken.lines[batch_start..line_start]);
+                    batch_start = line_start;
+                    self.seal();
                 }
             }
-            self.flush();
         }
-        self.finish();
+        self.flush(&taken.lines[batch_start..line_start]);
+        self.taken = taken;
+        self.taken.clear();
     }
 
-    /// Adds a message to the batch; false when it ends the batch.
-    fn collect(&self, batch: &mut Vec<Message>, records: &mut usize, message: Message) -> bool {
-        let is_record = matches!(message, Message::Record { .. });
-        batch.push(message);
-        if is_record {
-            *records += 1;
-        }
-        is_record
-    }
-
-    fn stage(&mut self, lsn: u64, entry: &[u8]) {
-        if self.failed {
-            return; // never written, so never reported durable
-        }
-        self.pending.push((lsn, self.buf.len() as u64));
-        encode_line(&mut self.buf, lsn, entry);
-    }
-
-    /// Writes the staged batch: rotate if due, one write, one fsync, update
-    /// `karma.wal.lsn`, publish. The hint goes first so that whoever sees an
-    /// LSN durable also sees the LSN file at least that far.
-    fn flush(&mut self) {
+    /// Writes one batch (`lines`, whose records are in `pending`): rotate
+    /// if due, one write, one fsync, update `karma.wal.lsn`, publish. The
+    /// hint goes first so that whoever sees an LSN durable also sees the LSN
+    /// file at least that far.
+    fn flush(&mut self, lines: &[u8]) {
         if self.pending.is_empty() {
+            return;
+        }
+        if self.failed || self.finished {
+            self.pending.clear(); // never written, so never reported durable
             return;
         }
         let count = self.pending.len();
         let last_lsn = self.pending[count - 1].0;
-        let result = self.write_batch();
+        let result = self.write_batch(lines);
         self.pending.clear();
-        self.buf.clear();
-        if self.buf.capacity() > KEEP_BUFFER_BYTES {
-            self.buf.shrink_to(KEEP_BUFFER_BYTES / 16);
-        }
         if let Err(error) = result {
             self.fail(error);
             return;
@@ -192,7 +201,7 @@ impl Writer {
         self.shared.publish(last_lsn);
     }
 
-    fn write_batch(&mut self) -> Result<(), WalError> {
+    fn write_batch(&mut self, lines: &[u8]) -> Result<(), WalError> {
         let segment_bytes = self.options.segment_bytes;
         if segment_bytes > 0 && self.active_size >= segment_bytes {
             self.rotate()?;
@@ -201,12 +210,12 @@ impl Writer {
             return Err(WalError(format!("Cannot write WAL file {}: {message}", self.active_path.display())));
         }
         // The file is in append mode, so this is one write at the end.
-        self.file.write_all(&self.buf).map_err(|e| io_error("write WAL file", &self.active_path, &e))?;
+        self.file.write_all(lines).map_err(|e| io_error("write WAL file", &self.active_path, &e))?;
         let base = self.active_size;
         if self.table_complete {
             self.table.extend(self.pending.iter().map(|&(lsn, at)| (lsn, base + at)));
         }
-        self.active_size += self.buf.len() as u64;
+        self.active_size += lines.len() as u64;
         self.shared.active_bytes.store(self.active_size, Ordering::Relaxed);
         if self.options.fsync {
             let started = Instant::now();
@@ -229,7 +238,7 @@ impl Writer {
         }
     }
 
-    fn write_lsn_file(&self, lsn: u64, sync: bool) -> Result<(), WalError> {
+    fn write_lsn_file(&mut self, lsn: u64, sync: bool) -> Result<(), WalError> {
         let text = format!("{lsn}\n");
         let len = text.len() as u64;
         // Write first, then cut: LSNs only grow, so the new text is never
@@ -238,10 +247,10 @@ impl Writer {
         // a syscall on every batch.
         self.lsn_file
             .write_at(text.as_bytes(), 0)
-            .and_then(|_| if len < self.lsn_file_len.get() { self.lsn_file.set_len(len) } else { Ok(()) })
+            .and_then(|_| if len < self.lsn_file_len { self.lsn_file.set_len(len) } else { Ok(()) })
             .and_then(|_| if sync { self.lsn_file.sync_all() } else { Ok(()) })
             .map_err(|e| io_error("write WAL LSN file", &self.lsn_path, &e))?;
-        self.lsn_file_len.set(len);
+        self.lsn_file_len = len;
         Ok(())
     }
 
@@ -256,7 +265,7 @@ impl Writer {
     }
 
     fn seal(&mut self) {
-        if self.failed || self.active_size == 0 {
+        if self.failed || self.finished || self.active_size == 0 {
             return;
         }
         if let Err(error) = self.rotate() {
@@ -312,7 +321,7 @@ impl Writer {
         Ok(index::scan_table(&map))
     }
 
-    fn drop_through(&mut self, lsn: u64) -> Result<(), WalError> {
+    pub(super) fn drop_through(&mut self, lsn: u64) -> Result<(), WalError> {
         if let Some(failure) = self.shared.failure() {
             return Err(failure);
         }
@@ -345,7 +354,7 @@ impl Writer {
 
     /// Discards every WAL file and continues after `lsn` (a slave that
     /// re-bootstraps: its new snapshots hold everything up to `lsn`).
-    fn reset(&mut self, lsn: u64) -> Result<(), WalError> {
+    pub(super) fn reset(&mut self, lsn: u64) -> Result<(), WalError> {
         if let Some(failure) = self.shared.failure() {
             return Err(failure);
         }
@@ -363,10 +372,11 @@ impl Writer {
         Ok(())
     }
 
-    /// Shutdown: everything queued is written; fsync the active file (and
-    /// `karma.wal.lsn` when fsync is on) unless the WAL has failed.
-    fn finish(&mut self) {
-        if self.failed {
+    /// Shutdown, after the last commit: fsync the active file (and
+    /// `karma.wal.lsn` when fsync is on) unless the WAL has failed. Nothing
+    /// is written after this.
+    pub(super) fn finish(&mut self) {
+        if std::mem::replace(&mut self.finished, true) || self.failed {
             return;
         }
         if let Err(e) = self.file.sync_data() {
@@ -375,16 +385,6 @@ impl Writer {
         if let Err(error) = self.write_lsn_file(self.shared.durable_lsn(), self.options.fsync) {
             log::warn!(target: "wal.lsn_file", "{error}");
         }
-    }
-}
-
-/// Marks the writer stopped however the thread ends (even by a panic), so
-/// no waiter blocks for ever.
-struct ReleaseOnExit(Arc<Shared>);
-
-impl Drop for ReleaseOnExit {
-    fn drop(&mut self) {
-        self.0.mark_stopped();
     }
 }
 
