@@ -392,12 +392,14 @@ impl Wal {
         std::mem::forget(released);
     }
 
-    /// Takes the writer lock for a maintenance step, committing everything
-    /// queued before it, and hands the lead on afterwards.
+    /// Takes the writer lock for a maintenance step, first committing what
+    /// was queued before the call (one take: records that keep arriving
+    /// meanwhile are left to the sessions, so a busy node cannot keep the
+    /// step waiting), and hands the lead on afterwards.
     fn with_writer<T>(&self, step: impl FnOnce(&mut Writer) -> T) -> T {
         let mut writer = self.writer.lock();
         let released = ReleaseOnPanic(&self.shared);
-        while writer.take(&mut self.shared.queue.lock()) {
+        if writer.take(&mut self.shared.queue.lock()) {
             writer.commit_taken();
         }
         let result = step(&mut writer);
@@ -471,6 +473,10 @@ impl Wal {
     pub fn shutdown(&self) {
         self.shared.closing.store(true, Ordering::Release);
         self.with_writer(|writer| {
+            // Appends are refused from now on; catch any that raced the flag.
+            if writer.take(&mut self.shared.queue.lock()) {
+                writer.commit_taken();
+            }
             writer.finish();
             self.shared.mark_stopped();
         });
