@@ -227,14 +227,14 @@ fn torn_tail_is_cut_and_mid_file_corruption_stops_startup() {
     assert!(error.contains(&format!("{}:1", wal.display())), "{stderr}");
 }
 
-#[test]
-fn a_failing_wal_refuses_writes_and_loses_nothing_acknowledged() {
-    let temp = temp_dir();
-    // A file-size limit makes the WAL's write fail with EFBIG: a real I/O error.
+/// A server whose WAL fails once it outgrows 8 KiB: a file-size limit makes
+/// its write fail with EFBIG, a real I/O error. Returns the child and a
+/// connected client.
+fn start_with_small_file_limit(dir: &std::path::Path) -> (std::process::Child, karma::client::Client) {
     let script = format!(
         "ulimit -f 8; exec {} --bind=127.0.0.1 --port=0 --directory={}",
         env!("CARGO_BIN_EXE_karma"),
-        temp.path().display()
+        dir.display()
     );
     let mut child =
         std::process::Command::new("bash").args(["-c", &script]).stderr(std::process::Stdio::piped()).spawn().unwrap();
@@ -247,7 +247,19 @@ fn a_failing_wal_refuses_writes_and_loses_nothing_acknowledged() {
         }
     };
     std::thread::spawn(move || for _ in lines {});
-    let mut client = karma::client::Client::connect(("127.0.0.1", port), Some(Duration::from_secs(10))).unwrap();
+    let client = karma::client::Client::connect(("127.0.0.1", port), Some(Duration::from_secs(10))).unwrap();
+    (child, client)
+}
+
+fn sum_value(server: &Server, series: &str, key: u64) -> u64 {
+    let reply = sum(server, series, key);
+    reply.split("\"response\":").nth(1).unwrap().split(',').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_failing_wal_refuses_writes_and_loses_nothing_acknowledged() {
+    let temp = temp_dir();
+    let (mut child, mut client) = start_with_small_file_limit(temp.path());
     let mut acked = 0u64;
     let mut failure = None;
     for _ in 0..1000 {
@@ -269,9 +281,60 @@ fn a_failing_wal_refuses_writes_and_loses_nothing_acknowledged() {
     let _ = child.kill();
     let _ = child.wait();
     let server = Server::start_in(temp.path(), &[]);
-    let reply = sum(&server, "f", 1);
-    let value: u64 = reply.split("\"response\":").nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
+    let value = sum_value(&server, "f", 1);
     assert!(value >= acked && value <= acked + 1, "{value} vs acked {acked}");
+}
+
+#[test]
+fn a_pipelined_burst_of_writes_waits_for_one_wal_batch() {
+    let temp = temp_dir();
+    let mut server = Server::start_in(temp.path(), &["--wal-fsync=true"]);
+    let mut client = server.client();
+    let burst: String = (0..100).map(|key| increment("burst", key % 10, 20260501, 1) + "\n").collect();
+    client.send_raw(burst.as_bytes()).unwrap();
+    for _ in 0..100 {
+        assert_eq!(client.receive().unwrap().as_deref(), Some(ok("1").as_str()));
+    }
+    let stats = common::stats(&server);
+    assert_eq!(stats["wal_current_lsn"], 100, "{stats}");
+    // One batch per burst the session read (100 short lines are one or a
+    // few reads), instead of one fsync per line.
+    let batches = stats["wal_batches"].as_u64().unwrap();
+    assert!((1..=5).contains(&batches), "{batches} WAL batches for one burst");
+    drop(client);
+    server.kill9();
+    let server = Server::start_in(temp.path(), &[]);
+    assert_eq!((0..10).map(|key| sum_value(&server, "burst", key)).collect::<Vec<_>>(), vec![10; 10]);
+}
+
+#[test]
+fn a_failing_wal_turns_every_held_reply_of_a_burst_into_an_error() {
+    let temp = temp_dir();
+    let (mut child, mut client) = start_with_small_file_limit(temp.path());
+    let mut acked = 0u64;
+    let mut refused_bursts = 0;
+    for _ in 0..200 {
+        let burst: String = (0..10).map(|_| increment("f", 1, 20260501, 1) + "\n").collect();
+        client.send_raw(burst.as_bytes()).unwrap();
+        let replies: Vec<String> = (0..10).map(|_| client.receive().unwrap().unwrap()).collect();
+        let ok_count = replies.iter().filter(|reply| **reply == ok("1")).count() as u64;
+        acked += ok_count;
+        if ok_count < 10 {
+            for reply in &replies {
+                assert!(reply == &ok("1") || reply.contains(r#""error_code":"internal_error""#), "{reply}");
+            }
+            refused_bursts += 1;
+            if refused_bursts == 2 {
+                break;
+            }
+        }
+    }
+    assert_eq!(refused_bursts, 2, "the WAL never failed");
+    let _ = child.kill();
+    let _ = child.wait();
+    let server = Server::start_in(temp.path(), &[]);
+    let value = sum_value(&server, "f", 1);
+    assert!(value >= acked && value <= acked + 10, "{value} vs acked {acked}");
 }
 
 fn hex(text: &str) -> Vec<u8> {

@@ -6,6 +6,7 @@
 //! check -> envelope. Every line that reaches the JSON parser counts in
 //! `command_count`; every failure in `error_count`.
 
+mod burst;
 mod counters;
 mod dispatch;
 mod exactly_once;
@@ -21,6 +22,7 @@ mod state;
 mod system;
 mod verify;
 
+pub use burst::Burst;
 pub use inspect::Deadline;
 pub use restore::RestoreReport;
 pub use state::State;
@@ -42,6 +44,9 @@ use std::time::{Duration, Instant};
 pub struct Executed {
     /// `Some` for idempotent-eligible ops sent with a key.
     pub idempotent: Option<bool>,
+    /// A logged write queued for the WAL at this LSN: its reply may only
+    /// be sent once that is durable.
+    pub durable_at: Option<u64>,
 }
 
 /// A Karma node: configuration, state, WAL and metrics.
@@ -141,8 +146,18 @@ impl Engine {
     }
 
     /// Handles one request line (terminator removed) and appends exactly
-    /// one reply line to `out`. `body` is scratch space for the response.
+    /// one reply line to `out`, once any write it made is durable. `body` is
+    /// scratch space for the response.
     pub fn handle_line(&self, line: &[u8], out: &mut Vec<u8>, body: &mut Vec<u8>) {
+        let mut burst = Burst::default();
+        self.handle_in_burst(line, out, body, &mut burst);
+        self.settle(&mut burst, out);
+    }
+
+    /// Like [`Engine::handle_line`] for one line of a pipelined burst: a
+    /// logged write's reply is held in `burst`, and `out` may only be sent
+    /// after [`Engine::settle`].
+    pub fn handle_in_burst(&self, line: &[u8], out: &mut Vec<u8>, body: &mut Vec<u8>, burst: &mut Burst) {
         let started = Instant::now();
         self.metrics.command_count.inc();
         let request = match parse_request(line) {
@@ -163,7 +178,13 @@ impl Engine {
                     let message = format!("Response exceeds {limit} bytes");
                     write_error(out, &CommandError::new(ErrorCode::ResponseTooLarge, message));
                 } else {
+                    let reply_start = out.len();
                     write_success(out, body, executed.idempotent);
+                    if let Some(lsn) = executed.durable_at {
+                        let keyed = executed.idempotent.is_some();
+                        burst.hold(lsn, reply_start..out.len(), request.op, keyed, started);
+                        return;
+                    }
                 }
             }
             Err(error) => {
@@ -264,7 +285,10 @@ impl Engine {
             }
             if let Some(keyed) = &keyed {
                 if exactly_once::lookup(&state, &self.metrics, keyed, body)? {
-                    return Ok(Executed { idempotent: Some(true) });
+                    // The saved reply is only true once the original write
+                    // (perhaps still in flight on another connection) is durable.
+                    let durable_at = self.wal.as_ref().map(|_| state.last_lsn);
+                    return Ok(Executed { idempotent: Some(true), durable_at });
                 }
             }
             dispatch::apply(&mut state, &self.metrics, request, body)?;
@@ -284,13 +308,10 @@ impl Engine {
                 _ => None,
             }
         };
-        if let (Some(wal), Some(lsn)) = (&self.wal, lsn) {
-            wal.wait_durable(lsn).map_err(|e| wal_refuses(&e.0))?;
-        }
-        if keyed.is_some() {
+        if lsn.is_none() && keyed.is_some() {
             self.metrics.idempotency_write_latency.record(started.elapsed().as_micros() as u64);
         }
-        Ok(Executed { idempotent: keyed.map(|_| false) })
+        Ok(Executed { idempotent: keyed.map(|_| false), durable_at: lsn })
     }
 
     /// Ops that change state but are not logged (snapshots, reports).

@@ -1,5 +1,6 @@
 //! One client connection: read request lines, answer each in order, flush
-//! once per burst of pipelined requests.
+//! once per burst of pipelined requests, after one wait for the burst's
+//! writes to be durable (see `engine::Burst`).
 //!
 //! Framing (COMMANDS.md 1.2-1.3): a line ends at `\n`, a `\r` before it is
 //! dropped; the bytes before `\n` (the `\r` included) may be at most
@@ -8,7 +9,7 @@
 //! half-closes are still answered as a final line. A read timeout closes
 //! the connection silently.
 
-use crate::engine::Engine;
+use crate::engine::{Burst, Engine};
 use crate::protocol::reply::write_error_parts;
 use crate::protocol::ErrorCode;
 use std::io::{ErrorKind, Read, Write};
@@ -24,29 +25,34 @@ pub fn serve(mut stream: TcpStream, engine: &Engine) {
     let mut out: Vec<u8> = Vec::with_capacity(4096);
     let mut body: Vec<u8> = Vec::with_capacity(4096);
     let mut chunk = vec![0u8; READ_CHUNK];
+    let mut burst = Burst::default();
     loop {
         let mut start = 0;
         while let Some(offset) = memchr_newline(&pending[start + scanned..]) {
             let end = start + scanned + offset;
             let raw = &pending[start..end];
             if raw.len() > max_line {
+                engine.settle(&mut burst, &mut out);
                 reject_too_large(&mut stream, &mut out, max_line);
                 return;
             }
             let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-            engine.handle_line(line, &mut out, &mut body);
+            engine.handle_in_burst(line, &mut out, &mut body, &mut burst);
             start = end + 1;
             scanned = 0;
         }
         scanned = pending.len() - start;
         if scanned > max_line {
+            engine.settle(&mut burst, &mut out);
             reject_too_large(&mut stream, &mut out, max_line);
             return;
         }
         if start > 0 {
             pending.drain(..start);
         }
-        // Nothing complete is left in the buffer: answer the burst now.
+        // Nothing complete is left in the buffer: answer the burst now, once
+        // its writes are durable.
+        engine.settle(&mut burst, &mut out);
         if !out.is_empty() {
             if stream.write_all(&out).is_err() {
                 return;

@@ -1,0 +1,79 @@
+//! Acknowledging a pipelined burst with one durability wait.
+//!
+//! A session answers the requests it has read in one go (a burst) with one
+//! write to the socket. Each logged write in the burst is applied and queued
+//! for the WAL as it comes, but its success reply is held back: the whole
+//! burst waits once, for the highest LSN it queued, before anything is sent.
+//! So a client pipelining N writes costs one WAL batch (one fsync) instead
+//! of N, and still never sees a reply before every write of the burst is
+//! durable. If the WAL fails instead, each held-back success is replaced by
+//! the `internal_error` a lone request would have got.
+
+use std::ops::Range;
+use std::time::Instant;
+
+use super::{wal_refuses, Engine};
+use crate::protocol::reply::write_error;
+use crate::protocol::Op;
+
+/// The replies of the current burst that wait for the WAL.
+#[derive(Default)]
+pub struct Burst {
+    held: Vec<Held>,
+    /// The highest LSN the held replies wait for.
+    lsn: u64,
+}
+
+/// One success reply already in the output buffer, not yet durable.
+struct Held {
+    reply: Range<usize>,
+    op: Op,
+    keyed: bool,
+    started: Instant,
+}
+
+impl Burst {
+    pub(super) fn hold(&mut self, lsn: u64, reply: Range<usize>, op: Op, keyed: bool, started: Instant) {
+        self.lsn = self.lsn.max(lsn);
+        self.held.push(Held { reply, op, keyed, started });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+}
+
+impl Engine {
+    /// Waits until every write of `burst` is durable, so `out` may be sent;
+    /// if the WAL failed, their replies in `out` become errors. Records the
+    /// held requests' latencies, including the wait. Leaves `burst` empty.
+    pub fn settle(&self, burst: &mut Burst, out: &mut Vec<u8>) {
+        if burst.held.is_empty() {
+            return;
+        }
+        let failure = match &self.wal {
+            Some(wal) => wal.wait_durable(burst.lsn).err(),
+            None => None,
+        };
+        if let Some(failure) = failure {
+            let error = wal_refuses(&failure.0);
+            let mut rewritten = Vec::with_capacity(out.len());
+            let mut copied = 0;
+            for held in &burst.held {
+                rewritten.extend_from_slice(&out[copied..held.reply.start]);
+                write_error(&mut rewritten, &error);
+                copied = held.reply.end;
+                self.count_error(Some(held.op));
+            }
+            rewritten.extend_from_slice(&out[copied..]);
+            *out = rewritten;
+        }
+        for held in burst.held.drain(..) {
+            if held.keyed {
+                self.metrics.idempotency_write_latency.record(held.started.elapsed().as_micros() as u64);
+            }
+            self.record_latency(Some(held.op), held.started);
+        }
+        burst.lsn = 0;
+    }
+}
