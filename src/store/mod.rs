@@ -2,8 +2,9 @@
 //! value (`u64 > 0`), with a cached total per key.
 //!
 //! - [`Bucket`]: a validated UTC day, stored as `YYYYMMDD` in a `u32`.
-//! - [`Counter`]: one key's buckets, sorted in a packed slice (12 bytes per
-//!   point), plus the cached total; every change is overflow-checked.
+//! - [`Counter`]: one key's buckets, sorted in one packed heap block (2 or
+//!   4 bytes of day and 1 to 8 of value per point, usually 4 in all), plus
+//!   the cached total; every change is overflow-checked.
 //! - [`Series`]: the counters of one series in a hash map with a fast,
 //!   seeded hasher; batch writes that check everything before changing
 //!   anything.

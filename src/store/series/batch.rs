@@ -9,14 +9,17 @@
 //! Both writes first fold the items into the distinct `(key, bucket)`
 //! pairs, in order of first appearance: `batch_add` sums their values,
 //! `batch_set` keeps the last one. Applying the folded pairs leaves the same
-//! state as applying the items one by one.
+//! state as applying the items one by one. Nearly every `batch_add` skips
+//! that work: when the sum of its values plus the largest total among the
+//! keys it touches fits a `u64`, no check can fail, and the items are
+//! applied one by one without building tables the size of the batch.
 
 use std::collections::HashMap;
 use std::fmt;
 
 use super::Series;
 use crate::store::bucket::Bucket;
-use crate::store::counter::Overflow;
+use crate::store::counter::{Counter, Overflow};
 use crate::store::hash::FastKeyHasher;
 
 /// Why a batch was refused. Nothing was changed.
@@ -98,6 +101,23 @@ impl Series {
     ///    overflows (`BatchTotalOverflow`), or the item's key total would
     ///    (`KeyTotalOverflow` for that item), whichever comes first.
     pub fn batch_add(&mut self, items: &[(u64, Bucket, u64)]) -> Result<BatchOutcome, BatchError> {
+        if let Some(total) = self.add_headroom(items) {
+            // No check can fail, so the items go in one by one, without the
+            // folding tables (which would cost time, and memory of the size
+            // of the batch).
+            for &(key, bucket, value) in items {
+                self.counter_mut(key)
+                    .add(bucket, value)
+                    .map_err(|Overflow| BatchError::KeyTotalOverflow { key, bucket })?;
+            }
+            return Ok(BatchOutcome { applied: items.len(), total });
+        }
+        self.batch_add_folded(items)
+    }
+
+    /// `batch_add` through the four checks on the folded pairs, for a
+    /// batch that might overflow somewhere.
+    fn batch_add_folded(&mut self, items: &[(u64, Bucket, u64)]) -> Result<BatchOutcome, BatchError> {
         // Check 1.
         let pairs = fold_pairs(items, |sum, value| sum.checked_add(value).ok_or(BatchError::BatchTotalOverflow))?;
         // Check 2.
@@ -123,6 +143,17 @@ impl Series {
                 .map_err(|Overflow| BatchError::KeyTotalOverflow { key: pair.key, bucket: pair.bucket })?;
         }
         Ok(BatchOutcome { applied: items.len(), total })
+    }
+
+    /// The sum of the values of `items` if it proves that no check of
+    /// `batch_add` can fail: the sum fits a `u64`, and so does the largest
+    /// total among the keys it touches plus that sum. Every bucket and key
+    /// total after any part of the batch is at most that bound.
+    fn add_headroom(&self, items: &[(u64, Bucket, u64)]) -> Option<u64> {
+        let total = items.iter().try_fold(0u64, |sum, &(_, _, value)| sum.checked_add(value))?;
+        let largest = items.iter().filter_map(|&(key, _, _)| self.get(key)).map(Counter::total).max().unwrap_or(0);
+        largest.checked_add(total)?;
+        Some(total)
     }
 
     /// `series.batch_set`: sets each item's bucket to exactly its value,
@@ -167,7 +198,6 @@ impl Series {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::counter::Counter;
 
     const MAX: u64 = u64::MAX;
 
@@ -273,6 +303,46 @@ mod tests {
         assert_eq!(outcome, BatchOutcome { applied: 3, total: 3 });
         assert_eq!(series.get(1).map(Counter::total), Some(MAX));
         assert_eq!(dump(&series), vec![(1, vec![(20260501, MAX - 1), (20260502, 1)])]);
+    }
+
+    #[test]
+    fn batch_add_without_headroom_still_applies_what_fits() {
+        // Key 1's total plus the batch sum exceeds u64, so the batch takes
+        // the folded, fully checked path; nothing overflows, so it applies.
+        let mut series = series_from(&[(1, 20260501, MAX - 3)]);
+        let batch = items(&[(2, 20260501, 5), (1, 20260502, 0), (2, 20260501, 5), (3, 20260501, 0)]);
+        assert_eq!(series.add_headroom(&batch), None);
+        assert_eq!(series.batch_add(&batch).unwrap(), BatchOutcome { applied: 4, total: 10 });
+        let expected = vec![(1, vec![(20260501, MAX - 3)]), (2, vec![(20260501, 10)]), (3, vec![])];
+        assert_eq!(dump(&series), expected);
+    }
+
+    #[test]
+    fn batch_add_with_headroom_matches_the_folded_path() {
+        let raw: Vec<(u64, u64, u64)> =
+            (0..3000u64).map(|i| (i * 7 % 401, 20260501 + i % 5, if i % 11 == 0 { 0 } else { i * 13 })).collect();
+        let batch = items(&raw);
+        let mut series = series_from(&[(3, 20260501, MAX / 2), (5, 20260430, 1)]);
+        let mut folded = series.clone();
+        let total: u64 = raw.iter().map(|&(_, _, value)| value).sum();
+        assert_eq!(series.add_headroom(&batch), Some(total));
+        assert_eq!(series.batch_add(&batch).unwrap(), BatchOutcome { applied: 3000, total });
+        assert_eq!(folded.batch_add_folded(&batch).unwrap(), BatchOutcome { applied: 3000, total });
+        assert_eq!(dump(&series), dump(&folded));
+        assert_eq!(series.key_count(), 401);
+        assert_eq!(series.grand_total(), u128::from(MAX / 2 + 1 + total));
+    }
+
+    #[test]
+    fn headroom_needs_the_largest_touched_total_plus_the_sum_to_fit() {
+        let series = series_from(&[(1, 20260501, MAX - 10), (2, 20260501, 5)]);
+        assert_eq!(series.add_headroom(&items(&[(1, 20260502, 4), (2, 20260501, 6)])), Some(10));
+        assert_eq!(series.add_headroom(&items(&[(1, 20260502, 4), (2, 20260501, 7)])), None);
+        // Key 1 is not touched: only key 2's total counts.
+        assert_eq!(series.add_headroom(&items(&[(2, 20260501, MAX - 5)])), Some(MAX - 5));
+        assert_eq!(series.add_headroom(&items(&[(2, 20260501, MAX - 4)])), None);
+        assert_eq!(series.add_headroom(&items(&[(3, 20260501, MAX), (4, 20260501, 1)])), None);
+        assert_eq!(series.add_headroom(&[]), Some(0));
     }
 
     #[test]
