@@ -31,8 +31,9 @@ use super::line::{encode_line, is_blank, parse_line};
 use super::writer::Shared;
 use super::{WalError, WalOptions};
 
-/// Above this the queue buffer a commit took gives memory back afterwards.
-const KEEP_BUFFER_BYTES: usize = 16 << 20;
+/// The most a queue buffer keeps between commits (ordinary batches of small
+/// entries fit well below this; a larger one pays an allocation).
+const KEEP_BUFFER_BYTES: usize = 1 << 20;
 
 /// Records appended but not yet committed, in LSN order.
 #[derive(Default)]
@@ -75,7 +76,7 @@ impl Queue {
         self.items.clear();
         self.records = 0;
         if self.lines.capacity() > KEEP_BUFFER_BYTES {
-            self.lines.shrink_to(KEEP_BUFFER_BYTES / 16);
+            self.lines.shrink_to(KEEP_BUFFER_BYTES);
         }
     }
 }
@@ -134,9 +135,14 @@ impl Writer {
     }
 
     /// Swaps the queue's content for this writer's empty buffers; returns
-    /// false when there was nothing to take.
+    /// false when there was nothing to take. Taking from an empty queue
+    /// hands the roomier buffer back to it, so a quiet node keeps one
+    /// grown buffer, not two.
     pub(super) fn take(&mut self, queue: &mut Queue) -> bool {
         if queue.is_empty() {
+            if self.taken.lines.capacity() > queue.lines.capacity() {
+                std::mem::swap(queue, &mut self.taken);
+            }
             return false;
         }
         std::mem::swap(queue, &mut self.taken);
