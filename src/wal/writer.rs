@@ -67,6 +67,8 @@ pub struct Wal {
     writer: Mutex<Writer>,
     batch_size: usize,
     batch_wait: Duration,
+    /// How many followers may spin at once: the cores.
+    max_spinners: usize,
 }
 
 /// What the handle and the writer share.
@@ -78,6 +80,8 @@ pub(super) struct Shared {
     progress: Mutex<Progress>,
     /// Moving average of the time one commit (a queue take) takes, in ns.
     commit_ns: AtomicU64,
+    /// Followers spinning right now (see `Wal::spin`).
+    spinners: AtomicUsize,
     /// Mirror of `progress.durable` for lock-free reads.
     durable: AtomicU64,
     last_appended: AtomicU64,
@@ -249,6 +253,7 @@ impl Wal {
             queue_full: Condvar::new(),
             progress: Mutex::new(Progress { durable: last_lsn, failure: None, stopped: false, waiters: Vec::new() }),
             commit_ns: AtomicU64::new(0),
+            spinners: AtomicUsize::new(0),
             durable: AtomicU64::new(last_lsn),
             last_appended: AtomicU64::new(last_lsn),
             failed: AtomicBool::new(false),
@@ -266,7 +271,8 @@ impl Wal {
         let (batch_size, batch_wait) = (options.batch_size.max(1), options.batch_wait);
         let writer =
             Writer::new(Arc::clone(&shared), WalOptions { dir: dir.clone(), ..options }, file, active_size, lsn_file);
-        Ok(Wal { shared, writer: Mutex::new(writer), batch_size, batch_wait })
+        let max_spinners = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Wal { shared, writer: Mutex::new(writer), batch_size, batch_wait, max_spinners })
     }
 
     /// Queues one entry; never blocks on I/O. `lsn` must be the previous
@@ -351,6 +357,19 @@ impl Wal {
         if expected > SPIN_COMMIT_NS {
             return Spin::GaveUp;
         }
+        // More spinners than cores would only take turns at yielding, and
+        // keep the leader and the parked waiters it wakes off the CPU.
+        let spinners = &self.shared.spinners;
+        if spinners.fetch_add(1, Ordering::Relaxed) >= self.max_spinners {
+            spinners.fetch_sub(1, Ordering::Relaxed);
+            return Spin::GaveUp;
+        }
+        let outcome = self.spin_while_leading(lsn, expected);
+        spinners.fetch_sub(1, Ordering::Relaxed);
+        outcome
+    }
+
+    fn spin_while_leading(&self, lsn: u64, expected: u64) -> Spin {
         let deadline = Instant::now() + Duration::from_nanos(2 * expected.max(MIN_SPIN_NS));
         loop {
             if self.shared.durable_lsn() >= lsn {
