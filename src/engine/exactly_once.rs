@@ -2,38 +2,45 @@
 //! keys on live writes and on replayed or replicated entries, streaming
 //! ingest, `idempotency.prune`, and recovery checkpoints.
 //!
-//! An idempotent write is looked up under the state lock before it runs: a
-//! hit answers the saved reply (`"idempotent": true`) and changes nothing;
-//! a miss runs the command and, only if it succeeds, stores a record with
-//! the server's creation time, which also goes into the WAL entry so age
-//! pruning survives replay (defect D11 fixed).
+//! An idempotent write's fingerprint digest and key hash are computed
+//! first, without the lock (`keyed`). It is then looked up under the state
+//! lock before it runs: a hit answers the saved reply (`"idempotent":
+//! true`) and changes nothing; a miss runs the command and, only if it
+//! succeeds, stores a record with the server's creation time, which also
+//! goes into the WAL entry so age pruning survives replay (defect D11
+//! fixed).
 
-use super::idempotency::{check_fields, IdempotencyRecord};
+use super::idempotency::{check_fields, IdempotencyRecord, KeyHash};
 use super::ingest::{ChunkDecision, IngestMode};
 use super::recovery::Checkpoint;
 use super::state::State;
 use super::Engine;
 use crate::metrics::Metrics;
 use crate::protocol::fields::Item;
-use crate::protocol::fingerprint::{command_fingerprint, fingerprint};
+use crate::protocol::fingerprint::{command_digest, command_fingerprint, Digest};
 use crate::protocol::write::write_u64;
 use crate::protocol::{Command, CommandError, IdempotencyFields, Op, Request};
 use crate::util::time::unix_now;
+use std::borrow::Cow;
 use std::time::Instant;
 
 /// An idempotent write's key fields and its computed fingerprint.
 pub(super) struct Keyed<'r> {
-    pub fields: &'r IdempotencyFields,
-    pub fingerprint: String,
+    pub fields: &'r IdempotencyFields<'r>,
+    /// The SHA-256 of the request's canonical text (COMMANDS.md 11.3).
+    pub digest: Digest,
+    /// The registry's hash of the key, computed before the lock is taken.
+    pub key_hash: KeyHash,
 }
 
 /// Steps 1-3 of COMMANDS.md 11.2 for an eligible op sent with a key (no
 /// lock needed); `None` when the request is not an idempotent write.
-pub(super) fn keyed<'r>(request: &'r Request<'_>) -> Result<Option<Keyed<'r>>, CommandError> {
+pub(super) fn keyed<'r>(request: &'r Request<'r>) -> Result<Option<Keyed<'r>>, CommandError> {
     let (Some(fields), true) = (&request.idempotency, request.op.is_idempotent()) else { return Ok(None) };
-    let fingerprint = fingerprint(request).unwrap_or_default();
-    check_fields(fields, &fingerprint)?;
-    Ok(Some(Keyed { fields, fingerprint }))
+    // Every idempotent op has a canonical text.
+    let digest = command_digest(request.op, &request.command).unwrap_or_default();
+    check_fields(fields, &digest)?;
+    Ok(Some(Keyed { fields, digest, key_hash: KeyHash::of(fields.key.as_bytes()) }))
 }
 
 /// Step 4: a stored reply for the same request, or a conflict. Counts hits
@@ -44,10 +51,10 @@ pub(super) fn lookup(
     keyed: &Keyed<'_>,
     out: &mut Vec<u8>,
 ) -> Result<bool, CommandError> {
-    match state.idempotency.lookup(&keyed.fields.key, &keyed.fingerprint) {
+    match state.idempotency.lookup_hashed(keyed.key_hash, &keyed.fields.key, &keyed.digest) {
         Ok(Some(record)) => {
             metrics.idempotency_hits.inc();
-            out.extend_from_slice(record.response.as_bytes());
+            out.extend_from_slice(record.response().as_bytes());
             Ok(true)
         }
         Ok(None) => Ok(false),
@@ -70,15 +77,13 @@ pub(super) fn remember(
     now: i64,
     response: &[u8],
 ) {
-    let record = IdempotencyRecord {
-        key: keyed.fields.key.clone(),
-        operation: op.internal_name().to_string(),
-        fingerprint: keyed.fingerprint.clone(),
-        response: String::from_utf8_lossy(response).into(),
-        created_at_unix: created_at,
-    };
-    let pruned = state.idempotency.insert(record, now);
-    metrics.idempotency_pruned.add(pruned);
+    // Replies are rendered as UTF-8; the lossy form is only a fallback.
+    let response = std::str::from_utf8(response).map_or_else(|_| String::from_utf8_lossy(response), Cow::Borrowed);
+    let record = IdempotencyRecord::new(&keyed.fields.key, op, keyed.digest, &response, created_at);
+    let pruned = state.idempotency.insert_hashed(keyed.key_hash, record, now);
+    if pruned > 0 {
+        metrics.idempotency_pruned.add(pruned);
+    }
     metrics.idempotency_write_count.inc();
 }
 

@@ -15,94 +15,111 @@
 //! at the first unexpired record instead of searching.
 //!
 //! Layout: a `VecDeque` of slots in insertion order, numbered by a running
-//! sequence number, and a `HashMap` from key to sequence number. Lookup,
-//! insert and eviction of the oldest are O(1). `idempotency.prune` can
-//! remove records from the middle; their slots become `None` (tombstones)
-//! so no other sequence number moves, and the deque is compacted once the
-//! tombstones outnumber the live records, which keeps every removal
-//! amortised O(1).
+//! sequence number, and an index from key to sequence number (`index.rs`:
+//! an open-addressing table by key hash; the key itself is read back from
+//! the record). Lookup, insert and eviction of the oldest are O(1). A
+//! record is 64 bytes with no allocation for a short key and reply, at
+//! most one otherwise (`record.rs`); the index adds 11-21 bytes. The key
+//! hash is computed before the state lock is taken (`*_hashed` methods).
+//! `idempotency.prune` can remove records from the middle; their slots
+//! become `None` (tombstones) so no other sequence number moves, and the
+//! deque is compacted once the tombstones outnumber the live records,
+//! which keeps every removal amortised O(1).
 
+mod index;
+mod record;
+
+pub use index::KeyHash;
+pub use record::IdempotencyRecord;
+
+use crate::protocol::fingerprint::{is_hex_of, Digest};
 use crate::protocol::{CommandError, ErrorCode, IdempotencyFields};
-use crate::store::FastKeyHasher;
-use std::collections::{HashMap, VecDeque};
+use index::{KeyIndex, Ticket};
+use std::collections::VecDeque;
 
 /// Longest accepted `idempotency_key`, in bytes.
 pub const MAX_KEY_BYTES: usize = 256;
 /// Longest accepted client `fingerprint`, in bytes.
 pub const MAX_FINGERPRINT_BYTES: usize = 512;
-
-/// One executed idempotent write (COMMANDS.md 11.4).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IdempotencyRecord {
-    /// The client's `idempotency_key`.
-    pub key: String,
-    /// The internal command name (`increment`, `batch_add`, ...).
-    pub operation: String,
-    /// The request fingerprint (64 lowercase hex digits).
-    pub fingerprint: String,
-    /// The raw JSON of the first reply's `response` value, key order kept.
-    pub response: Box<str>,
-    /// Server time of the execution, whole Unix seconds.
-    pub created_at_unix: i64,
-}
+/// The most records a registry keeps, whatever `max_records` says: the
+/// index keeps sequence numbers as 32-bit tickets, exact while fewer than
+/// 2^32 slots are live, and there are at most `2 * records + 64` slots.
+/// (A billion records would take some 80 GB.)
+pub const MAX_RECORDS: usize = 1 << 30;
 
 /// The records, in insertion order, with lazy pruning by age and count.
 ///
-/// Invariant: `index[k] == seq` exactly when
-/// `slots[seq - first_seq]` is `Some(record)` with `record.key == k`; the
+/// Invariant: `index` maps `k` to `seq` exactly when
+/// `slots[seq - first_seq]` is `Some(record)` with `record.key() == k`; the
 /// first and last slots are never `None`.
 #[derive(Debug)]
 pub struct IdempotencyRegistry {
     slots: VecDeque<Option<IdempotencyRecord>>,
     /// Sequence number of `slots[0]`.
     first_seq: u64,
-    /// Seeded fast hashing: keys come from clients, so not a fixed hash.
-    index: HashMap<String, u64, FastKeyHasher>,
+    index: KeyIndex,
     max_records: usize,
     max_age_secs: u64,
 }
 
 impl IdempotencyRegistry {
-    /// An empty registry keeping at most `max_records` records, each for at
-    /// most `max_age_secs` seconds (`0`: no age pruning).
+    /// An empty registry keeping at most `max_records` records (capped at
+    /// [`MAX_RECORDS`]), each for at most `max_age_secs` seconds (`0`: no
+    /// age pruning).
     pub fn new(max_records: usize, max_age_secs: u64) -> IdempotencyRegistry {
         IdempotencyRegistry {
             slots: VecDeque::new(),
             first_seq: 0,
-            index: HashMap::default(),
-            max_records,
+            index: KeyIndex::default(),
+            max_records: max_records.min(MAX_RECORDS),
             max_age_secs,
         }
     }
 
-    /// The number of records.
     /// `(max_records, max_age_secs)` this registry prunes by.
     pub fn limits(&self) -> (usize, u64) {
         (self.max_records, self.max_age_secs)
     }
 
+    /// The number of records.
     pub fn len(&self) -> usize {
         self.index.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.index.len() == 0
     }
 
     /// The record stored under `key`.
     pub fn get(&self, key: &str) -> Option<&IdempotencyRecord> {
-        let seq = *self.index.get(key)?;
+        self.get_hashed(KeyHash::of(key), key)
+    }
+
+    /// [`get`](Self::get) with the key's hash computed beforehand.
+    pub fn get_hashed(&self, hash: KeyHash, key: &str) -> Option<&IdempotencyRecord> {
+        let seq = self.seq_of(hash, key.as_bytes())?;
         self.slot(seq)
     }
 
     /// Step 4 of COMMANDS.md 11.2: the stored record when `key` was used
-    /// with this same `fingerprint` (a hit), `None` when the key is unknown
-    /// (execute), or `idempotency_conflict` when it was used for another
-    /// request.
-    pub fn lookup(&self, key: &str, fingerprint: &str) -> Result<Option<&IdempotencyRecord>, CommandError> {
-        match self.get(key) {
+    /// with a request of this same fingerprint `digest` (a hit), `None`
+    /// when the key is unknown (execute), or `idempotency_conflict` when it
+    /// was used for another request.
+    pub fn lookup(&self, key: &str, digest: &Digest) -> Result<Option<&IdempotencyRecord>, CommandError> {
+        self.lookup_hashed(KeyHash::of(key), key, digest)
+    }
+
+    /// [`lookup`](Self::lookup) with the key's hash computed beforehand
+    /// (outside the state lock).
+    pub fn lookup_hashed(
+        &self,
+        hash: KeyHash,
+        key: &str,
+        digest: &Digest,
+    ) -> Result<Option<&IdempotencyRecord>, CommandError> {
+        match self.get_hashed(hash, key) {
             None => Ok(None),
-            Some(record) if record.fingerprint == fingerprint => Ok(Some(record)),
+            Some(record) if record.fingerprint_matches(digest) => Ok(Some(record)),
             Some(_) => Err(CommandError::new(
                 ErrorCode::IdempotencyConflict,
                 "Idempotency key was already used with a different request",
@@ -116,12 +133,20 @@ impl IdempotencyRegistry {
     /// under the same key is replaced (not counted as pruned) and the new
     /// one goes to the end of the insertion order.
     pub fn insert(&mut self, record: IdempotencyRecord, now_unix: i64) -> u64 {
-        if let Some(seq) = self.index.get(&record.key).copied() {
+        self.insert_hashed(KeyHash::of(record.key_bytes()), record, now_unix)
+    }
+
+    /// [`insert`](Self::insert) with the hash of `record.key()` computed
+    /// beforehand.
+    pub fn insert_hashed(&mut self, hash: KeyHash, record: IdempotencyRecord, now_unix: i64) -> u64 {
+        let key = record.key_bytes();
+        debug_assert_eq!(hash, KeyHash::of(key));
+        if let Some(seq) = self.seq_of(hash, key) {
             self.take_seq(seq);
             self.compact_if_sparse();
         }
         let seq = self.first_seq + self.slots.len() as u64;
-        self.index.insert(record.key.clone(), seq);
+        self.index.insert(hash, seq as Ticket);
         self.slots.push_back(Some(record));
         self.prune(now_unix)
     }
@@ -186,6 +211,17 @@ impl IdempotencyRegistry {
         pruned
     }
 
+    fn seq_of(&self, hash: KeyHash, key: &[u8]) -> Option<u64> {
+        let holds_key = |ticket| self.slot(self.seq_of_ticket(ticket)).is_some_and(|r| r.key_bytes() == key);
+        self.index.get(hash, holds_key).map(|ticket| self.seq_of_ticket(ticket))
+    }
+
+    /// The sequence number whose low 32 bits are `ticket`: the live ones
+    /// span fewer than 2^32 values from `first_seq` (see [`MAX_RECORDS`]).
+    fn seq_of_ticket(&self, ticket: Ticket) -> u64 {
+        self.first_seq + u64::from(ticket.wrapping_sub(self.first_seq as Ticket))
+    }
+
     fn slot(&self, seq: u64) -> Option<&IdempotencyRecord> {
         let at = usize::try_from(seq.checked_sub(self.first_seq)?).ok()?;
         self.slots.get(at)?.as_ref()
@@ -198,8 +234,8 @@ impl IdempotencyRegistry {
 
     fn pop_oldest(&mut self) {
         if let Some(Some(record)) = self.slots.pop_front() {
+            self.index.remove(KeyHash::of(record.key_bytes()), self.first_seq as Ticket);
             self.first_seq += 1;
-            self.index.remove(&record.key);
         }
         self.trim();
     }
@@ -211,7 +247,7 @@ impl IdempotencyRegistry {
             return;
         };
         if let Some(record) = self.slots.get_mut(at).and_then(Option::take) {
-            self.index.remove(&record.key);
+            self.index.remove(KeyHash::of(record.key_bytes()), seq as Ticket);
         }
         self.trim();
     }
@@ -236,24 +272,22 @@ impl IdempotencyRegistry {
         }
     }
 
-    /// Removes every tombstone and renumbers the records from `first_seq`.
+    /// Removes every tombstone, renumbers the records from `first_seq` and
+    /// indexes them again.
     fn compact(&mut self) {
         self.slots.retain(Option::is_some);
-        for (slot, seq) in self.slots.iter().zip(self.first_seq..) {
-            if let Some(record) = slot {
-                if let Some(entry) = self.index.get_mut(&record.key) {
-                    *entry = seq;
-                }
-            }
+        self.index.clear();
+        for (record, seq) in self.slots.iter().flatten().zip(self.first_seq..) {
+            self.index.insert(KeyHash::of(record.key_bytes()), seq as Ticket);
         }
     }
 }
 
 /// Steps 1 and 3 of COMMANDS.md 11.2, for eligible ops: the key must be
 /// 1..=256 bytes; a client `fingerprint` must be 1..=512 bytes and equal
-/// to the `computed` one (else `idempotency_conflict`, which does not count
-/// as an idempotency conflict in the metrics).
-pub fn check_fields(fields: &IdempotencyFields, computed: &str) -> Result<(), CommandError> {
+/// to the hex of the `computed` digest (else `idempotency_conflict`, which
+/// does not count as an idempotency conflict in the metrics).
+pub fn check_fields(fields: &IdempotencyFields, computed: &Digest) -> Result<(), CommandError> {
     if fields.key.is_empty() {
         return Err(CommandError::validation("Field idempotency_key must not be empty"));
     }
@@ -267,7 +301,7 @@ pub fn check_fields(fields: &IdempotencyFields, computed: &str) -> Result<(), Co
         if sent.len() > MAX_FINGERPRINT_BYTES {
             return Err(CommandError::validation("Field fingerprint exceeds max size"));
         }
-        if sent != computed {
+        if !is_hex_of(sent, computed) {
             return Err(CommandError::new(
                 ErrorCode::IdempotencyConflict,
                 "Field fingerprint does not match request fingerprint",
@@ -280,19 +314,24 @@ pub fn check_fields(fields: &IdempotencyFields, computed: &str) -> Result<(), Co
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::Op;
+    use crate::util::sha256::{hex, sha256};
+
+    /// The fingerprint digest the test records of `key` carry.
+    fn fp(key: &str) -> Digest {
+        sha256(key.as_bytes())
+    }
+
+    fn record_with(key: &str, created_at_unix: i64, response: &str) -> IdempotencyRecord {
+        IdempotencyRecord::new(key, Op::Increment, fp(key), response, created_at_unix)
+    }
 
     fn record(key: &str, created_at_unix: i64) -> IdempotencyRecord {
-        IdempotencyRecord {
-            key: key.to_string(),
-            operation: "increment".to_string(),
-            fingerprint: format!("fp-{key}"),
-            response: "1".into(),
-            created_at_unix,
-        }
+        record_with(key, created_at_unix, "1")
     }
 
     fn keys(registry: &IdempotencyRegistry) -> Vec<&str> {
-        registry.iter().map(|r| r.key.as_str()).collect()
+        registry.iter().map(|r| r.key()).collect()
     }
 
     #[test]
@@ -301,14 +340,13 @@ mod tests {
         assert_eq!(registry.insert(record("a", 5), 100), 0);
         assert_eq!(registry.get("a"), Some(&record("a", 5)));
         assert_eq!(registry.get("b"), None);
-        assert_eq!(registry.lookup("a", "fp-a"), Ok(Some(&record("a", 5))));
-        assert_eq!(registry.lookup("b", "fp-a"), Ok(None));
-        let conflict = registry.lookup("a", "other").unwrap_err();
+        assert_eq!(registry.lookup("a", &fp("a")), Ok(Some(&record("a", 5))));
+        assert_eq!(registry.lookup("b", &fp("a")), Ok(None));
+        let conflict = registry.lookup("a", &fp("other")).unwrap_err();
         assert_eq!(conflict.code, ErrorCode::IdempotencyConflict);
         assert_eq!(conflict.message, "Idempotency key was already used with a different request");
         registry.insert(record("b", 6), 100);
-        let mut replaced = record("a", 7);
-        replaced.response = "{\"applied\":1}".into();
+        let replaced = record_with("a", 7, "{\"applied\":1}");
         assert_eq!(registry.insert(replaced.clone(), 100), 0);
         assert_eq!(keys(&registry), ["b", "a"]);
         assert_eq!(registry.get("a"), Some(&replaced));
@@ -412,13 +450,13 @@ mod tests {
         assert_eq!(registry.len(), 500);
         assert!(registry.slots.len() <= 1000);
         for i in 0..1000 {
-            let found = registry.get(&format!("k{i}")).map(|r| r.key.clone());
+            let found = registry.get(&format!("k{i}")).map(|r| r.key().to_string());
             assert_eq!(found, (i % 2 == 1).then(|| format!("k{i}")));
         }
         registry.insert(record("new", 5), 0);
-        assert_eq!(registry.iter().last().map(|r| r.key.as_str()), Some("new"));
+        assert_eq!(registry.iter().last().map(|r| r.key()), Some("new"));
         assert_eq!(registry.get("new").map(|r| r.created_at_unix), Some(5));
-        assert_eq!(registry.get("k999").map(|r| r.key.as_str()), Some("k999"));
+        assert_eq!(registry.get("k999").map(|r| r.key()), Some("k999"));
         // A full pass of removals in the middle triggers compaction.
         let mut registry = IdempotencyRegistry::new(10_000, 0);
         for i in 0..300 {
@@ -431,21 +469,53 @@ mod tests {
     }
 
     #[test]
+    fn sequence_numbers_past_32_bits_keep_working() {
+        // The index keeps the low 32 bits; start just below a wrap.
+        let mut registry = IdempotencyRegistry::new(4, 0);
+        registry.first_seq = (1 << 32) - 3;
+        for i in 0..10 {
+            registry.insert(record(&format!("k{i}"), i), 0);
+        }
+        assert_eq!(keys(&registry), ["k6", "k7", "k8", "k9"]);
+        assert_eq!(registry.first_seq, (1 << 32) + 3);
+        for i in 0..10 {
+            assert_eq!(registry.get(&format!("k{i}")).map(|r| r.created_at_unix), (i >= 6).then_some(i), "k{i}");
+        }
+        // Replacing and removing from the middle across the wrap.
+        registry.insert(record("k7", 70), 0);
+        assert_eq!(keys(&registry), ["k6", "k8", "k9", "k7"]);
+        assert_eq!(registry.prune_before(9, None), 2);
+        assert_eq!(keys(&registry), ["k9", "k7"]);
+        assert_eq!(registry.get("k7").map(|r| r.created_at_unix), Some(70));
+        assert_eq!(registry.get("k6"), None);
+    }
+
+    #[test]
+    fn max_records_is_capped() {
+        assert_eq!(IdempotencyRegistry::new(usize::MAX, 5).limits(), (MAX_RECORDS, 5));
+        assert_eq!(IdempotencyRegistry::new(1_000_000, 0).limits(), (1_000_000, 0));
+    }
+
+    #[test]
     fn request_field_checks() {
         let fields = |key: &str, fingerprint: Option<&str>| IdempotencyFields {
-            key: key.to_string(),
-            fingerprint: fingerprint.map(str::to_string),
+            key: key.to_string().into(),
+            fingerprint: fingerprint.map(|f| f.to_string().into()),
             created_at_unix: None,
         };
-        let error = |f: IdempotencyFields| check_fields(&f, "abc").unwrap_err();
+        let computed = sha256(b"abc");
+        let error = |f: IdempotencyFields| check_fields(&f, &computed).unwrap_err();
         assert_eq!(error(fields("", None)).message, "Field idempotency_key must not be empty");
         assert_eq!(error(fields(&"k".repeat(257), None)).message, "Field idempotency_key exceeds max size");
-        assert_eq!(check_fields(&fields(&"k".repeat(256), None), "abc"), Ok(()));
+        assert_eq!(check_fields(&fields(&"k".repeat(256), None), &computed), Ok(()));
         assert_eq!(error(fields("k", Some(""))).message, "Field fingerprint must not be empty");
         assert_eq!(error(fields("k", Some(&"f".repeat(513)))).message, "Field fingerprint exceeds max size");
-        let mismatch = error(fields("k", Some("abd")));
-        assert_eq!(mismatch.code, ErrorCode::IdempotencyConflict);
-        assert_eq!(mismatch.message, "Field fingerprint does not match request fingerprint");
-        assert_eq!(check_fields(&fields("k", Some("abc")), "abc"), Ok(()));
+        let hex_fp = hex(&computed);
+        for wrong in [hex(&sha256(b"abd")), hex_fp.to_uppercase(), hex_fp[..63].to_string(), format!("{hex_fp}0")] {
+            let mismatch = error(fields("k", Some(&wrong)));
+            assert_eq!(mismatch.code, ErrorCode::IdempotencyConflict);
+            assert_eq!(mismatch.message, "Field fingerprint does not match request fingerprint");
+        }
+        assert_eq!(check_fields(&fields("k", Some(&hex_fp)), &computed), Ok(()));
     }
 }

@@ -161,7 +161,7 @@ pub(super) fn apply_entry(
         // The series snapshot holds the effect; the record is restored
         // unless the idempotency snapshot already holds it too.
         if let (Some(keyed), true) = (&keyed, lsn > state.covered.global) {
-            if state.idempotency.get(&keyed.fields.key).is_none() {
+            if state.idempotency.get_hashed(keyed.key_hash, &keyed.fields.key).is_none() {
                 if let Some(reply) = super::exactly_once::saved_reply(entry, command) {
                     let now = crate::util::time::unix_now();
                     let created = keyed.fields.created_at_unix.map_or(now, |t| t as i64);
@@ -174,7 +174,7 @@ pub(super) fn apply_entry(
     let mut scratch = Vec::new();
     if let Some(keyed) = &keyed {
         // Not a client's retry: no hit or conflict is counted here.
-        match state.idempotency.lookup(&keyed.fields.key, &keyed.fingerprint) {
+        match state.idempotency.lookup_hashed(keyed.key_hash, &keyed.fields.key, &keyed.digest) {
             Ok(Some(_)) => return Applied::Covered,
             Ok(None) => {}
             Err(error) => return Applied::Failed(error),

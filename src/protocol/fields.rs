@@ -98,12 +98,17 @@ pub fn req_str<'a>(obj: &Value<'a>, field: &str) -> FieldResult<Cow<'a, str>> {
 
 /// A "string or integer" field (COMMANDS.md 4.6): integers become their
 /// decimal text; any other type, `null` included, is an error.
-pub fn opt_str_or_int(obj: &Value<'_>, field: &str) -> FieldResult<Option<String>> {
-    match obj.get(field) {
-        None => Ok(None),
-        Some(Value::Str(s)) => Ok(Some(s.to_string())),
-        Some(Value::Int(n)) => Ok(Some(n.to_string())),
-        Some(_) => Err(CommandError::validation(format!("Field {field} must be a string or integer"))),
+/// A string is borrowed from the request line when it has no escapes.
+pub fn opt_str_or_int<'a>(obj: &Value<'a>, field: &str) -> FieldResult<Option<Cow<'a, str>>> {
+    obj.get(field).map(|value| str_or_int(value, field)).transpose()
+}
+
+/// The value of the "string or integer" field `field`.
+pub fn str_or_int<'a>(value: &Value<'a>, field: &str) -> FieldResult<Cow<'a, str>> {
+    match value {
+        Value::Str(s) => Ok(s.clone()),
+        Value::Int(n) => Ok(Cow::Owned(n.to_string())),
+        _ => Err(CommandError::validation(format!("Field {field} must be a string or integer"))),
     }
 }
 

@@ -12,6 +12,10 @@
 //! text must match the reference byte for byte; the tests pin every
 //! published vector.
 //!
+//! Keyed writes use [`command_digest`], which feeds the text to SHA-256 as
+//! it is produced (through a stack buffer) and keeps the 32-byte digest:
+//! the hex form is rendered only where a fingerprint is written out.
+//!
 //! Line forms: `<name>:s:<UTF-8 byte length>:<value>` for strings,
 //! `<name>:u:<decimal>` for unsigned values (`<name>:n` when absent), and
 //! `<name>:i:<decimal>` for counts. The first line is always
@@ -20,7 +24,11 @@
 use super::fields::{Item, RawRange};
 use super::op::Op;
 use super::request::{Command, Request};
-use crate::util::sha256::{hex, sha256};
+use crate::util::sha256::{hex, sha256, Sha256};
+
+/// A SHA-256 digest of a canonical text; its lowercase hex is the
+/// fingerprint.
+pub type Digest = [u8; 32];
 
 /// The canonical text of an idempotent-eligible request (COMMANDS.md 11.1)
 /// or of an ingest request; `None` for every other op.
@@ -37,136 +45,288 @@ pub fn fingerprint(request: &Request<'_>) -> Option<String> {
 /// [`fingerprint`] from the op and command alone (WAL replay builds these
 /// without an envelope).
 pub fn command_fingerprint(op: Op, command: &Command<'_>) -> Option<String> {
-    command_canonical_text(op, command).map(|text| hex(&sha256(text.as_bytes())))
+    command_digest(op, command).map(|digest| hex(&digest))
+}
+
+/// The SHA-256 of [`command_canonical_text`], hashed as it is produced:
+/// no text is built and no hex is rendered, which is what a keyed write
+/// needs (records keep the digest; hex only when a record is rendered).
+pub fn command_digest(op: Op, command: &Command<'_>) -> Option<Digest> {
+    let mut sink = HashSink::new();
+    canonical(op, command, &mut sink).then(|| sink.finish())
 }
 
 /// [`canonical_text`] from the op and command alone.
 pub fn command_canonical_text(op: Op, command: &Command<'_>) -> Option<String> {
-    let mut text = Canonical::new(op.internal_name());
+    let mut text = Vec::with_capacity(128);
+    // Every piece pushed is a `&str` or ASCII digits, so this is UTF-8.
+    canonical(op, command, &mut text).then(|| String::from_utf8(text).ok()).flatten()
+}
+
+/// Whether `text` is exactly the lowercase hex of `digest` (what a client
+/// `fingerprint` must be), without rendering the hex.
+pub fn is_hex_of(text: &str, digest: &Digest) -> bool {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let text = text.as_bytes();
+    text.len() == 2 * digest.len()
+        && digest.iter().zip(text.chunks_exact(2)).all(|(&byte, pair)| {
+            pair[0] == DIGITS[usize::from(byte >> 4)] && pair[1] == DIGITS[usize::from(byte & 0x0f)]
+        })
+}
+
+/// The digest whose lowercase hex is `text`; `None` unless `text` is
+/// exactly 64 lowercase hex digits.
+pub fn digest_from_hex(text: &str) -> Option<Digest> {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        }
+    }
+    let text = text.as_bytes();
+    if text.len() != 64 {
+        return None;
+    }
+    let mut digest = [0u8; 32];
+    for (byte, pair) in digest.iter_mut().zip(text.chunks_exact(2)) {
+        *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    }
+    Some(digest)
+}
+
+/// Writes the canonical text of `command` into `out`; `false` for ops that
+/// have none (what was written is then meaningless).
+fn canonical(op: Op, command: &Command<'_>, out: &mut impl Sink) -> bool {
+    let mut text = Canonical(out);
+    text.string("command:s:", op.internal_name());
     match command {
         Command::Increment { series, key, bucket, value } | Command::Decrement { series, key, bucket, value } => {
-            text.string("series", series);
-            text.unsigned("key", *key);
-            text.unsigned("bucket", u64::from(bucket.yyyymmdd()));
-            text.unsigned("value", value.unwrap_or(1));
+            text.string("series:s:", series);
+            text.unsigned("key:u:", *key);
+            text.unsigned("bucket:u:", u64::from(bucket.yyyymmdd()));
+            text.unsigned("value:u:", value.unwrap_or(1));
         }
         Command::BatchAdd { series, items } | Command::BatchSet { series, items } => {
-            text.string("series", series);
+            text.string("series:s:", series);
             text.items(items);
         }
         Command::BatchReset { series, keys } => {
-            text.string("series", series);
+            text.string("series:s:", series);
             text.keys(keys);
         }
         Command::BatchDeleteRange { series, keys, range } => {
-            text.string("series", series);
+            text.string("series:s:", series);
             text.keys(keys);
             text.range(range);
         }
         Command::CounterDeleteRange { series, key, range } => {
-            text.string("series", series);
-            text.unsigned("key", *key);
+            text.string("series:s:", series);
+            text.unsigned("key:u:", *key);
             text.range(range);
         }
         Command::TreeDeleteRange { series, range } => {
-            text.string("series", series);
-            text.absent("key");
+            text.string("series:s:", series);
+            text.absent("key:n\n");
             text.range(range);
         }
         Command::CounterReset { series, key } => {
-            text.string("series", series);
-            text.unsigned("key", *key);
+            text.string("series:s:", series);
+            text.unsigned("key:u:", *key);
         }
         Command::TreeReset { series } => {
-            text.string("series", series);
-            text.absent("key");
+            text.string("series:s:", series);
+            text.absent("key:n\n");
         }
         Command::IngestBegin { stream_id, mode, granularity } => {
-            text.string("stream_id", stream_id);
-            text.string("mode", mode);
+            text.string("stream_id:s:", stream_id);
+            text.string("mode:s:", mode);
             match granularity {
-                Some(granularity) => text.string("granularity", granularity),
-                None => text.absent("granularity"),
+                Some(granularity) => text.string("granularity:s:", granularity),
+                None => text.absent("granularity:n\n"),
             }
         }
         Command::IngestChunk { series, stream_id, chunk_seq, items } => {
-            text.string("stream_id", stream_id);
-            text.string("series", series);
-            text.unsigned("chunk_seq", *chunk_seq);
+            text.string("stream_id:s:", stream_id);
+            text.string("series:s:", series);
+            text.unsigned("chunk_seq:u:", *chunk_seq);
             text.items(items);
         }
         Command::IngestCommit { stream_id } | Command::IngestAbort { stream_id } => {
-            text.string("stream_id", stream_id);
+            text.string("stream_id:s:", stream_id);
         }
-        _ => return None,
+        _ => return false,
     }
-    Some(text.0)
+    true
 }
 
-/// A canonical text being built, one `\n`-terminated line at a time.
-struct Canonical(String);
+/// Where canonical text goes: a buffer, or straight into SHA-256.
+trait Sink {
+    fn push(&mut self, bytes: &[u8]);
 
-impl Canonical {
-    fn new(command: &str) -> Canonical {
-        let mut text = Canonical(String::with_capacity(128));
-        text.string("command", command);
-        text
+    /// The decimal digits of `value` and then `end`.
+    #[inline]
+    fn push_number(&mut self, value: u64, end: u8) {
+        let mut buffer = [0u8; 21];
+        let len = write_number(&mut buffer, value, end);
+        self.push(&buffer[..len]);
+    }
+}
+
+/// Writes the decimal digits of `value` and then `end` at the start of
+/// `out` (21 bytes always suffice); returns how many bytes were written.
+/// Two digits per division: the numbers of a canonical text are most of
+/// its cost after the hashing.
+#[inline]
+fn write_number(out: &mut [u8], mut value: u64, end: u8) -> usize {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
+    let digits = value.checked_ilog10().unwrap_or(0) as usize + 1;
+    let mut at = digits;
+    while at >= 2 {
+        let pair = (value % 100) as usize * 2;
+        value /= 100;
+        out[at - 2..at].copy_from_slice(&PAIRS[pair..pair + 2]);
+        at -= 2;
+    }
+    if at == 1 {
+        out[0] = b'0' + value as u8;
+    }
+    out[digits] = end;
+    digits + 1
+}
+
+impl Sink for Vec<u8> {
+    #[inline]
+    fn push(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+/// Feeds SHA-256 through a stack buffer: the text comes in pieces of a few
+/// bytes, and one `update` per piece would cost more than the hashing. A
+/// text that fits the buffer (every single-key write) is hashed in one go.
+struct HashSink {
+    buffer: [u8; 128],
+    len: usize,
+    /// Fed only by texts longer than the buffer.
+    hasher: Option<Sha256>,
+}
+
+impl HashSink {
+    fn new() -> HashSink {
+        HashSink { buffer: [0; 128], len: 0, hasher: None }
     }
 
-    fn string(&mut self, name: &str, value: &str) {
-        self.0.push_str(name);
-        self.0.push_str(":s:");
-        self.decimal(value.len() as u64);
-        self.0.push(':');
-        self.0.push_str(value);
-        self.0.push('\n');
+    #[inline]
+    fn finish(&mut self) -> Digest {
+        match self.hasher.take() {
+            None => sha256(&self.buffer[..self.len]),
+            Some(mut hasher) => {
+                hasher.update(&self.buffer[..self.len]);
+                hasher.finalize()
+            }
+        }
     }
 
-    /// Appends a decimal number without going through `fmt`.
-    fn decimal(&mut self, value: u64) {
-        let mut buffer = [0u8; 20];
-        let digits = super::write::decimal(value, &mut buffer);
-        self.0.extend(digits.iter().map(|&d| char::from(d)));
+    #[cold]
+    fn spill(&mut self, bytes: &[u8]) {
+        let hasher = self.hasher.get_or_insert_with(Sha256::new);
+        hasher.update(&self.buffer[..self.len]);
+        hasher.update(bytes);
+        self.len = 0;
+    }
+}
+
+impl Sink for HashSink {
+    #[inline]
+    fn push(&mut self, bytes: &[u8]) {
+        match self.buffer.get_mut(self.len..self.len + bytes.len()) {
+            Some(free) => {
+                free.copy_from_slice(bytes);
+                self.len += bytes.len();
+            }
+            None => self.spill(bytes),
+        }
     }
 
-    fn unsigned(&mut self, name: &str, value: u64) {
-        self.0.push_str(name);
-        self.0.push_str(":u:");
-        self.decimal(value);
-        self.0.push('\n');
+    /// Straight into the buffer when it has room: a copy of a few bytes
+    /// of unknown length costs more than the digits.
+    #[inline]
+    fn push_number(&mut self, value: u64, end: u8) {
+        match self.buffer.get_mut(self.len..self.len + 21) {
+            Some(free) => self.len += write_number(free, value, end),
+            None => {
+                let mut buffer = [0u8; 21];
+                let len = write_number(&mut buffer, value, end);
+                self.push(&buffer[..len]);
+            }
+        }
+    }
+}
+
+/// A canonical text being written, one `\n`-terminated line at a time.
+/// Each method takes the line's fixed start (`<name>:<type>:`) whole, so a
+/// line is fed in few pieces.
+struct Canonical<'s, S: Sink>(&'s mut S);
+
+impl<S: Sink> Canonical<'_, S> {
+    /// `<name>:s:<UTF-8 byte length>:<value>\n`; `start` is `<name>:s:`.
+    #[inline]
+    fn string(&mut self, start: &str, value: &str) {
+        self.0.push(start.as_bytes());
+        self.number(value.len() as u64, b':');
+        self.0.push(value.as_bytes());
+        self.0.push(b"\n");
     }
 
-    fn absent(&mut self, name: &str) {
-        self.0.push_str(name);
-        self.0.push_str(":n\n");
+    /// `<name>:u:<decimal>\n`; `start` is `<name>:u:`.
+    #[inline]
+    fn unsigned(&mut self, start: &str, value: u64) {
+        self.0.push(start.as_bytes());
+        self.number(value, b'\n');
     }
 
-    fn count(&mut self, name: &str, value: usize) {
-        self.0.push_str(name);
-        self.0.push_str(":i:");
-        self.decimal(value as u64);
-        self.0.push('\n');
+    /// `<name>:n\n`, given whole.
+    #[inline]
+    fn absent(&mut self, line: &str) {
+        self.0.push(line.as_bytes());
+    }
+
+    /// `<name>:i:<decimal>\n`; `start` is `<name>:i:`.
+    #[inline]
+    fn count(&mut self, start: &str, value: usize) {
+        self.0.push(start.as_bytes());
+        self.number(value as u64, b'\n');
+    }
+
+    #[inline]
+    fn number(&mut self, value: u64, end: u8) {
+        self.0.push_number(value, end);
     }
 
     fn items(&mut self, items: &[Item]) {
-        self.count("items_count", items.len());
+        self.count("items_count:i:", items.len());
         for &(key, bucket, value) in items {
-            self.unsigned("item_key", key);
-            self.unsigned("item_bucket", u64::from(bucket.yyyymmdd()));
-            self.unsigned("item_value", value);
+            self.unsigned("item_key:u:", key);
+            self.unsigned("item_bucket:u:", u64::from(bucket.yyyymmdd()));
+            self.unsigned("item_value:u:", value);
         }
     }
 
     fn keys(&mut self, keys: &[u64]) {
-        self.count("keys_count", keys.len());
+        self.count("keys_count:i:", keys.len());
         for &key in keys {
-            self.unsigned("key_value", key);
+            self.unsigned("key_value:u:", key);
         }
     }
 
     fn range(&mut self, range: &RawRange) {
-        self.unsigned("range_from", range.from);
-        self.unsigned("range_to", range.to);
+        self.unsigned("range_from:u:", range.from);
+        self.unsigned("range_to:u:", range.to);
     }
 }
 
@@ -303,6 +463,56 @@ mod tests {
             text(r#"{"v":2,"op":"series.batch_set","series":"u","items":[[1,20260501,0]]}"#).as_deref(),
             Some("command:s:9:batch_set\nseries:s:1:u\nitems_count:i:1\nitem_key:u:1\nitem_bucket:u:20260501\nitem_value:u:0\n")
         );
+    }
+
+    #[test]
+    fn numbers_are_plain_decimal() {
+        for value in [0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 20260529, 12345678901, u64::MAX - 1, u64::MAX] {
+            let mut out = [0u8; 21];
+            let len = write_number(&mut out, value, b'\n');
+            assert_eq!(&out[..len], format!("{value}\n").as_bytes());
+            let mut text = Vec::new();
+            text.push_number(value, b':');
+            assert_eq!(text, format!("{value}:").as_bytes());
+            let mut sink = HashSink::new();
+            sink.push_number(value, b':');
+            assert_eq!(sink.finish(), sha256(format!("{value}:").as_bytes()));
+        }
+    }
+
+    #[test]
+    fn long_texts_hash_the_same_through_the_buffer() {
+        // 400 items: the text passes the stack buffer many times over.
+        let items: Vec<String> =
+            (0..400u64).map(|i| format!("[{},20260529,{}]", i * 7919, i64::MAX as u64 - i)).collect();
+        let line = format!(r#"{{"v":2,"op":"series.batch_add","series":"usage","items":[{}]}}"#, items.join(","));
+        let request = parse_request(line.as_bytes()).unwrap();
+        let text = canonical_text(&request).unwrap();
+        assert!(text.len() > 10_000);
+        assert_eq!(command_digest(request.op, &request.command), Some(sha256(text.as_bytes())));
+        assert_eq!(fp(&line), Some(hex(&sha256(text.as_bytes()))));
+        // Every length around the buffer's size.
+        for len in 100..300 {
+            let series = "s".repeat(len);
+            let line = format!(r#"{{"v":2,"op":"tree.reset","series":"{series}"}}"#);
+            let request = parse_request(line.as_bytes()).unwrap();
+            let text = canonical_text(&request).unwrap();
+            assert_eq!(command_digest(request.op, &request.command), Some(sha256(text.as_bytes())), "{len}");
+        }
+    }
+
+    #[test]
+    fn hex_round_trips() {
+        let digest = sha256(b"abc");
+        let text = hex(&digest);
+        assert!(is_hex_of(&text, &digest));
+        assert_eq!(digest_from_hex(&text), Some(digest));
+        assert!(!is_hex_of(&text.to_uppercase(), &digest));
+        assert_eq!(digest_from_hex(&text.to_uppercase()), None);
+        assert!(!is_hex_of(&text[..62], &digest));
+        assert_eq!(digest_from_hex(&text[..62]), None);
+        assert_eq!(digest_from_hex(&format!("{}g", &text[..63])), None);
+        assert!(!is_hex_of(&hex(&sha256(b"abd")), &digest));
     }
 
     #[test]

@@ -17,14 +17,15 @@ pub struct Request<'a> {
     /// `token` when it is a string (any other type counts as absent).
     pub token: Option<Cow<'a, str>>,
     /// Present when the object has the key `idempotency_key`.
-    pub idempotency: Option<IdempotencyFields>,
+    pub idempotency: Option<IdempotencyFields<'a>>,
 }
 
-/// The idempotency fields of COMMANDS.md 11.2.
+/// The idempotency fields of COMMANDS.md 11.2 (strings borrowed from the
+/// request line when they have no escapes).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyFields {
-    pub key: String,
-    pub fingerprint: Option<String>,
+pub struct IdempotencyFields<'a> {
+    pub key: Cow<'a, str>,
+    pub fingerprint: Option<Cow<'a, str>>,
     pub created_at_unix: Option<u64>,
 }
 
@@ -160,13 +161,17 @@ pub fn parse_value(value: Value<'_>) -> Result<Request<'_>, Rejected> {
         .ok_or_else(|| Rejected::early(ErrorCode::UnknownCommand, format!("Unknown op {op_name}")))?;
     let fail = |error| Rejected { op: Some(op), error };
     let command = parse_command(op, &value).map_err(fail)?;
-    let idempotency = if value.has("idempotency_key") { Some(parse_idempotency(&value).map_err(fail)?) } else { None };
+    let idempotency = match value.get("idempotency_key") {
+        Some(key) => Some(parse_idempotency(&value, key).map_err(fail)?),
+        None => None,
+    };
     let token = fields::opt_str(&value, "token");
     Ok(Request { op, command, token, idempotency })
 }
 
-fn parse_idempotency(obj: &Value<'_>) -> FieldResult<IdempotencyFields> {
-    let key = fields::opt_str_or_int(obj, "idempotency_key")?.unwrap_or_default();
+/// The idempotency fields of `obj`, whose `idempotency_key` is `key`.
+fn parse_idempotency<'a>(obj: &Value<'a>, key: &Value<'a>) -> FieldResult<IdempotencyFields<'a>> {
+    let key = fields::str_or_int(key, "idempotency_key")?;
     let fingerprint = fields::opt_str_or_int(obj, "fingerprint")?;
     let created_at_unix = match obj.get("idempotency_created_at_unix") {
         None => None,
@@ -319,7 +324,8 @@ fn parse_command<'a>(op: Op, obj: &Value<'a>) -> FieldResult<Command<'a>> {
             } else {
                 fields::opt_str_or_int(obj, "offset")?
             };
-            let event_id = fields::opt_str_or_int(obj, "event_id")?;
+            let offset = offset.map(Cow::into_owned);
+            let event_id = fields::opt_str_or_int(obj, "event_id")?.map(Cow::into_owned);
             Command::RecoveryCheckpoint { source, offset, event_id }
         }
         Op::RecoveryStatus => Command::RecoveryStatus { source: fields::opt_str(obj, "source") },

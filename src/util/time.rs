@@ -15,7 +15,14 @@ const SECONDS_PER_DAY: i64 = 86_400;
 /// Seconds since the Unix epoch, rounded down (negative if the clock is
 /// set before 1970).
 pub fn unix_now() -> i64 {
-    unix_now_f64().floor() as i64
+    let now = unix_now_f64();
+    // For the non-negative times of any real clock, truncation is `floor`
+    // without the libm call (keyed writes read this clock every time).
+    if now >= 0.0 {
+        now as i64
+    } else {
+        now.floor() as i64
+    }
 }
 
 /// Seconds since the Unix epoch with sub-second precision.

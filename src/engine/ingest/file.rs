@@ -49,13 +49,13 @@ pub fn write_idempotency_json(
             out.push(b',');
         }
         out.extend_from_slice(b"{\"key\":");
-        write_str(out, &record.key);
+        write_str(out, record.key());
         out.extend_from_slice(b",\"operation\":");
-        write_str(out, &record.operation);
+        write_str(out, record.operation());
         out.extend_from_slice(b",\"fingerprint\":");
-        write_str(out, &record.fingerprint);
+        record.write_fingerprint(out);
         out.extend_from_slice(b",\"response\":");
-        out.extend_from_slice(record.response.as_bytes());
+        out.extend_from_slice(record.response().as_bytes());
         out.extend_from_slice(b",\"created_at_unix\":");
         write_i64(out, record.created_at_unix);
         out.push(b'}');
@@ -166,14 +166,8 @@ pub fn read_idempotency_json(
     let mut records = IdempotencyRegistry::new(max_records, max_age_secs);
     let loaded: Vec<IdempotencyRecord> = document
         .records
-        .into_iter()
-        .map(|r| IdempotencyRecord {
-            key: r.key,
-            operation: r.operation,
-            fingerprint: r.fingerprint,
-            response: r.response.0.into_boxed_str(),
-            created_at_unix: r.created_at_unix,
-        })
+        .iter()
+        .map(|r| IdempotencyRecord::from_file(&r.key, &r.operation, &r.fingerprint, &r.response.0, r.created_at_unix))
         .collect();
     let pruned = records.load(loaded, now_unix);
 

@@ -31,13 +31,7 @@ fn decode(bytes: &[u8]) -> Result<Series, String> {
 }
 
 fn record(key: &str, operation: &str, fingerprint: &str, response: &str, at: i64) -> IdempotencyRecord {
-    IdempotencyRecord {
-        key: key.into(),
-        operation: operation.into(),
-        fingerprint: fingerprint.into(),
-        response: response.into(),
-        created_at_unix: at,
-    }
+    IdempotencyRecord::from_file(key, operation, fingerprint, response, at)
 }
 
 fn render(records: &IdempotencyRegistry, streams: &IngestRegistry) -> String {
@@ -116,7 +110,7 @@ fn stored_responses_stay_byte_exact() {
         "\n"
     );
     let (records, streams, _) = read(file);
-    let responses: Vec<&str> = records.iter().map(|r| &*r.response).collect();
+    let responses: Vec<&str> = records.iter().map(|r| r.response()).collect();
     // Sorted by created_at_unix on load; key order and big integers kept.
     assert_eq!(
         responses,
@@ -188,10 +182,10 @@ fn loading_prunes_relative_to_now() {
     );
     let (records, _, pruned) = read_idempotency_json(file.as_bytes(), 1, WEEK, NOW, &decode).unwrap();
     assert_eq!(pruned, 2);
-    assert_eq!(records.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(), ["new"]);
+    assert_eq!(records.iter().map(|r| r.key()).collect::<Vec<_>>(), ["new"]);
     let (records, _, pruned) = read_idempotency_json(file.as_bytes(), 10, 0, NOW, &decode).unwrap();
     assert_eq!(pruned, 0);
-    assert_eq!(records.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(), ["old", "mid", "new"]);
+    assert_eq!(records.iter().map(|r| r.key()).collect::<Vec<_>>(), ["old", "mid", "new"]);
 }
 
 #[test]

@@ -1,0 +1,310 @@
+//! The registry's index from `idempotency_key` to record: an
+//! open-addressing table of 8-byte entries with linear probing.
+//!
+//! Keys are not stored here. An entry is half of the key's seeded hash
+//! ([`KeyHash`], the tag) and the low 32 bits of the record's sequence
+//! number (a [`Ticket`]); a tag match is confirmed by reading the key back
+//! from the record. That keeps an entry at 8 bytes, saves a copy of every
+//! key, and lets the table grow without reading a single key. Two keys
+//! with the same tag are simply two entries on one probe run, so the index
+//! stays exact.
+//!
+//! Why not `HashMap`: with a million records the table is far larger than
+//! the caches, and a new key's lookup then insert is most of the
+//! registry's cost. Here the insert writes the very cache line the failed
+//! lookup just read (a `HashMap` keeps control bytes and entries apart:
+//! two misses), and an entry is half the size of a `HashMap<u64, u64>`
+//! one.
+//!
+//! Invariants: the capacity is a power of two and at most 3/4 full; an
+//! entry sits at or after its home slot (`tag & mask`) with no free slot
+//! in between (removal shifts the entries after it back, so there are no
+//! tombstones).
+//!
+//! Keys come from clients, so the hash takes a random seed, one per
+//! process so that a request's hash can be computed before the state lock
+//! is taken.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::OnceLock;
+
+/// The seeded hash of an `idempotency_key`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyHash(u64);
+
+impl KeyHash {
+    /// A seeded folded-multiply hash over 8-byte words, the length mixed
+    /// in first so that trailing zero bytes change the hash.
+    pub fn of(key: impl AsRef<[u8]>) -> KeyHash {
+        let bytes = key.as_ref();
+        let mut state = mix(seed() ^ bytes.len() as u64);
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut le = [0u8; 8];
+            le.copy_from_slice(word);
+            state = mix(state ^ u64::from_le_bytes(le));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut le = [0u8; 8];
+            le[..rest.len()].copy_from_slice(rest);
+            state = mix(state ^ u64::from_le_bytes(le));
+        }
+        KeyHash(state)
+    }
+}
+
+/// One random seed per process, from std's randomly keyed hasher.
+fn seed() -> u64 {
+    static SEED: OnceLock<u64> = OnceLock::new();
+    *SEED.get_or_init(|| RandomState::new().hash_one(0x006b_6172_6d61_u64))
+}
+
+/// One round of folded multiplication (the high and low halves of the
+/// 128-bit product, xored): every input bit reaches every output bit.
+fn mix(x: u64) -> u64 {
+    const MULTIPLIER: u64 = 0x9E37_79B9_7F4A_7C15;
+    let product = u128::from(x ^ 0x2D35_8DCC_AA6C_78A5) * u128::from(MULTIPLIER);
+    (product as u64) ^ ((product >> 64) as u64)
+}
+
+/// A record's sequence number as the index keeps it: the low 32 bits.
+/// The registry turns it back into the full number, which is exact while
+/// its live sequence numbers span fewer than 2^32 values.
+pub(super) type Ticket = u32;
+
+/// A free slot. No entry equals it: an entry's tag is never `u32::MAX`.
+const EMPTY: u64 = u64::MAX;
+
+/// Smallest non-empty table.
+const MIN_CAPACITY: usize = 16;
+
+/// Key hash to ticket (see the module doc).
+///
+/// An entry is `tag << 32 | ticket`, where the tag is the high half of
+/// the key hash (capped below `u32::MAX`). The home slot is `tag & mask`:
+/// a table has at most 2^32 slots, and two keys with equal tags but
+/// different homes are told apart by the home bits, so a false tag match
+/// on a probe run needs the bits above the mask to agree too.
+#[derive(Debug, Default)]
+pub(super) struct KeyIndex {
+    /// Empty, or a power-of-two number of slots.
+    table: Vec<u64>,
+    len: usize,
+}
+
+/// The tag of a key hash.
+fn tag(hash: KeyHash) -> u64 {
+    (hash.0 >> 32).min(u64::from(u32::MAX - 1))
+}
+
+fn entry(hash: KeyHash, ticket: Ticket) -> u64 {
+    tag(hash) << 32 | u64::from(ticket)
+}
+
+impl KeyIndex {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Forgets every entry, keeping the table.
+    pub fn clear(&mut self) {
+        self.table.fill(EMPTY);
+        self.len = 0;
+    }
+
+    /// The ticket of the key whose hash is `hash`, if `is_key` says the
+    /// record with that ticket holds it.
+    pub fn get(&self, hash: KeyHash, is_key: impl Fn(Ticket) -> bool) -> Option<Ticket> {
+        let mask = self.table.len().checked_sub(1)?;
+        let tag = tag(hash);
+        let mut at = tag as usize & mask;
+        loop {
+            let entry = self.table[at];
+            if entry == EMPTY {
+                return None;
+            }
+            if entry >> 32 == tag && is_key(entry as Ticket) {
+                return Some(entry as Ticket);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// Adds an entry for a key that is not indexed yet.
+    pub fn insert(&mut self, hash: KeyHash, ticket: Ticket) {
+        if (self.len + 1) * 4 > self.table.len() * 3 {
+            self.grow();
+        }
+        self.place(entry(hash, ticket));
+        self.len += 1;
+    }
+
+    /// Removes the entry of the record with `ticket`, whose key has the
+    /// hash `hash`.
+    pub fn remove(&mut self, hash: KeyHash, ticket: Ticket) {
+        let Some(mask) = self.table.len().checked_sub(1) else { return };
+        let wanted = entry(hash, ticket);
+        let mut at = tag(hash) as usize & mask;
+        loop {
+            match self.table[at] {
+                EMPTY => return,
+                found if found == wanted => break,
+                _ => at = (at + 1) & mask,
+            }
+        }
+        // Backward shift: pull later entries of the run into the hole when
+        // their home is not between the hole and where they sit.
+        let mut hole = at;
+        let mut next = (hole + 1) & mask;
+        while self.table[next] != EMPTY {
+            let home = (self.table[next] >> 32) as usize & mask;
+            if (next.wrapping_sub(home) & mask) >= (next.wrapping_sub(hole) & mask) {
+                self.table[hole] = self.table[next];
+                hole = next;
+            }
+            next = (next + 1) & mask;
+        }
+        self.table[hole] = EMPTY;
+        self.len -= 1;
+    }
+
+    /// Writes `entry` into the first free slot of its probe run.
+    fn place(&mut self, entry: u64) {
+        let mask = self.table.len() - 1;
+        let mut at = (entry >> 32) as usize & mask;
+        while self.table[at] != EMPTY {
+            at = (at + 1) & mask;
+        }
+        self.table[at] = entry;
+    }
+
+    /// Doubles the table, placing every entry again by its stored tag.
+    fn grow(&mut self) {
+        let capacity = (self.table.len() * 2).max(MIN_CAPACITY);
+        let old = std::mem::replace(&mut self.table, vec![EMPTY; capacity]);
+        for entry in old.into_iter().filter(|&entry| entry != EMPTY) {
+            self.place(entry);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An index over `keys`, each numbered by its position.
+    fn index_of(keys: &[&str]) -> KeyIndex {
+        let mut index = KeyIndex::default();
+        for (seq, key) in keys.iter().enumerate() {
+            index.insert(KeyHash::of(key), seq as Ticket);
+        }
+        index
+    }
+
+    fn get(index: &KeyIndex, keys: &[&str], key: &str) -> Option<Ticket> {
+        index.get(KeyHash::of(key), |ticket| keys.get(ticket as usize) == Some(&key))
+    }
+
+    #[test]
+    fn get_insert_remove_clear() {
+        let keys = ["a", "b", "abcdefgh", "abcdefghi", ""];
+        let mut index = index_of(&keys);
+        assert_eq!(index.len(), 5);
+        for (seq, key) in keys.iter().enumerate() {
+            assert_eq!(get(&index, &keys, key), Some(seq as Ticket));
+        }
+        assert_eq!(get(&index, &keys, "c"), None);
+        index.remove(KeyHash::of("b"), 1);
+        assert_eq!(get(&index, &keys, "b"), None);
+        assert_eq!(get(&index, &keys, "abcdefghi"), Some(3));
+        assert_eq!(index.len(), 4);
+        // Removing what is not there changes nothing.
+        index.remove(KeyHash::of("b"), 1);
+        index.remove(KeyHash::of("zz"), 9);
+        assert_eq!(index.len(), 4);
+        index.clear();
+        assert_eq!(index.len(), 0);
+        assert_eq!(get(&index, &keys, "a"), None);
+        assert_eq!(KeyIndex::default().get(KeyHash::of("a"), |_| true), None);
+    }
+
+    #[test]
+    fn grows_and_removes_across_runs() {
+        let keys: Vec<String> = (0..5000).map(|i| format!("key-{i}")).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let mut index = index_of(&keys);
+        assert_eq!(index.table.len(), 8192);
+        // Remove every third key; the others must stay reachable (the
+        // backward shift must not strand an entry behind a hole).
+        for (seq, key) in keys.iter().enumerate().filter(|(seq, _)| seq % 3 == 0) {
+            index.remove(KeyHash::of(key), seq as Ticket);
+        }
+        for (seq, key) in keys.iter().enumerate() {
+            let expected = (seq % 3 != 0).then_some(seq as Ticket);
+            assert_eq!(get(&index, &keys, key), expected, "{key}");
+        }
+        assert_eq!(index.len(), 5000 - 1667);
+    }
+
+    #[test]
+    fn equal_hashes_are_separate_entries() {
+        // Two keys forced onto one hash, as a collision would: the record
+        // check tells them apart, and either can go first.
+        let mut index = KeyIndex::default();
+        let hash = KeyHash::of("x");
+        let keys = ["x", "y", "z"];
+        for seq in 0..3 {
+            index.insert(hash, seq);
+        }
+        let find = |index: &KeyIndex, key: &str| index.get(hash, |ticket| keys[ticket as usize] == key);
+        assert_eq!(find(&index, "y"), Some(1));
+        assert_eq!(find(&index, "z"), Some(2));
+        assert_eq!(find(&index, "w"), None);
+        index.remove(hash, 0);
+        assert_eq!(find(&index, "x"), None);
+        assert_eq!(find(&index, "z"), Some(2));
+        index.remove(hash, 2);
+        assert_eq!(find(&index, "y"), Some(1));
+        assert_eq!(index.len(), 1);
+    }
+
+    #[test]
+    fn runs_wrap_around_the_end_of_the_table() {
+        let mut index = KeyIndex::default();
+        index.insert(KeyHash(0), 100);
+        let last = KeyHash(((MIN_CAPACITY - 1) as u64) << 32);
+        for ticket in 0..3 {
+            index.insert(last, ticket);
+        }
+        // The run from the last slot wrapped over slot 0's entry.
+        assert_eq!(index.table[0], 100);
+        assert_eq!(index.table[1] as Ticket, 1);
+        index.remove(last, 0);
+        assert_eq!(index.get(last, |ticket| ticket == 2), Some(2));
+        assert_eq!(index.get(KeyHash(0), |ticket| ticket == 100), Some(100));
+        index.remove(KeyHash(0), 100);
+        assert_eq!(index.get(last, |ticket| ticket == 1), Some(1));
+        assert_eq!(index.get(last, |ticket| ticket == 2), Some(2));
+    }
+
+    #[test]
+    fn the_top_tag_is_capped_below_the_empty_marker() {
+        let mut index = KeyIndex::default();
+        index.insert(KeyHash(u64::MAX), u32::MAX);
+        assert_eq!(index.len(), 1);
+        assert_eq!(index.get(KeyHash(u64::MAX), |ticket| ticket == u32::MAX), Some(u32::MAX));
+        index.remove(KeyHash(u64::MAX), u32::MAX);
+        assert_eq!(index.len(), 0);
+        assert!(index.table.iter().all(|&entry| entry == EMPTY));
+    }
+
+    #[test]
+    fn trailing_zero_bytes_change_the_hash() {
+        assert_ne!(KeyHash::of("abc"), KeyHash::of("abc\0"));
+        assert_ne!(KeyHash::of(""), KeyHash::of("\0"));
+        assert_ne!(KeyHash::of("abcdefgh"), KeyHash::of("abcdefgh\0"));
+        assert_eq!(KeyHash::of("abcdefgh"), KeyHash::of("abcdefgh"));
+    }
+}
