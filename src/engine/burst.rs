@@ -28,6 +28,7 @@ pub struct Burst {
 struct Held {
     reply: Range<usize>,
     op: Op,
+    /// A first idempotent write (timed on its own as well).
     keyed: bool,
     started: Instant,
 }
@@ -69,10 +70,7 @@ impl Engine {
             *out = rewritten;
         }
         for held in burst.held.drain(..) {
-            if held.keyed {
-                self.metrics.idempotency_write_latency.record(held.started.elapsed().as_micros() as u64);
-            }
-            self.record_latency(Some(held.op), held.started);
+            self.record_latency(Some(held.op), held.started, held.keyed);
         }
         burst.lsn = 0;
     }

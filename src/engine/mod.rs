@@ -165,13 +165,15 @@ impl Engine {
             Err(rejected) => {
                 self.count_error(rejected.op);
                 write_error(out, &rejected.error);
-                self.record_latency(rejected.op, started);
+                self.record_latency(rejected.op, started, false);
                 return;
             }
         };
         body.clear();
+        let mut keyed_write = false;
         match self.run(&request, body) {
             Ok(executed) => {
+                keyed_write = executed.idempotent == Some(false);
                 let limit = self.config.max_response_bytes;
                 if limit > 0 && success_len(body.len(), executed.idempotent) > limit {
                     self.count_error(Some(request.op));
@@ -181,8 +183,7 @@ impl Engine {
                     let reply_start = out.len();
                     write_success(out, body, executed.idempotent);
                     if let Some(lsn) = executed.durable_at {
-                        let keyed = executed.idempotent.is_some();
-                        burst.hold(lsn, reply_start..out.len(), request.op, keyed, started);
+                        burst.hold(lsn, reply_start..out.len(), request.op, keyed_write, started);
                         return;
                     }
                 }
@@ -192,7 +193,7 @@ impl Engine {
                 write_error(out, &error);
             }
         }
-        self.record_latency(Some(request.op), started);
+        self.record_latency(Some(request.op), started, keyed_write);
     }
 
     fn count_error(&self, op: Option<Op>) {
@@ -203,9 +204,15 @@ impl Engine {
         }
     }
 
-    fn record_latency(&self, op: Option<Op>, started: Instant) {
+    /// Latency metrics of one answered request (`keyed_write`: a first
+    /// idempotent write, also timed on its own).
+    fn record_latency(&self, op: Option<Op>, started: Instant, keyed_write: bool) {
         let elapsed = started.elapsed();
-        self.metrics.latency.record(elapsed.as_micros() as u64);
+        let micros = elapsed.as_micros() as u64;
+        self.metrics.latency.record(micros);
+        if keyed_write {
+            self.metrics.idempotency_write_latency.record(micros);
+        }
         if let Some(op) = op {
             let per_op = self.metrics.per_op.get(op);
             per_op.count.inc();
@@ -270,7 +277,6 @@ impl Engine {
     /// apply order); the caller is answered only once it is durable. An
     /// idempotent write that was seen before answers its saved reply.
     fn execute_logged(&self, request: &Request<'_>, body: &mut Vec<u8>) -> Result<Executed, CommandError> {
-        let started = Instant::now();
         let keyed = exactly_once::keyed(request)?;
         let created_at = keyed.as_ref().map(|_| crate::util::time::unix_now());
         let entry = self.wal.as_ref().map(|_| {
@@ -308,9 +314,6 @@ impl Engine {
                 _ => None,
             }
         };
-        if lsn.is_none() && keyed.is_some() {
-            self.metrics.idempotency_write_latency.record(started.elapsed().as_micros() as u64);
-        }
         Ok(Executed { idempotent: keyed.map(|_| false), durable_at: lsn })
     }
 
