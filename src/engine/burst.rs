@@ -38,10 +38,6 @@ impl Burst {
         self.lsn = self.lsn.max(lsn);
         self.held.push(Held { reply, op, keyed, started });
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.held.is_empty()
-    }
 }
 
 impl Engine {

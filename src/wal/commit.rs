@@ -25,6 +25,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
+use parking_lot::Mutex;
+
 use super::files::{self, io_error};
 use super::index;
 use super::line::{encode_line, is_blank, parse_line};
@@ -147,6 +149,14 @@ impl Writer {
         }
         std::mem::swap(queue, &mut self.taken);
         true
+    }
+
+    /// One take from `queue`, committed (outside the queue lock).
+    pub(super) fn commit_queued(&mut self, queue: &Mutex<Queue>) {
+        let took = self.take(&mut queue.lock());
+        if took {
+            self.commit_taken();
+        }
     }
 
     /// Writes what [`Writer::take`] took, in batches, then empties it. A

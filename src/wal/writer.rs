@@ -418,9 +418,7 @@ impl Wal {
     fn with_writer<T>(&self, step: impl FnOnce(&mut Writer) -> T) -> T {
         let mut writer = self.writer.lock();
         let released = ReleaseOnPanic(&self.shared);
-        if writer.take(&mut self.shared.queue.lock()) {
-            writer.commit_taken();
-        }
+        writer.commit_queued(&self.shared.queue);
         let result = step(&mut writer);
         std::mem::forget(released);
         drop(writer);
@@ -493,9 +491,7 @@ impl Wal {
         self.shared.closing.store(true, Ordering::Release);
         self.with_writer(|writer| {
             // Appends are refused from now on; catch any that raced the flag.
-            if writer.take(&mut self.shared.queue.lock()) {
-                writer.commit_taken();
-            }
+            writer.commit_queued(&self.shared.queue);
             writer.finish();
             self.shared.mark_stopped();
         });
