@@ -9,8 +9,9 @@
 
 use super::is_success;
 use karma::client::Client;
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
@@ -149,15 +150,59 @@ fn burst(client: &mut Client, payload: &[u8], depth: usize) -> Result<(), String
 /// Starts the null server on `127.0.0.1:0` inside this process (one thread
 /// per client; each answers every line with [`PONG`], writing once per
 /// burst of lines read, as Karma does) and returns its address.
-pub fn start_null_server() -> SocketAddr {
+/// Set in the environment of the null server's own process.
+const NULL_SERVER_ENV: &str = "KARMA_BENCH_NULL_SERVER";
+
+/// The null server, running in a process of its own like Karma: threads of
+/// one process switch to each other more cheaply than threads of two, so a
+/// null server inside the bench process would set the ceiling by a saving
+/// no server process can have. Killed on drop.
+pub struct NullServer {
+    pub addr: SocketAddr,
+    child: Child,
+}
+
+impl Drop for NullServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the null server: this bench binary again, which
+/// [`serve_null_server_if_asked`] turns into the server.
+pub fn start_null_server() -> NullServer {
+    let exe = std::env::current_exe().expect("the bench binary's path");
+    let mut child = Command::new(exe)
+        .env(NULL_SERVER_ENV, "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the null server process");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut first_line = String::new();
+    BufReader::new(stdout).read_line(&mut first_line).expect("read the null server's address");
+    let addr = first_line.trim().parse().unwrap_or_else(|_| panic!("null server printed {first_line:?}"));
+    NullServer { addr, child }
+}
+
+/// Call first thing in a bench's `main`. In the null server's process it
+/// prints the bound address, serves until the bench closes its stdin (or
+/// exits), and never returns; anywhere else it does nothing.
+pub fn serve_null_server_if_asked() {
+    if std::env::var_os(NULL_SERVER_ENV).is_none() {
+        return;
+    }
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind the null server");
-    let addr = listener.local_addr().expect("null server address");
+    println!("{}", listener.local_addr().expect("null server address"));
+    std::io::stdout().flush().expect("flush the null server's address");
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             std::thread::spawn(move || null_session(stream));
         }
     });
-    addr
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+    std::process::exit(0);
 }
 
 fn null_session(mut stream: TcpStream) {
