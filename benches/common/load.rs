@@ -147,9 +147,6 @@ fn burst(client: &mut Client, payload: &[u8], depth: usize) -> Result<(), String
     Ok(())
 }
 
-/// Starts the null server on `127.0.0.1:0` inside this process (one thread
-/// per client; each answers every line with [`PONG`], writing once per
-/// burst of lines read, as Karma does) and returns its address.
 /// Set in the environment of the null server's own process.
 const NULL_SERVER_ENV: &str = "KARMA_BENCH_NULL_SERVER";
 
@@ -187,8 +184,10 @@ pub fn start_null_server() -> NullServer {
 }
 
 /// Call first thing in a bench's `main`. In the null server's process it
-/// prints the bound address, serves until the bench closes its stdin (or
-/// exits), and never returns; anywhere else it does nothing.
+/// binds `127.0.0.1:0`, prints the address, serves (one thread per client;
+/// each answers every line with [`PONG`], writing once per burst of lines
+/// read, as Karma does) until the bench closes its stdin or exits, and
+/// never returns; anywhere else it does nothing.
 pub fn serve_null_server_if_asked() {
     if std::env::var_os(NULL_SERVER_ENV).is_none() {
         return;
