@@ -236,6 +236,8 @@ fn main() {
     drop(client);
 
     drop(server);
+    drop(dir);
+    common::settle_writeback();
 
     println!("### Share of the loopback ceiling (target >= 80% at 4 and 32 clients)\n");
     println!(

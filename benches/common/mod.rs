@@ -79,6 +79,16 @@ pub fn data_dir() -> tempfile::TempDir {
         .unwrap_or_else(|e| panic!("cannot create a temp dir under {}: {e}", std::env::temp_dir().display()))
 }
 
+/// Writes every dirty page out now (`sync(1)`), so that the kernel's
+/// writeback of what earlier rows wrote (hundreds of MB of WAL with fsync
+/// off) does not run during, and take CPU from, the rows that follow.
+pub fn settle_writeback() {
+    match Command::new("sync").status() {
+        Ok(status) if status.success() => {}
+        other => eprintln!("sync failed ({other:?}); later rows may overlap writeback"),
+    }
+}
+
 /// The `YYYYMMDD` of the `n`-th day from 2025-01-01.
 pub fn day(n: u32) -> u32 {
     let first = karma::store::bucket::days_from_civil(2025, 1, 1);
