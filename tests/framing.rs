@@ -151,6 +151,32 @@ fn idle_clients_are_closed_silently_after_the_read_timeout() {
 }
 
 #[test]
+fn a_client_that_never_reads_its_replies_is_closed_after_the_write_timeout() {
+    let server = Server::start(&["--write-timeout=1"]);
+    let mut watcher = server.client();
+    let mut stalled = TcpStream::connect(server.addr).unwrap();
+    // Far more reply bytes than the loopback socket buffers hold, so the
+    // server's write blocks; the client stops sending once the server stops
+    // reading, and its writes fail once the server closes.
+    let request = r#"{"v":2,"op":"system.metrics"}"#.to_string() + "\n";
+    let writer = std::thread::spawn(move || {
+        for _ in 0..200_000 {
+            if stalled.write_all(request.as_bytes()).is_err() {
+                return true;
+            }
+        }
+        false
+    });
+    let closed = common::eventually(Duration::from_secs(20), || {
+        let reply = watcher.request(r#"{"v":2,"op":"system.stats"}"#).unwrap();
+        reply.contains(r#""connections_active":1,"#)
+    });
+    assert!(closed, "the stalled client is still connected");
+    assert!(writer.join().unwrap(), "the stalled client's writes kept succeeding");
+    assert_eq!(watcher.request(r#"{"v":2,"op":"system.ping"}"#).unwrap(), ok(r#""pong""#));
+}
+
+#[test]
 fn sixteen_clients_times_a_thousand_increments_give_the_exact_total() {
     let server = Server::start(&["--wal-fsync=false"]);
     let addr = server.addr;
