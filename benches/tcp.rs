@@ -20,7 +20,7 @@
 mod common;
 
 use common::ingest::{StreamLines, CHUNKS_PER_STREAM, CHUNK_ITEMS, MODES};
-use common::{fmt_count, fmt_rate, fmt_us, line, Load, Server, Table, Workload, BIG_REQUESTS, BUCKET};
+use common::{fmt_count, fmt_rate, fmt_us, line, load, Load, Server, Table, Workload, BIG_REQUESTS, BUCKET};
 use karma::client::Client;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,15 +86,20 @@ struct Share {
 }
 
 /// `karma` against `null` under the same load, in alternating rounds
-/// (`secs` in all for each).
+/// (`secs` in all for each). Each side keeps its connections for all the
+/// rounds, as real clients keep theirs: both servers then serve every round
+/// with the same long-lived threads (Karma's pool would re-use its threads
+/// anyway, while the null server starts one per connection).
 fn share_of_null(karma: SocketAddr, null: SocketAddr, line: LineFn, clients: usize, secs: Duration) -> Share {
     let round = secs / SHARE_ROUNDS;
     let (mut karma_lines, mut null_lines) = (0, 0);
     let (mut karma_time, mut null_time) = (Duration::ZERO, Duration::ZERO);
     let mut ratios = Vec::new();
+    let workload = Workload { clients, depth: 1, items_per_line: 1, line: &line };
+    let (mut karma_connections, mut null_connections) = (load::connect(karma, clients), load::connect(null, clients));
     for _ in 0..SHARE_ROUNDS {
-        let karma_load = measure(karma, line, clients, 1, 1, round);
-        let null_load = measure(null, line, clients, 1, 1, round);
+        let karma_load = load::run_on(&mut karma_connections, &workload, round);
+        let null_load = load::run_on(&mut null_connections, &workload, round);
         ratios.push(karma_load.lines_per_sec() / null_load.lines_per_sec());
         (karma_lines, karma_time) = (karma_lines + karma_load.lines, karma_time + karma_load.duration);
         (null_lines, null_time) = (null_lines + null_load.lines, null_time + null_load.duration);

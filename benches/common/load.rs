@@ -62,15 +62,35 @@ impl Load {
     }
 }
 
-/// Runs `workload` against `addr` for `duration`; panics with the reply if
-/// any request fails.
+/// Runs `workload` against `addr` for `duration`, on connections of its
+/// own; panics with the reply if any request fails.
 pub fn run(addr: SocketAddr, workload: &Workload<'_>, duration: Duration) -> Load {
-    let barrier = Barrier::new(workload.clients);
+    let mut connections = connect(addr, workload.clients);
+    run_on(&mut connections, workload, duration)
+}
+
+/// `clients` connections to `addr`, for [`run_on`].
+pub fn connect(addr: SocketAddr, clients: usize) -> Vec<Client> {
+    (0..clients)
+        .map(|_| {
+            Client::connect(addr, Some(Duration::from_secs(120)))
+                .unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"))
+        })
+        .collect()
+}
+
+/// Runs `workload` on `connections` (one client thread each, so
+/// `workload.clients` is ignored) for `duration`; panics with the reply if
+/// any request fails. The connections stay open for the next run.
+pub fn run_on(connections: &mut [Client], workload: &Workload<'_>, duration: Duration) -> Load {
+    let barrier = Barrier::new(connections.len());
     let results: Vec<Result<(u64, Vec<u64>), String>> = std::thread::scope(|scope| {
-        let threads: Vec<_> = (0..workload.clients)
-            .map(|c| {
+        let threads: Vec<_> = connections
+            .iter_mut()
+            .enumerate()
+            .map(|(c, client)| {
                 let barrier = &barrier;
-                scope.spawn(move || client_thread(addr, workload, c, barrier, duration))
+                scope.spawn(move || client_thread(client, workload, c, barrier, duration))
             })
             .collect();
         threads.into_iter().map(|t| t.join().unwrap_or_else(|_| Err("client thread panicked".into()))).collect()
@@ -78,7 +98,7 @@ pub fn run(addr: SocketAddr, workload: &Workload<'_>, duration: Duration) -> Loa
     let mut bursts = 0;
     let mut latencies = Vec::new();
     for result in results {
-        let (count, mut lat) = result.unwrap_or_else(|e| panic!("load against {addr} failed: {e}"));
+        let (count, mut lat) = result.unwrap_or_else(|e| panic!("load failed: {e}"));
         bursts += count;
         latencies.append(&mut lat);
     }
@@ -88,7 +108,7 @@ pub fn run(addr: SocketAddr, workload: &Workload<'_>, duration: Duration) -> Loa
 }
 
 fn client_thread(
-    addr: SocketAddr,
+    client: &mut Client,
     workload: &Workload<'_>,
     c: usize,
     barrier: &Barrier,
@@ -96,18 +116,17 @@ fn client_thread(
 ) -> Result<(u64, Vec<u64>), String> {
     let ring = build_ring(workload, c);
     let depth = workload.depth;
-    let connected = Client::connect(addr, Some(Duration::from_secs(120))).map_err(|e| format!("connect: {e}"));
     // Prime the connection (and fail early) before the common start.
-    let primed = connected.and_then(|mut client| burst(&mut client, &ring[0], depth).map(|_| client));
+    let primed = burst(client, &ring[0], depth);
     // Every thread reaches the barrier, even a failed one, or the others
     // would wait forever.
     barrier.wait();
-    let mut client = primed?;
+    primed?;
     let deadline = Instant::now() + duration;
     let mut latencies = Vec::with_capacity(1 << 16);
     for payload in ring.iter().cycle().skip(1) {
         let sent = Instant::now();
-        burst(&mut client, payload, depth)?;
+        burst(client, payload, depth)?;
         let done = Instant::now();
         if done > deadline {
             break;
@@ -222,5 +241,10 @@ fn null_session(mut stream: TcpStream) {
             }
             out.clear();
         }
+    }
+}
+impl NullServer {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
