@@ -243,8 +243,3 @@ fn null_session(mut stream: TcpStream) {
         }
     }
 }
-impl NullServer {
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
