@@ -160,7 +160,7 @@ pub(super) fn delete_range(
 ) -> Result<(), CommandError> {
     let (from, to) = range.buckets()?;
     let series = state.store.get_or_create(series);
-    if let Some(counter) = series.get_mut(key) {
+    if let Some(mut counter) = series.get_mut(key) {
         counter.delete_range(from, to);
     }
     out.extend_from_slice(b"true");
@@ -180,7 +180,7 @@ pub(super) fn batch_delete_range(
 }
 
 pub(super) fn reset(state: &mut State, series: &str, key: u64, out: &mut Vec<u8>) {
-    if let Some(counter) = state.store.get_or_create(series).get_mut(key) {
+    if let Some(mut counter) = state.store.get_or_create(series).get_mut(key) {
         counter.clear();
     }
     out.extend_from_slice(b"\"OK\"");
@@ -217,8 +217,8 @@ fn over_keys(
     let (mut changed_count, mut missing) = (0u64, 0u64);
     for &key in keys {
         match series.get_mut(key) {
-            Some(counter) if !counter.is_empty() => {
-                if change(counter) {
+            Some(mut counter) if !counter.is_empty() => {
+                if change(&mut counter) {
                     changed_count += 1;
                 }
             }

@@ -15,6 +15,7 @@ mod batch;
 
 use std::collections::HashMap;
 use std::mem::size_of;
+use std::ops::{Deref, DerefMut};
 
 use super::bucket::Bucket;
 use super::counter::{Counter, Overflow};
@@ -24,11 +25,49 @@ pub use batch::{BatchError, BatchOutcome};
 
 /// The counters of one series, by key.
 ///
-/// Invariant: every counter upholds its own invariant; nothing else (keys
-/// may be empty counters until compaction).
+/// Invariants: every counter upholds its own invariant (keys may be empty
+/// counters until compaction); `points` is the sum of the counters' bucket
+/// counts, kept as they change so that `system.stats` need not walk every
+/// key under the state lock.
 #[derive(Clone, Debug, Default)]
 pub struct Series {
     counters: HashMap<u64, Counter, FastKeyHasher>,
+    points: usize,
+}
+
+/// A counter of a series, borrowed for changing. When it is dropped, the
+/// series' point count follows whatever the change did to its buckets.
+pub struct CounterMut<'a> {
+    counter: &'a mut Counter,
+    points: &'a mut usize,
+    buckets_before: usize,
+}
+
+impl<'a> CounterMut<'a> {
+    fn new(counter: &'a mut Counter, points: &'a mut usize) -> CounterMut<'a> {
+        let buckets_before = counter.bucket_count();
+        CounterMut { counter, points, buckets_before }
+    }
+}
+
+impl Deref for CounterMut<'_> {
+    type Target = Counter;
+
+    fn deref(&self) -> &Counter {
+        self.counter
+    }
+}
+
+impl DerefMut for CounterMut<'_> {
+    fn deref_mut(&mut self) -> &mut Counter {
+        self.counter
+    }
+}
+
+impl Drop for CounterMut<'_> {
+    fn drop(&mut self) {
+        *self.points = *self.points - self.buckets_before + self.counter.bucket_count();
+    }
 }
 
 impl Series {
@@ -44,7 +83,12 @@ impl Series {
 
     /// Number of buckets over all keys.
     pub fn bucket_count(&self) -> usize {
-        self.counters.values().map(Counter::bucket_count).sum()
+        self.points
+    }
+
+    /// Counts the points again, after a change to many counters at once.
+    fn recount(&mut self) {
+        self.points = self.counters.values().map(Counter::bucket_count).sum();
     }
 
     /// The sum of all key totals. A `u128`, since many keys near
@@ -59,23 +103,29 @@ impl Series {
     }
 
     /// The counter of `key` for changing, if the key exists.
-    pub fn get_mut(&mut self, key: u64) -> Option<&mut Counter> {
-        self.counters.get_mut(&key)
+    pub fn get_mut(&mut self, key: u64) -> Option<CounterMut<'_>> {
+        let counter = self.counters.get_mut(&key)?;
+        Some(CounterMut::new(counter, &mut self.points))
     }
 
     /// The counter of `key`, created empty if missing (writes create keys).
-    pub fn counter_mut(&mut self, key: u64) -> &mut Counter {
-        self.counters.entry(key).or_default()
+    pub fn counter_mut(&mut self, key: u64) -> CounterMut<'_> {
+        CounterMut::new(self.counters.entry(key).or_default(), &mut self.points)
     }
 
     /// Stores `counter` as `key`, replacing any existing one.
     pub fn insert(&mut self, key: u64, counter: Counter) {
-        self.counters.insert(key, counter);
+        self.points += counter.bucket_count();
+        if let Some(replaced) = self.counters.insert(key, counter) {
+            self.points -= replaced.bucket_count();
+        }
     }
 
     /// Removes `key` and returns its counter.
     pub fn remove(&mut self, key: u64) -> Option<Counter> {
-        self.counters.remove(&key)
+        let removed = self.counters.remove(&key)?;
+        self.points -= removed.bucket_count();
+        Some(removed)
     }
 
     /// Every key and its counter, in no particular order.
@@ -145,6 +195,7 @@ impl Series {
     /// `tree.reset`: removes every bucket; every key stays, empty.
     pub fn reset_all(&mut self) {
         self.counters.values_mut().for_each(Counter::clear);
+        self.points = 0;
     }
 
     /// `tree.delete_range`: removes every key's buckets in `from..=to`.
@@ -152,6 +203,7 @@ impl Series {
         for counter in self.counters.values_mut() {
             counter.delete_range(from, to);
         }
+        self.recount();
     }
 
     /// `series.delete_before`: removes every bucket whose `YYYYMMDD` is
@@ -160,6 +212,7 @@ impl Series {
         for counter in self.counters.values_mut() {
             counter.delete_before(before);
         }
+        self.recount();
         self.compact();
     }
 
@@ -220,6 +273,58 @@ mod tests {
         let mut seen: Vec<(u64, u64)> = series.iter().map(|(k, c)| (k, c.total())).collect();
         seen.sort_unstable();
         assert_eq!(seen, vec![(1, 0), (2, u64::MAX)]);
+    }
+
+    #[test]
+    fn the_point_count_follows_every_kind_of_change() {
+        let mut series = Series::new();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |below: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) % below
+        };
+        for step in 0..20_000 {
+            let key = next(64);
+            let day = b(20260501 + next(28));
+            match next(100) {
+                0..=39 => series.counter_mut(key).add(day, 1 + next(5)).unwrap(),
+                40..=54 => {
+                    series.counter_mut(key).sub_floor(day, next(4));
+                }
+                55..=64 => series.counter_mut(key).set(day, next(3)).unwrap(),
+                65..=69 => {
+                    if let Some(mut counter) = series.get_mut(key) {
+                        counter.delete_range(day, b(20260528));
+                    }
+                }
+                70..=73 => {
+                    if let Some(mut counter) = series.get_mut(key) {
+                        counter.clear();
+                    }
+                }
+                74..=77 => {
+                    let mut replacement = Counter::new();
+                    replacement.add(day, 7).unwrap();
+                    series.insert(key, replacement);
+                }
+                78..=81 => {
+                    series.remove(key);
+                }
+                82..=87 => {
+                    series.batch_add(&[(key, day, 2), (next(64), day, 3)]).unwrap();
+                }
+                88..=92 => {
+                    series.batch_set(&[(key, day, next(2)), (next(64), b(20260510), 4)]).unwrap();
+                }
+                93 => series.reset_all(),
+                94..=95 => series.delete_range_all(b(20260510), b(20260515)),
+                96..=97 => series.delete_before(20260503),
+                _ => series.compact(),
+            }
+            let counted: usize = series.iter().map(|(_, counter)| counter.bucket_count()).sum();
+            assert_eq!(series.bucket_count(), counted, "after step {step}");
+        }
+        assert!(series.bucket_count() > 0);
     }
 
     #[test]
