@@ -247,8 +247,8 @@ fn main() {
     println!("### Share of the loopback ceiling (target >= 80% at 4 and 32 clients)\n");
     println!(
         "The null server runs in a process of its own, like Karma; each pair is measured in {SHARE_ROUNDS} alternating \
-         rounds, so both sides see the same drift of this shared machine, and the share is the median of the \
-         rounds' ratios (the rates are the totals). Each Karma server here is fresh (reads go to {KEYS} preloaded \
+         rounds over connections each side keeps for all its rounds, so both sides see the same drift of this \
+         shared machine, and the share is the median of the rounds' ratios (the rates are the totals). Each Karma server here is fresh (reads go to {KEYS} preloaded \
          keys). The target is the request path's (parse, lock, apply, reply): reads, and increments with \
          `--wal=false`. With the WAL \
          on, each acknowledged increment also waits for its `write(2)` to the WAL (no fsync here), shown for \
