@@ -86,11 +86,6 @@ impl Series {
         self.points
     }
 
-    /// Counts the points again, after a change to many counters at once.
-    fn recount(&mut self) {
-        self.points = self.counters.values().map(Counter::bucket_count).sum();
-    }
-
     /// The sum of all key totals. A `u128`, since many keys near
     /// `u64::MAX` can exceed a `u64` (COMMANDS.md §14, D14).
     pub fn grand_total(&self) -> u128 {
@@ -201,18 +196,16 @@ impl Series {
     /// `tree.delete_range`: removes every key's buckets in `from..=to`.
     pub fn delete_range_all(&mut self, from: Bucket, to: Bucket) {
         for counter in self.counters.values_mut() {
-            counter.delete_range(from, to);
+            self.points -= counter.delete_range(from, to);
         }
-        self.recount();
     }
 
     /// `series.delete_before`: removes every bucket whose `YYYYMMDD` is
     /// below the raw boundary `before`, then compacts (COMMANDS.md §8.3).
     pub fn delete_before(&mut self, before: u64) {
         for counter in self.counters.values_mut() {
-            counter.delete_before(before);
+            self.points -= counter.delete_before(before);
         }
-        self.recount();
         self.compact();
     }
 
