@@ -13,13 +13,18 @@
 //!    against plain ones (lines formatted per request, no ring, so no key
 //!    repeats), and the keyed / plain cost ratio;
 //! 5. streaming ingest in items/s, one client, whole streams of 10 chunks
-//!    of 10,000 items per mode, `replace_series` including the commit.
+//!    of 10,000 items per mode, `replace_series` including the commit;
+//! 6. increments against Redis (when `redis-server` is on `PATH`): fsync on
+//!    against `appendfsync always`, `--wal=false` against no persistence,
+//!    1 to 128 clients, in alternating rounds.
 //!
-//! `KARMA_BENCH_SECONDS` sets the time per row (default 2).
+//! `KARMA_BENCH_SECONDS` sets the time per row (default 2);
+//! `KARMA_BENCH_ONLY=redis` runs only the Redis table.
 
 mod common;
 
 use common::ingest::{StreamLines, CHUNKS_PER_STREAM, CHUNK_ITEMS, MODES};
+use common::redis::{self, RedisServer};
 use common::{fmt_count, fmt_rate, fmt_us, line, load, Load, Server, Table, Workload, BIG_REQUESTS, BUCKET};
 use karma::client::Client;
 use std::net::SocketAddr;
@@ -104,9 +109,7 @@ fn share_of_null(karma: SocketAddr, null: SocketAddr, line: LineFn, clients: usi
         (karma_lines, karma_time) = (karma_lines + karma_load.lines, karma_time + karma_load.duration);
         (null_lines, null_time) = (null_lines + null_load.lines, null_time + null_load.duration);
     }
-    ratios.sort_by(f64::total_cmp);
-    let middle = ratios.len() / 2;
-    let median_ratio = if ratios.len() % 2 == 0 { (ratios[middle - 1] + ratios[middle]) / 2.0 } else { ratios[middle] };
+    let median_ratio = median(&mut ratios);
     Share {
         karma_rate: karma_lines as f64 / karma_time.as_secs_f64(),
         null_rate: null_lines as f64 / null_time.as_secs_f64(),
@@ -163,12 +166,122 @@ fn latency_cells(load: &Load) -> [String; 3] {
     [fmt_us(load.percentile(50.0)), fmt_us(load.percentile(95.0)), fmt_us(load.percentile(99.0))]
 }
 
+/// Alternating rounds per Karma / Redis pair (each side gets two row
+/// durations in all).
+const REDIS_ROUNDS: u32 = 4;
+
+fn hincrby(c: usize, i: u64) -> String {
+    redis::hincrby("inc", pick(c, i), BUCKET)
+}
+
+/// Karma against Redis, `counter.increment` against `HINCRBY` on the same
+/// keys, fsync on and persistence off, on fresh servers; skipped (and
+/// said so) without `redis-server`.
+fn versus_redis(secs: Duration) {
+    println!("### `counter.increment` against Redis `HINCRBY`\n");
+    let Some(version) = redis::version() else {
+        println!(
+            "`redis-server` is not on PATH: the Redis rows are skipped (Debian: `apt-get install redis-server`).\n"
+        );
+        return;
+    };
+    let round = secs * 2 / REDIS_ROUNDS;
+    let pairs = [("--wal-fsync=true", redis::FSYNC_ALWAYS), ("--wal=false", redis::NO_PERSISTENCE)];
+    println!(
+        "Redis {version}, started per mode in a temp directory. Each pair keeps its connections and runs \
+         {REDIS_ROUNDS} alternating rounds of {:.2} s per side (the side that goes first alternates too); \
+         rates and percentiles pool the rounds, Karma / Redis is the median of the rounds' ratios. Karma with \
+         `--wal-fsync=true` acknowledges an increment once its WAL batch is fsynced, Redis with `appendfsync \
+         always` once its AOF write is.\n",
+        round.as_secs_f64()
+    );
+    for (flag, redis_flags) in pairs {
+        println!("- `{}` beside `{}`", Server::command_for(&[flag]), format_args!("redis-server ... {redis_flags}"));
+    }
+    println!();
+    let mut table = Table::new(&[
+        "Karma flags",
+        "clients",
+        "Karma req/s",
+        "Redis req/s",
+        "Karma / Redis",
+        "Karma p50 µs",
+        "Redis p50 µs",
+        "Karma p99 µs",
+        "Redis p99 µs",
+        "target",
+    ]);
+    for (flag, redis_flags) in pairs {
+        let karma_dir = common::data_dir();
+        let karma = Server::start(karma_dir.path(), &[flag]);
+        let redis_dir = common::data_dir();
+        let redis = RedisServer::start(redis_dir.path(), redis_flags);
+        for clients in WAL_CLIENTS {
+            let karma_workload = Workload { clients, depth: 1, items_per_line: 1, line: &increment };
+            let redis_workload = Workload { clients, depth: 1, items_per_line: 1, line: &hincrby };
+            let mut karma_connections = load::connect(karma.addr, clients);
+            let mut redis_connections = redis.connect(clients);
+            let (mut karma_rounds, mut redis_rounds, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+            for r in 0..REDIS_ROUNDS {
+                let (k, d) = if r % 2 == 0 {
+                    let k = load::run_on(&mut karma_connections, &karma_workload, round);
+                    (k, load::run_on(&mut redis_connections, &redis_workload, round))
+                } else {
+                    let d = load::run_on(&mut redis_connections, &redis_workload, round);
+                    (load::run_on(&mut karma_connections, &karma_workload, round), d)
+                };
+                ratios.push(k.lines_per_sec() / d.lines_per_sec());
+                karma_rounds.push(k);
+                redis_rounds.push(d);
+            }
+            let (k, d) = (Load::merge(karma_rounds), Load::merge(redis_rounds));
+            let ratio = median(&mut ratios);
+            let (k99, d99) = (k.percentile(99.0), d.percentile(99.0));
+            let mut targets = Vec::new();
+            if flag == "--wal-fsync=true" {
+                let need = if clients == 1 { 1.0 } else { 1.2 };
+                targets.push(common::verdict(&format!(">= {need:.1}x"), ratio >= need));
+            }
+            if clients == 32 {
+                targets.push(common::verdict("p99 <= Redis", k99 <= d99));
+            }
+            table.row(vec![
+                format!("`{flag}`"),
+                clients.to_string(),
+                fmt_rate(k.lines_per_sec()),
+                fmt_rate(d.lines_per_sec()),
+                format!("{ratio:.2}"),
+                fmt_us(k.percentile(50.0)),
+                fmt_us(d.percentile(50.0)),
+                fmt_us(k99),
+                fmt_us(d99),
+                if targets.is_empty() { "-".into() } else { targets.join(", ") },
+            ]);
+        }
+    }
+    table.print();
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    if values.len().is_multiple_of(2) {
+        (values[middle - 1] + values[middle]) / 2.0
+    } else {
+        values[middle]
+    }
+}
+
 fn main() {
     common::serve_null_server_if_asked();
     let secs = common::row_duration(2.0);
     common::preamble("tcp", "throughput and latency over loopback TCP");
     println!("{:.1} s per row, one connection per client thread, every reply checked.", secs.as_secs_f64());
     println!("Latency is per request; for pipelined rows, per burst of {DEPTH} lines.\n");
+    if std::env::var("KARMA_BENCH_ONLY").as_deref() == Ok("redis") {
+        versus_redis(secs);
+        return;
+    }
 
     let dir = common::data_dir();
     let server = Server::start(dir.path(), &["--wal-fsync=false", BIG_REQUESTS]);
@@ -311,4 +424,6 @@ fn main() {
         "Group commit with `--wal-fsync=true`: 32 clients / 1 client = {gain:.1}x ({})",
         common::verdict(">= 15x", gain >= 15.0)
     );
+    common::settle_writeback();
+    versus_redis(secs);
 }

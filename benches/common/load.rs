@@ -79,10 +79,57 @@ pub fn connect(addr: SocketAddr, clients: usize) -> Vec<Client> {
         .collect()
 }
 
+/// One connection of the closed loop: how a line is framed on the wire and
+/// how one reply is read and checked. Karma's NDJSON client, and the RESP
+/// client of the Redis comparison.
+pub trait Connection: Send {
+    /// Appends `line` as the server expects one request.
+    fn frame(&self, line: &str, payload: &mut Vec<u8>);
+    fn send(&mut self, payload: &[u8]) -> std::io::Result<()>;
+    /// Reads one reply; an error reply or a closed connection is an `Err`.
+    fn reply(&mut self) -> Result<(), String>;
+}
+
+impl Connection for Client {
+    fn frame(&self, line: &str, payload: &mut Vec<u8>) {
+        payload.extend_from_slice(line.as_bytes());
+        payload.push(b'\n');
+    }
+
+    fn send(&mut self, payload: &[u8]) -> std::io::Result<()> {
+        self.send_raw(payload)
+    }
+
+    fn reply(&mut self) -> Result<(), String> {
+        match self.receive() {
+            Ok(Some(reply)) if is_success(&reply) => Ok(()),
+            Ok(Some(reply)) => Err(format!("error reply: {reply}")),
+            Ok(None) => Err("connection closed".into()),
+            Err(e) => Err(format!("receive: {e}")),
+        }
+    }
+}
+
+impl Load {
+    /// The rounds of one side of an alternating pair as one run: their
+    /// lines and times added, their latencies pooled.
+    pub fn merge(rounds: Vec<Load>) -> Load {
+        let mut merged = Load { lines: 0, items: 0, duration: Duration::ZERO, latencies: Vec::new() };
+        for mut round in rounds {
+            merged.lines += round.lines;
+            merged.items += round.items;
+            merged.duration += round.duration;
+            merged.latencies.append(&mut round.latencies);
+        }
+        merged.latencies.sort_unstable();
+        merged
+    }
+}
+
 /// Runs `workload` on `connections` (one client thread each, so
 /// `workload.clients` is ignored) for `duration`; panics with the reply if
 /// any request fails. The connections stay open for the next run.
-pub fn run_on(connections: &mut [Client], workload: &Workload<'_>, duration: Duration) -> Load {
+pub fn run_on<C: Connection>(connections: &mut [C], workload: &Workload<'_>, duration: Duration) -> Load {
     let barrier = Barrier::new(connections.len());
     let results: Vec<Result<(u64, Vec<u64>), String>> = std::thread::scope(|scope| {
         let threads: Vec<_> = connections
@@ -107,14 +154,14 @@ pub fn run_on(connections: &mut [Client], workload: &Workload<'_>, duration: Dur
     Load { lines, items: lines * workload.items_per_line, duration, latencies }
 }
 
-fn client_thread(
-    client: &mut Client,
+fn client_thread<C: Connection>(
+    client: &mut C,
     workload: &Workload<'_>,
     c: usize,
     barrier: &Barrier,
     duration: Duration,
 ) -> Result<(u64, Vec<u64>), String> {
-    let ring = build_ring(workload, c);
+    let ring = build_ring(&*client, workload, c);
     let depth = workload.depth;
     // Prime the connection (and fail early) before the common start.
     let primed = burst(client, &ring[0], depth);
@@ -136,15 +183,14 @@ fn client_thread(
     Ok((latencies.len() as u64, latencies))
 }
 
-/// Bursts of `depth` newline-terminated lines.
-fn build_ring(workload: &Workload<'_>, c: usize) -> Vec<Vec<u8>> {
+/// Bursts of `depth` framed lines.
+fn build_ring<C: Connection>(client: &C, workload: &Workload<'_>, c: usize) -> Vec<Vec<u8>> {
     let mut ring = Vec::new();
     let (mut lines, mut bytes) = (0usize, 0usize);
     while lines < RING_LINES && bytes < RING_BYTES {
         let mut payload = Vec::new();
         for _ in 0..workload.depth {
-            payload.extend_from_slice((workload.line)(c, lines as u64).as_bytes());
-            payload.push(b'\n');
+            client.frame(&(workload.line)(c, lines as u64), &mut payload);
             lines += 1;
         }
         bytes += payload.len();
@@ -153,15 +199,10 @@ fn build_ring(workload: &Workload<'_>, c: usize) -> Vec<Vec<u8>> {
     ring
 }
 
-fn burst(client: &mut Client, payload: &[u8], depth: usize) -> Result<(), String> {
-    client.send_raw(payload).map_err(|e| format!("send: {e}"))?;
+fn burst<C: Connection>(client: &mut C, payload: &[u8], depth: usize) -> Result<(), String> {
+    client.send(payload).map_err(|e| format!("send: {e}"))?;
     for _ in 0..depth {
-        match client.receive() {
-            Ok(Some(reply)) if is_success(&reply) => {}
-            Ok(Some(reply)) => return Err(format!("error reply: {reply}")),
-            Ok(None) => return Err("connection closed".into()),
-            Err(e) => return Err(format!("receive: {e}")),
-        }
+        client.reply()?;
     }
     Ok(())
 }

@@ -13,6 +13,7 @@
 
 pub mod ingest;
 pub mod load;
+pub mod redis;
 pub mod report;
 
 // Each bench uses a different subset of these.
@@ -62,9 +63,11 @@ pub fn full_run() -> bool {
 }
 
 /// The release `karma` binary, built by cargo next to this bench (cargo
-/// builds binary targets before the benches that may run them).
+/// builds binary targets before the benches that may run them), or
+/// `KARMA_BENCH_BINARY` (to compare two builds with the same bench).
 pub fn karma_binary() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_BIN_EXE_karma"));
+    let path = std::env::var_os("KARMA_BENCH_BINARY")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_karma")), PathBuf::from);
     if !path.is_file() {
         panic!("{} is missing: run `cargo build --release --bin karma` first", path.display());
     }
@@ -161,8 +164,14 @@ impl Server {
 
     /// The command line, with the temp directory shown as `<tmp>`.
     pub fn command(&self) -> String {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        Server::command_for(&args)
+    }
+
+    /// The command line of a server started with `args`.
+    pub fn command_for(args: &[&str]) -> String {
         let mut line = String::from("target/release/karma --bind=127.0.0.1 --port=0 --directory=<tmp>");
-        for arg in &self.args {
+        for arg in args {
             let _ = write!(line, " {arg}");
         }
         line
