@@ -232,7 +232,12 @@ fn maintenance_ops() {
     );
     assert_eq!(q(r#"{"v":2,"op":"tree.drop","series":"m"}"#), ok(r#""OK""#));
     assert_eq!(q(r#"{"v":2,"op":"tree.drop","series":"m"}"#), err("not_found", "Tree \"m\" not found"));
-    assert_eq!(q(r#"{"v":2,"op":"series.compact","series":""}"#), err("not_found", "Tree \"\" not found"));
+    // D9: an empty series is a validation error on every op, compaction too.
+    assert_eq!(
+        q(r#"{"v":2,"op":"series.compact","series":""}"#),
+        err("validation_error", "Field tree_name is required")
+    );
+    assert_eq!(q(r#"{"v":2,"op":"tree.compact","tree":""}"#), err("validation_error", "Field tree_name is required"));
     q(r#"{"v":2,"op":"series.batch_add","series":"d","items":[[6,20260501,1],[7,20260502,1]]}"#);
     assert_eq!(
         q(

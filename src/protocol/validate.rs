@@ -118,9 +118,8 @@ impl Command<'_> {
             | Command::TreeDrop { series }
             | Command::TreeReset { series }
             | Command::TreeInfo { series }
+            | Command::SeriesCompact { series }
             | Command::SnapshotCreate { series } => series_name(series)?,
-            // An empty name is not rejected here: it is simply not found.
-            Command::SeriesCompact { .. } => {}
             Command::TreeKeys { series, limit, .. } => {
                 series_name(series)?;
                 limit_or_default(*limit, TREE_KEYS_LIMIT)?;
@@ -141,7 +140,7 @@ impl Command<'_> {
                 non_empty(stream_id, "stream_id")?;
                 series_name(series)?;
             }
-            Command::IngestCommit { stream_id } | Command::IngestAbort { stream_id } => {
+            Command::IngestCommit { stream_id, .. } | Command::IngestAbort { stream_id } => {
                 non_empty(stream_id, "stream_id")?;
             }
             Command::IdempotencyPrune { limit, .. } => {
@@ -215,7 +214,8 @@ mod tests {
             check(r#"{"v":2,"op":"counter.increment","series":"a","key":1,"value":0}"#).unwrap_err(),
             "Field value must be greater than 0"
         );
-        assert!(check(r#"{"v":2,"op":"series.compact","series":""}"#).is_ok());
+        // Defect D9: every op rejects an empty series, compaction too.
+        assert_eq!(check(r#"{"v":2,"op":"series.compact","series":""}"#).unwrap_err(), "Field tree_name is required");
         assert_eq!(
             check(r#"{"v":2,"op":"tree.keys","series":"a","limit":0}"#).unwrap_err(),
             "Field limit must be greater than 0"
