@@ -160,7 +160,10 @@ pub(super) fn apply_stream_command(
         Command::IngestChunk { series, stream_id, chunk_seq, items } => {
             ingest_chunk(state, metrics, command, series, stream_id, *chunk_seq, items, out)
         }
-        Command::IngestCommit { stream_id } => state.ingest.run_commit(&mut state.store, stream_id, unix_now(), out),
+        Command::IngestCommit { stream_id, committed_at_unix } => {
+            let committed = committed_at_unix.map_or_else(unix_now, |t| i64::try_from(t).unwrap_or(i64::MAX));
+            state.ingest.run_commit(&mut state.store, stream_id, committed, out)
+        }
         Command::IngestAbort { stream_id } => state.ingest.abort(stream_id).map(|reply| out.extend_from_slice(&reply)),
         Command::IdempotencyPrune { before, limit } => {
             let before = i64::try_from(*before).unwrap_or(i64::MAX);

@@ -277,6 +277,18 @@ impl Engine {
     /// apply order); the caller is answered only once it is durable. An
     /// idempotent write that was seen before answers its saved reply.
     fn execute_logged(&self, request: &Request<'_>, body: &mut Vec<u8>) -> Result<Executed, CommandError> {
+        let stamped;
+        let request = match &request.command {
+            // The commit time is decided once, here, and logged, so replay
+            // and slaves record the master's time, not their own.
+            Command::IngestCommit { stream_id, .. } => {
+                let now = crate::util::time::unix_now().max(0) as u64;
+                let command = Command::IngestCommit { stream_id: stream_id.clone(), committed_at_unix: Some(now) };
+                stamped = Request { command, ..request.clone() };
+                &stamped
+            }
+            _ => request,
+        };
         let keyed = exactly_once::keyed(request)?;
         let created_at = keyed.as_ref().map(|_| crate::util::time::unix_now());
         let entry = self.wal.as_ref().map(|_| {

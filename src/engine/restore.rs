@@ -144,7 +144,7 @@ pub(super) fn apply_entry(
     let command = &request.command;
     let (stream_threshold, data_threshold) = match command {
         Command::IngestChunk { series, .. } => (state.covered.global, state.covered.series(series)),
-        Command::IngestCommit { stream_id } => {
+        Command::IngestCommit { stream_id, .. } => {
             let bound = state.ingest.active_stream(stream_id).and_then(|s| s.series.clone());
             (state.covered.global, bound.map_or(0, |series| state.covered.series(&series)))
         }

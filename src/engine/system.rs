@@ -185,12 +185,12 @@ impl Engine {
         f.int(
             "replication_last_bootstrap_attempt_unix",
             Some(("karma_replication_last_bootstrap_attempt_unix", GAUGE)),
-            0,
+            r.last_bootstrap_attempt_unix.get(),
         );
         f.int(
             "replication_last_bootstrap_success_unix",
             Some(("karma_replication_last_bootstrap_success_unix", GAUGE)),
-            0,
+            r.last_bootstrap_success_unix.get(),
         );
         f.int(
             "replication_last_bootstrap_error_unix",

@@ -25,6 +25,7 @@ struct Findings {
     metadata_checked: u64,
     missing_metadata: u64,
     restore_snapshot_lsn: u64,
+    highest_snapshot_lsn: u64,
     wal_entries: u64,
     wal_first: u64,
     wal_last: u64,
@@ -111,37 +112,48 @@ impl Engine {
             }
             findings.metadata_checked += 1;
         }
-        let mut lsns = std::collections::BTreeSet::new();
+        // Replay applies each entry above its own series' snapshot, so
+        // newest snapshots taken at different LSNs (a single-series
+        // `snapshot.create`) are consistent; the WAL must be complete from
+        // the lowest of them, the directory's restore LSN (PERSISTENCE.md
+        // 2.7). Karma 1.0 demanded one common LSN.
+        let mut lowest: Option<u64> = None;
+        let mut highest = 0;
         for file in snapshot::latest_per_series(&files) {
-            lsns.insert(snapshot::load_meta(file).map_err(|e| CommandError::internal(e.to_string()))?.last_lsn);
+            let lsn = snapshot::load_meta(file).map_err(|e| CommandError::internal(e.to_string()))?.last_lsn;
+            lowest = Some(lowest.map_or(lsn, |low| low.min(lsn)));
+            highest = highest.max(lsn);
         }
-        if lsns.len() > 1 {
-            return Err(invalid("Latest snapshot metadata has inconsistent last_lsn values"));
-        }
-        findings.restore_snapshot_lsn = lsns.into_iter().next().unwrap_or(0);
+        findings.restore_snapshot_lsn = lowest.unwrap_or(0);
+        findings.highest_snapshot_lsn = highest;
         Ok(())
     }
 
-    /// Steps 3-4: contiguous LSNs above the snapshots; the LSN file agrees.
+    /// Steps 3-4: the WAL holds every LSN above the restore LSN, in one
+    /// contiguous run; the LSN file agrees. Entries at or below a snapshot's
+    /// LSN are what replay skips (a single-series `snapshot.create` does not
+    /// truncate, nor does a crash before `snapshot.create_all` truncates),
+    /// so they are no error here either.
     fn check_wal(&self, findings: &mut Findings) -> Result<(), CommandError> {
         let dir = &self.config.directory;
         let snapshot_lsn = findings.restore_snapshot_lsn;
-        let mut expected = snapshot_lsn + 1;
+        let mut expected: Option<u64> = None;
         let mut failure: Option<CommandError> = None;
         let scan = crate::wal::scan_records(dir, |record| {
             let at = format!("{}:{}", record.file.display(), record.line);
-            let problem = if record.lsn <= snapshot_lsn {
-                Some(format!("WAL entry LSN {} is already covered by snapshot LSN {snapshot_lsn}", record.lsn))
-            } else if record.lsn != expected {
-                Some(format!("WAL LSN gap at {at}: expected {expected}, got {}", record.lsn))
-            } else {
-                None
+            let in_sequence = match expected {
+                Some(next) => record.lsn == next,
+                // The first entry may repeat covered LSNs, but must not leave
+                // a hole after the snapshots.
+                None => record.lsn <= snapshot_lsn + 1,
             };
-            if let Some(message) = problem {
+            if !in_sequence {
+                let wanted = expected.unwrap_or(snapshot_lsn + 1);
+                let message = format!("WAL LSN gap at {at}: expected {wanted}, got {}", record.lsn);
                 failure = Some(invalid(message.clone()));
                 return Err(message);
             }
-            expected += 1;
+            expected = Some(record.lsn + 1);
             findings.wal_entries += 1;
             if findings.wal_first == 0 {
                 findings.wal_first = record.lsn;
@@ -156,6 +168,7 @@ impl Engine {
             return Ok(());
         };
         findings.lsn_file = file_lsn;
+        let snapshot_lsn = findings.highest_snapshot_lsn;
         let consistent = file_lsn == findings.wal_last || (findings.wal_entries == 0 && file_lsn <= snapshot_lsn);
         if consistent {
             Ok(())

@@ -68,9 +68,15 @@ pub fn write_entry(out: &mut Vec<u8>, request: &Request<'_>, created_at_unix: Op
             field_u64(out, "chunk_seq", *chunk_seq);
             field_items(out, items);
         }
-        Command::IngestCommit { stream_id } | Command::IngestAbort { stream_id } => {
+        Command::IngestCommit { stream_id, committed_at_unix } => {
             field_str(out, "stream_id", stream_id);
+            // Beyond PERSISTENCE.md 3.3: Karma 1.0 ignores the unknown field
+            // and stamps its replay time, as it always did.
+            if let Some(committed) = committed_at_unix {
+                field_u64(out, "committed_at_unix", *committed);
+            }
         }
+        Command::IngestAbort { stream_id } => field_str(out, "stream_id", stream_id),
         Command::IdempotencyPrune { before, limit } => {
             field_u64(out, "before", *before);
             if let Some(limit) = limit {

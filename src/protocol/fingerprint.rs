@@ -152,7 +152,7 @@ fn canonical(op: Op, command: &Command<'_>, out: &mut impl Sink) -> bool {
             text.unsigned("chunk_seq:u:", *chunk_seq);
             text.items(items);
         }
-        Command::IngestCommit { stream_id } | Command::IngestAbort { stream_id } => {
+        Command::IngestCommit { stream_id, .. } | Command::IngestAbort { stream_id } => {
             text.string("stream_id:s:", stream_id);
         }
         _ => return false,

@@ -35,54 +35,176 @@ pub type UnixSeconds = u64;
 /// The typed fields of each op, in the names of the protocol.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command<'a> {
-    Increment { series: Cow<'a, str>, key: u64, bucket: Bucket, value: Option<u64> },
-    Decrement { series: Cow<'a, str>, key: u64, bucket: Bucket, value: Option<u64> },
-    Sum { series: Cow<'a, str>, key: u64, range: Option<RawRange> },
-    BatchSum { series: Cow<'a, str>, keys: Vec<u64>, range: Option<RawRange> },
-    MultiSum { items: Vec<(Cow<'a, str>, u64)>, range: Option<RawRange> },
-    CounterSeries { series: Cow<'a, str>, key: u64, range: RawRange },
-    CounterDeleteRange { series: Cow<'a, str>, key: u64, range: RawRange },
-    BatchDeleteRange { series: Cow<'a, str>, keys: Vec<u64>, range: RawRange },
-    CounterReset { series: Cow<'a, str>, key: u64 },
-    BatchReset { series: Cow<'a, str>, keys: Vec<u64> },
-    BatchAdd { series: Cow<'a, str>, items: Vec<Item> },
-    BatchSet { series: Cow<'a, str>, items: Vec<Item> },
-    DeleteBefore { series: Cow<'a, str>, before: u64 },
-    SeriesCompact { series: Cow<'a, str> },
+    Increment {
+        series: Cow<'a, str>,
+        key: u64,
+        bucket: Bucket,
+        value: Option<u64>,
+    },
+    Decrement {
+        series: Cow<'a, str>,
+        key: u64,
+        bucket: Bucket,
+        value: Option<u64>,
+    },
+    Sum {
+        series: Cow<'a, str>,
+        key: u64,
+        range: Option<RawRange>,
+    },
+    BatchSum {
+        series: Cow<'a, str>,
+        keys: Vec<u64>,
+        range: Option<RawRange>,
+    },
+    MultiSum {
+        items: Vec<(Cow<'a, str>, u64)>,
+        range: Option<RawRange>,
+    },
+    CounterSeries {
+        series: Cow<'a, str>,
+        key: u64,
+        range: RawRange,
+    },
+    CounterDeleteRange {
+        series: Cow<'a, str>,
+        key: u64,
+        range: RawRange,
+    },
+    BatchDeleteRange {
+        series: Cow<'a, str>,
+        keys: Vec<u64>,
+        range: RawRange,
+    },
+    CounterReset {
+        series: Cow<'a, str>,
+        key: u64,
+    },
+    BatchReset {
+        series: Cow<'a, str>,
+        keys: Vec<u64>,
+    },
+    BatchAdd {
+        series: Cow<'a, str>,
+        items: Vec<Item>,
+    },
+    BatchSet {
+        series: Cow<'a, str>,
+        items: Vec<Item>,
+    },
+    DeleteBefore {
+        series: Cow<'a, str>,
+        before: u64,
+    },
+    SeriesCompact {
+        series: Cow<'a, str>,
+    },
     SystemCompact,
-    TreeCreate { series: Cow<'a, str> },
-    TreeDrop { series: Cow<'a, str> },
+    TreeCreate {
+        series: Cow<'a, str>,
+    },
+    TreeDrop {
+        series: Cow<'a, str>,
+    },
     TreeList,
-    TreeReset { series: Cow<'a, str> },
-    TreeDeleteRange { series: Cow<'a, str>, range: RawRange },
-    TreeSeries { series: Cow<'a, str>, range: RawRange },
-    TreeInfo { series: Cow<'a, str> },
-    TreeKeys { series: Cow<'a, str>, limit: Option<i64>, cursor: Option<u64> },
-    TreeSummary { series: Cow<'a, str>, range: Option<RawRange> },
-    TreeTop { series: Cow<'a, str>, limit: Option<i64>, range: Option<RawRange> },
-    IngestBegin { stream_id: Cow<'a, str>, mode: Cow<'a, str>, granularity: Option<Cow<'a, str>> },
-    IngestChunk { series: Cow<'a, str>, stream_id: Cow<'a, str>, chunk_seq: u64, items: Vec<Item> },
-    IngestCommit { stream_id: Cow<'a, str> },
-    IngestAbort { stream_id: Cow<'a, str> },
-    IdempotencyPrune { before: UnixSeconds, limit: Option<i64> },
-    IdempotencySnapshotFetchChunk { offset: u64, limit: Option<i64> },
-    SnapshotCreate { series: Cow<'a, str> },
+    TreeReset {
+        series: Cow<'a, str>,
+    },
+    TreeDeleteRange {
+        series: Cow<'a, str>,
+        range: RawRange,
+    },
+    TreeSeries {
+        series: Cow<'a, str>,
+        range: RawRange,
+    },
+    TreeInfo {
+        series: Cow<'a, str>,
+    },
+    TreeKeys {
+        series: Cow<'a, str>,
+        limit: Option<i64>,
+        cursor: Option<u64>,
+    },
+    TreeSummary {
+        series: Cow<'a, str>,
+        range: Option<RawRange>,
+    },
+    TreeTop {
+        series: Cow<'a, str>,
+        limit: Option<i64>,
+        range: Option<RawRange>,
+    },
+    IngestBegin {
+        stream_id: Cow<'a, str>,
+        mode: Cow<'a, str>,
+        granularity: Option<Cow<'a, str>>,
+    },
+    IngestChunk {
+        series: Cow<'a, str>,
+        stream_id: Cow<'a, str>,
+        chunk_seq: u64,
+        items: Vec<Item>,
+    },
+    /// `committed_at_unix` is the commit time the master stamped into its
+    /// WAL entry, so replay and slaves record the same time; a client's
+    /// value is ignored (the live path stamps its own).
+    IngestCommit {
+        stream_id: Cow<'a, str>,
+        committed_at_unix: Option<u64>,
+    },
+    IngestAbort {
+        stream_id: Cow<'a, str>,
+    },
+    IdempotencyPrune {
+        before: UnixSeconds,
+        limit: Option<i64>,
+    },
+    IdempotencySnapshotFetchChunk {
+        offset: u64,
+        limit: Option<i64>,
+    },
+    SnapshotCreate {
+        series: Cow<'a, str>,
+    },
     SnapshotCreateAll,
     SnapshotList,
     SnapshotInfo,
-    SnapshotLoad { file: Cow<'a, str> },
-    SnapshotFetch { file: Cow<'a, str> },
-    SnapshotFetchChunk { file: Cow<'a, str>, offset: u64, limit: Option<i64> },
+    SnapshotLoad {
+        file: Cow<'a, str>,
+    },
+    SnapshotFetch {
+        file: Cow<'a, str>,
+    },
+    SnapshotFetchChunk {
+        file: Cow<'a, str>,
+        offset: u64,
+        limit: Option<i64>,
+    },
     SnapshotVerify,
     Ping,
     Health,
     Stats,
     Metrics,
-    ReconciliationReport { checked_points: i64, mismatch_count: i64, absolute_drift: i64, max_abs_delta: i64 },
-    RecoveryCheckpoint { source: Cow<'a, str>, offset: Option<String>, event_id: Option<String> },
-    RecoveryStatus { source: Option<Cow<'a, str>> },
+    ReconciliationReport {
+        checked_points: i64,
+        mismatch_count: i64,
+        absolute_drift: i64,
+        max_abs_delta: i64,
+    },
+    RecoveryCheckpoint {
+        source: Cow<'a, str>,
+        offset: Option<String>,
+        event_id: Option<String>,
+    },
+    RecoveryStatus {
+        source: Option<Cow<'a, str>>,
+    },
     ReplicationStatus,
-    ReplicationEntries { after_lsn: u64, limit: Option<i64> },
+    ReplicationEntries {
+        after_lsn: u64,
+        limit: Option<i64>,
+    },
 }
 
 impl Command<'_> {
@@ -133,6 +255,10 @@ impl Rejected {
     }
 }
 
+fn unsupported_protocol() -> Rejected {
+    Rejected::early(ErrorCode::UnsupportedProtocol, "Karma 1.0 accepts only protocol v2 requests with field v=2")
+}
+
 /// Parses one request line (without its terminator).
 pub fn parse_request(line: &[u8]) -> Result<Request<'_>, Rejected> {
     let value = json::parse(line).map_err(|m| Rejected::early(ErrorCode::InvalidJson, m))?;
@@ -147,11 +273,14 @@ pub fn parse_value(value: Value<'_>) -> Result<Request<'_>, Rejected> {
             format!("Request must be a JSON object, got {}", value.type_name()),
         ));
     }
-    if value.get("v") != Some(&Value::Int(2)) {
-        return Err(Rejected::early(
-            ErrorCode::UnsupportedProtocol,
-            "Karma 1.0 accepts only protocol v2 requests with field v=2",
-        ));
+    match value.get("v") {
+        Some(Value::Int(2)) => {}
+        // Defect D5 fixed: Karma 1.0 converted `v` to int32 and failed with
+        // `internal_error` outside that range.
+        Some(Value::Int(v)) if i32::try_from(*v).is_err() => {
+            return Err(Rejected::early(ErrorCode::ValidationError, "Field v must fit in int32"));
+        }
+        _ => return Err(unsupported_protocol()),
     }
     let op_name = match value.get("op") {
         Some(Value::Str(name)) => name,
@@ -283,7 +412,15 @@ fn parse_command<'a>(op: Op, obj: &Value<'a>) -> FieldResult<Command<'a>> {
             let chunk_seq = req_uint(obj, "chunk_seq")?;
             Command::IngestChunk { series, stream_id, chunk_seq, items: fields::items(obj)? }
         }
-        Op::IngestCommit => Command::IngestCommit { stream_id: req_str(obj, "stream_id")? },
+        Op::IngestCommit => Command::IngestCommit {
+            stream_id: req_str(obj, "stream_id")?,
+            // Not a request field for Karma 1.0, which ignores unknown fields:
+            // anything but a non-negative integer is ignored the same way.
+            committed_at_unix: match obj.get("committed_at_unix") {
+                Some(Value::Int(t)) => u64::try_from(*t).ok(),
+                _ => None,
+            },
+        },
         Op::IngestAbort => Command::IngestAbort { stream_id: req_str(obj, "stream_id")? },
         Op::IdempotencyPrune => {
             let before = prune_before(obj)?;
@@ -408,6 +545,11 @@ mod tests {
         assert_eq!(reject(r#"{"op":"system.ping"}"#), (ErrorCode::UnsupportedProtocol, v.clone()));
         assert_eq!(reject(r#"{"v":"2","op":"system.ping"}"#).1, v);
         assert_eq!(reject(r#"{"v":2.0,"op":"system.ping"}"#).1, v);
+        assert_eq!(reject(r#"{"v":2147483647,"op":"system.ping"}"#), (ErrorCode::UnsupportedProtocol, v.clone()));
+        assert_eq!(reject(r#"{"v":-2147483648,"op":"system.ping"}"#), (ErrorCode::UnsupportedProtocol, v.clone()));
+        let out_of_int32 = (ErrorCode::ValidationError, "Field v must fit in int32".to_string());
+        assert_eq!(reject(r#"{"v":2147483648,"op":"system.ping"}"#), out_of_int32);
+        assert_eq!(reject(r#"{"v":-2147483649,"op":"system.ping"}"#), out_of_int32);
         assert_eq!(reject(r#"{"v":2}"#), (ErrorCode::ValidationError, "Field op is required".into()));
         assert_eq!(reject(r#"{"v":2,"op":"nope"}"#), (ErrorCode::UnknownCommand, "Unknown op nope".into()));
         assert_eq!(reject(r#"{"v":2,"op":"counter.increment","key":42}"#).1, "Field tree or series is required");
