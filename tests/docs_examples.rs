@@ -10,8 +10,9 @@
 //!   `\r\n`;
 //! - `(connection closed)`: the server must close the connection here;
 //! - `# server: FLAGS` (first line only): the block gets a fresh server with
-//!   these extra flags and a data directory of its own. Blocks without it
-//!   share one server per document and run in document order;
+//!   these extra flags and a data directory of its own; `# fresh server`
+//!   is the same with no extra flags. Other blocks share one server per
+//!   document and run in document order;
 //! - `# file NAME`, followed by `| LINE` lines: after the requests above, the
 //!   data-directory file NAME (`*` matches within the name; exactly one file
 //!   must match) holds exactly these lines;
@@ -47,8 +48,9 @@ fn blocks(doc: &str) -> Vec<Block> {
             None => {}
             Some(_) if trimmed == "```" => out.push(current.take().expect("open block")),
             Some(block) => {
-                if let Some(flags) = trimmed.strip_prefix("# server:") {
-                    assert!(block.lines.is_empty(), "line {}: `# server:` must come first", number + 1);
+                let flags = if trimmed == "# fresh server" { Some("") } else { trimmed.strip_prefix("# server:") };
+                if let Some(flags) = flags {
+                    assert!(block.lines.is_empty(), "line {}: a server line must come first", number + 1);
                     block.server_flags = Some(flags.split_whitespace().map(str::to_string).collect());
                 } else {
                     block.lines.push(trimmed.to_string());
