@@ -93,14 +93,27 @@ fn accept_loop(listener: TcpListener, engine: Arc<Engine>, pool: Pool, stopping:
         let _ = stream.set_nodelay(config.nodelay);
         let _ = stream.set_read_timeout(timeout(config.read_timeout_secs));
         let _ = stream.set_write_timeout(timeout(config.write_timeout_secs));
-        pool.dispatch(stream);
+        if let Err((stream, error)) = pool.dispatch(stream) {
+            // No thread to serve it: give the slot back, or enough such
+            // failures would leave every later client refused as over
+            // --max-connections.
+            metrics.connections_active.sub(1);
+            metrics.connections_rejected.inc();
+            send_error(stream, &format!("Cannot serve the connection: {error}"));
+        }
     }
 }
 
 /// The client one past `--max-connections` gets an error envelope and is closed.
-fn reject(mut stream: TcpStream, max: usize) {
+fn reject(stream: TcpStream, max: usize) {
+    send_error(stream, &format!("Too many connections (max {max})"));
+}
+
+/// Answers a client that will not be served with one `internal_error`
+/// envelope and closes it.
+fn send_error(mut stream: TcpStream, message: &str) {
     let mut out = Vec::new();
-    write_error_parts(&mut out, ErrorCode::InternalError, &format!("Too many connections (max {max})"));
+    write_error_parts(&mut out, ErrorCode::InternalError, message);
     let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
     let _ = stream.write_all(&out);
     let _ = stream.shutdown(std::net::Shutdown::Both);

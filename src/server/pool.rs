@@ -3,7 +3,10 @@
 //! A thread serves one client at a time. An accepted client goes to an idle
 //! thread if there is one, else to a new thread; at most
 //! `--max-connections` clients are served at once, so at most that many
-//! threads exist. Threads idle for a minute exit.
+//! threads exist. A thread left without a client for as long as a client
+//! may stay idle (`--read-timeout`, a minute when that is off) exits, so a
+//! burst of connections does not leave its threads (and their stacks)
+//! behind once it is over.
 
 use super::session;
 use crate::engine::Engine;
@@ -15,7 +18,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-const IDLE_EXIT: Duration = Duration::from_secs(60);
+/// How long an idle thread is kept when `--read-timeout` is off.
+const IDLE_EXIT_DEFAULT: Duration = Duration::from_secs(60);
 
 /// Live clients, kept so shutdown can close the ones that outstay the drain.
 #[derive(Default)]
@@ -41,36 +45,59 @@ pub struct Pool {
     idle: Arc<AtomicUsize>,
     sender: Sender<TcpStream>,
     receiver: Receiver<TcpStream>,
+    idle_exit: Duration,
 }
 
 impl Pool {
     pub fn new(engine: Arc<Engine>) -> Pool {
         let (sender, receiver) = unbounded();
-        Pool { engine, sessions: Arc::default(), idle: Arc::default(), sender, receiver }
+        let idle_exit = match engine.config.read_timeout_secs {
+            0 => IDLE_EXIT_DEFAULT,
+            secs => Duration::from_secs(secs),
+        };
+        Pool { engine, sessions: Arc::default(), idle: Arc::default(), sender, receiver, idle_exit }
     }
 
     pub fn sessions(&self) -> Arc<Sessions> {
         Arc::clone(&self.sessions)
     }
 
-    /// Hands an accepted client to a thread.
-    pub fn dispatch(&self, stream: TcpStream) {
+    /// Hands an accepted client to a thread. When no thread can be started
+    /// for it, the client comes back with the error, still counted as
+    /// active: the caller gives its slot back.
+    pub fn dispatch(&self, stream: TcpStream) -> Result<(), (TcpStream, std::io::Error)> {
         let claimed_idle = self.idle.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1)).is_ok();
         if claimed_idle {
             if let Err(returned) = self.sender.send(stream) {
                 drop(returned);
             }
-            return;
+            return Ok(());
         }
         let worker = Worker {
             engine: Arc::clone(&self.engine),
             sessions: Arc::clone(&self.sessions),
             idle: Arc::clone(&self.idle),
             receiver: self.receiver.clone(),
+            idle_exit: self.idle_exit,
         };
-        let spawned = std::thread::Builder::new().name("karma-session".into()).spawn(move || worker.run(stream));
-        if let Err(e) = spawned {
-            log::error!(target: "server.session_spawn_failed", "{e}");
+        // The client waits in a slot the thread empties, so a failed spawn
+        // (which drops the closure) can hand it back.
+        let slot = Arc::new(Mutex::new(Some(stream)));
+        let first = Arc::clone(&slot);
+        let spawned = std::thread::Builder::new().name("karma-session".into()).spawn(move || {
+            if let Some(stream) = first.lock().take() {
+                worker.run(stream);
+            }
+        });
+        match spawned {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                log::error!(target: "server.session_spawn_failed", "{error}");
+                match slot.lock().take() {
+                    Some(stream) => Err((stream, error)),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }
@@ -80,6 +107,7 @@ struct Worker {
     sessions: Arc<Sessions>,
     idle: Arc<AtomicUsize>,
     receiver: Receiver<TcpStream>,
+    idle_exit: Duration,
 }
 
 impl Worker {
@@ -89,7 +117,7 @@ impl Worker {
             self.serve(stream);
             self.idle.fetch_add(1, Ordering::AcqRel);
             loop {
-                match self.receiver.recv_timeout(IDLE_EXIT) {
+                match self.receiver.recv_timeout(self.idle_exit) {
                     Ok(stream) => {
                         next = Some(stream);
                         break;

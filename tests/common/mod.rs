@@ -36,8 +36,19 @@ impl Server {
         Server::start_with(dir, None, args)
     }
 
+    /// Starts a server on `dir` (kept by the caller) from a command that
+    /// `configure` adjusts first (user, limits set before exec).
+    pub fn start_configured(dir: &Path, args: &[&str], configure: impl FnOnce(&mut Command)) -> Server {
+        let mut command = command(dir, args);
+        configure(&mut command);
+        Server::start_child(dir, None, command.spawn().expect("spawn karma"))
+    }
+
     fn start_with(dir: &Path, temp: Option<Arc<tempfile::TempDir>>, args: &[&str]) -> Server {
-        let mut child = spawn(dir, args);
+        Server::start_child(dir, temp, spawn(dir, args))
+    }
+
+    fn start_child(dir: &Path, temp: Option<Arc<tempfile::TempDir>>, mut child: Child) -> Server {
         let stderr = child.stderr.take().expect("stderr");
         let log = Arc::new(Mutex::new(Vec::new()));
         let (port_tx, port_rx) = std::sync::mpsc::channel();
@@ -128,7 +139,13 @@ impl Drop for Server {
 
 /// Spawns the binary on `dir` with port 0 on loopback.
 pub fn spawn(dir: &Path, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_karma"))
+    command(dir, args).spawn().expect("spawn karma")
+}
+
+/// The command [`spawn`] runs.
+pub fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_karma"));
+    command
         .arg("--bind=127.0.0.1")
         .arg("--port=0")
         .arg(format!("--directory={}", dir.display()))
@@ -136,9 +153,8 @@ pub fn spawn(dir: &Path, args: &[&str]) -> Child {
         .env_remove("NOTIFY_SOCKET")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn karma")
+        .stderr(Stdio::piped());
+    command
 }
 
 /// The success envelope with `response` = `json`.
