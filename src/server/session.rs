@@ -6,16 +6,38 @@
 //! dropped; the bytes before `\n` (the `\r` included) may be at most
 //! `--max-request-bytes`, else the client gets `request_too_large` and the
 //! connection is closed without reading further. Bytes left when the client
-//! half-closes are still answered as a final line. A read timeout closes
-//! the connection silently.
+//! half-closes are still answered as a final line.
+//!
+//! Time limits (`--read-timeout`): a session waits that long for the first
+//! byte of a request, and a request line must be complete that long after
+//! its first byte; either way the connection is closed silently. The line
+//! deadline is what keeps a client that trickles a byte every few seconds
+//! from holding its slot for ever (a per-read timeout restarts with every
+//! byte).
+//!
+//! Memory: replies wait in the session's output buffer until the burst is
+//! answered, but once they pass [`MAX_PENDING_OUTPUT`] they are sent (after
+//! the wait for their writes to be durable) before more requests are
+//! handled. A client that pipelines big reads and never reads its replies
+//! then blocks its own session on the socket until the write timeout, and
+//! the node holds at most that much for it.
 
 use crate::engine::{Burst, Engine};
 use crate::protocol::reply::write_error_parts;
 use crate::protocol::ErrorCode;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
+use std::time::{Duration, Instant};
 
 const READ_CHUNK: usize = 64 * 1024;
+
+/// Replies held for one burst before they are sent mid-burst. Ordinary
+/// bursts stay far below it and keep their single flush.
+const MAX_PENDING_OUTPUT: usize = 4 << 20;
+
+/// What the output and scratch buffers keep between bursts; a burst of big
+/// replies grows them, and a quiet session gives that back.
+const KEEP_BUFFER_BYTES: usize = 256 << 10;
 
 /// Serves `stream` until the client leaves, times out, or breaks framing.
 pub fn serve(mut stream: TcpStream, engine: &Engine) {
@@ -26,6 +48,8 @@ pub fn serve(mut stream: TcpStream, engine: &Engine) {
     let mut body: Vec<u8> = Vec::with_capacity(4096);
     let mut chunk = vec![0u8; READ_CHUNK];
     let mut burst = Burst::default();
+    let mut clock = LineClock::new(engine.config.read_timeout_secs);
+    let mut last_read = Instant::now();
     loop {
         let mut start = 0;
         while let Some(offset) = memchr_newline(&pending[start + scanned..]) {
@@ -40,6 +64,9 @@ pub fn serve(mut stream: TcpStream, engine: &Engine) {
             engine.handle_in_burst(line, &mut out, &mut body, &mut burst);
             start = end + 1;
             scanned = 0;
+            if out.len() >= MAX_PENDING_OUTPUT && !send(&mut stream, engine, &mut burst, &mut out) {
+                return;
+            }
         }
         scanned = pending.len() - start;
         if scanned > max_line {
@@ -49,15 +76,25 @@ pub fn serve(mut stream: TcpStream, engine: &Engine) {
         }
         if start > 0 {
             pending.drain(..start);
+            // The partial line left, if any, began in the last read.
+            clock.line_started = None;
+        }
+        if !pending.is_empty() && clock.line_started.is_none() {
+            clock.line_started = Some(last_read);
+        }
+        if pending.is_empty() {
+            clock.line_started = None;
         }
         // Nothing complete is left in the buffer: answer the burst now, once
         // its writes are durable.
-        engine.settle(&mut burst, &mut out);
-        if !out.is_empty() {
-            if stream.write_all(&out).is_err() {
-                return;
-            }
-            out.clear();
+        if !send(&mut stream, engine, &mut burst, &mut out) {
+            return;
+        }
+        if body.capacity() > KEEP_BUFFER_BYTES {
+            body = Vec::with_capacity(4096);
+        }
+        if !clock.arm(&stream) {
+            return; // the request line is overdue
         }
         match stream.read(&mut chunk) {
             Ok(0) => {
@@ -68,11 +105,73 @@ pub fn serve(mut stream: TcpStream, engine: &Engine) {
                 }
                 return;
             }
-            Ok(n) => pending.extend_from_slice(&chunk[..n]),
+            Ok(n) => {
+                pending.extend_from_slice(&chunk[..n]);
+                last_read = Instant::now();
+            }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             // Timeouts and socket errors end the session without a reply.
             Err(_) => return,
         }
+    }
+}
+
+/// Waits until the replies in `out` may be sent (see `Engine::settle`),
+/// sends them and empties `out`; false when the client is gone or the
+/// write timed out.
+fn send(stream: &mut TcpStream, engine: &Engine, burst: &mut Burst, out: &mut Vec<u8>) -> bool {
+    engine.settle(burst, out);
+    if out.is_empty() {
+        return true;
+    }
+    if stream.write_all(out).is_err() {
+        return false;
+    }
+    out.clear();
+    if out.capacity() > KEEP_BUFFER_BYTES {
+        out.shrink_to(KEEP_BUFFER_BYTES);
+    }
+    true
+}
+
+/// The socket's read timeout: `--read-timeout` while waiting for a request,
+/// what is left of it since the first byte while a line is incomplete.
+struct LineClock {
+    /// `None` when `--read-timeout` is 0 (no limit).
+    limit: Option<Duration>,
+    /// When the first byte of the incomplete line in the buffer arrived.
+    line_started: Option<Instant>,
+    /// The timeout last set on the socket (set at accept to `limit`).
+    armed: Option<Duration>,
+}
+
+impl LineClock {
+    fn new(read_timeout_secs: u64) -> LineClock {
+        let limit = (read_timeout_secs > 0).then(|| Duration::from_secs(read_timeout_secs));
+        LineClock { limit, line_started: None, armed: limit }
+    }
+
+    /// Sets the socket's timeout for the next read; false when the line's
+    /// deadline has already passed. Only a line that spans reads costs a
+    /// system call here.
+    fn arm(&mut self, stream: &TcpStream) -> bool {
+        let Some(limit) = self.limit else {
+            return true;
+        };
+        let wanted = match self.line_started {
+            None => limit,
+            Some(started) => match limit.checked_sub(started.elapsed()) {
+                Some(left) if !left.is_zero() => left,
+                _ => return false,
+            },
+        };
+        if self.armed != Some(wanted) {
+            if stream.set_read_timeout(Some(wanted)).is_err() {
+                return false;
+            }
+            self.armed = Some(wanted);
+        }
+        true
     }
 }
 
