@@ -21,7 +21,9 @@
 //! The only masking, in expected replies and file lines: `<int>` matches one
 //! or more decimal digits (Unix times, sizes, counters that move with time),
 //! `<num>` matches a JSON number (uptime, latencies), and `<dir>` stands for
-//! the server's data directory.
+//! the server's data directory. In a request, `<file:PATTERN>` stands for
+//! the name of the one data-directory file matching PATTERN (snapshot file
+//! names hold the time they were written).
 mod common;
 use common::Server;
 use std::io::{BufRead, BufReader, Write};
@@ -127,7 +129,7 @@ fn run_block(doc: &str, block: &Block, server: &Server) -> Vec<String> {
         let request = if line == ">" { Some("") } else { line.strip_prefix("> ") };
         if let Some(request) = request {
             check_file(&mut file, &mut failures, at(offset));
-            pending.push_str(request);
+            pending.push_str(&expand_file_names(request, &server.dir));
             pending.push('\n');
         } else if let Some(expected) = line.strip_prefix("< ") {
             flush(&mut pending, &mut writer);
@@ -163,8 +165,23 @@ fn run_block(doc: &str, block: &Block, server: &Server) -> Vec<String> {
     failures
 }
 
-/// The content of the one file in `dir` whose name matches `pattern`.
-fn read_matching_file(dir: &Path, pattern: &str) -> String {
+/// `request` with each `<file:PATTERN>` replaced by the matching file name.
+fn expand_file_names(request: &str, dir: &Path) -> String {
+    let mut out = String::new();
+    let mut rest = request;
+    while let Some(start) = rest.find("<file:") {
+        let end = start + rest[start..].find('>').expect("closing > of <file:...>");
+        out.push_str(&rest[..start]);
+        out.push_str(&matching_file(dir, &rest[start + "<file:".len()..end]));
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The name of the one file in `dir` that matches `pattern` (`*` matches
+/// any run of characters, at most once).
+fn matching_file(dir: &Path, pattern: &str) -> String {
     let (prefix, suffix) = pattern.split_once('*').unwrap_or((pattern, ""));
     let exact = !pattern.contains('*');
     let names: Vec<String> = std::fs::read_dir(dir)
@@ -179,7 +196,12 @@ fn read_matching_file(dir: &Path, pattern: &str) -> String {
         })
         .collect();
     assert_eq!(names.len(), 1, "{pattern}: expected exactly one file, found {names:?}");
-    std::fs::read_to_string(dir.join(&names[0])).expect("read file")
+    names.into_iter().next().expect("one name")
+}
+
+/// The content of the one file in `dir` whose name matches `pattern`.
+fn read_matching_file(dir: &Path, pattern: &str) -> String {
+    std::fs::read_to_string(dir.join(matching_file(dir, pattern))).expect("read file")
 }
 
 /// Runs every block of `doc` (a path relative to the crate root).
@@ -210,6 +232,27 @@ fn placeholders_match_only_what_they_say() {
     assert!(matches("<num>", "-1e-3"));
     assert!(!matches("<num>", "x"));
     assert!(!matches("abc", "abcd"));
+}
+
+/// Every op of the catalogue in docs/protocol.md (aliases aside) is sent by
+/// at least one example there, so each has a request and its exact reply.
+#[test]
+fn every_op_has_an_example() {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/protocol.md")).expect("doc");
+    let catalogue = text.split("## Op catalogue").nth(1).expect("catalogue").split("\n## ").next().expect("section");
+    let ops: Vec<&str> = catalogue
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `")?.split('`').next())
+        .filter(|op| op.contains('.'))
+        .collect();
+    assert_eq!(ops.len(), 48, "{ops:?}");
+    let sent: Vec<String> = blocks(&text)
+        .iter()
+        .flat_map(|block| block.lines.clone())
+        .filter_map(|line| Some(line.strip_prefix("> ")?.split("\"op\":\"").nth(1)?.split('"').next()?.to_string()))
+        .collect();
+    let missing: Vec<&&str> = ops.iter().filter(|op| !sent.iter().any(|s| s == *op)).collect();
+    assert!(missing.is_empty(), "ops without an example in docs/protocol.md: {missing:?}");
 }
 
 #[test]
