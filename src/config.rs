@@ -12,15 +12,22 @@
 //! [`Config`]. [`Config::validate`] runs the same checks on a built
 //! `Config` by widening it back, so there is one list of rules.
 //!
-//! Differences from Karma 1.0, all additions: `--port=0` is valid and binds
-//! an ephemeral port; `--max-connections` / `KARMA_MAX_CONNECTIONS`
-//! (default 1024, must be > 0, checked after `idempotency_max_age_seconds`);
-//! `-V` / `--version`.
+//! Differences from Karma 1.0: `--port=0` is valid and binds an ephemeral
+//! port; `--max-connections` / `KARMA_MAX_CONNECTIONS` (default 1024, must
+//! be > 0, checked after `idempotency_max_age_seconds`); `--http-bind` /
+//! `--http-port` (the optional HTTP listener, off by default); `-V` /
+//! `--version`. Errors are one line each, naming the flag or variable and
+//! the value given, with a hint to `--help` (Karma 1.0 printed the whole
+//! usage for an unknown option and `Missing option: --port` for a missing
+//! value); positional arguments are refused instead of ignored, and the
+//! empty directory is `directory must not be empty` (Karma 1.0 said
+//! `dump_dir`, an internal name).
 
 mod options;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
@@ -107,6 +114,11 @@ pub struct Config {
     pub log: bool,
     /// Most clients served at once (always > 0).
     pub max_connections: usize,
+    /// Address of the HTTP listener; `None` = the same as `bind`.
+    pub http_bind: Option<String>,
+    /// Port of the HTTP listener (`/metrics`, `/health`); `None` = no HTTP
+    /// listener at all, 0 = an ephemeral port.
+    pub http_port: Option<u16>,
 }
 
 impl Default for Config {
@@ -144,6 +156,8 @@ impl Default for Config {
             replication_batch_size: 1000,
             log: true,
             max_connections: 1024,
+            http_bind: None,
+            http_port: None,
         }
     }
 }
@@ -162,14 +176,35 @@ pub enum Invocation {
     Version(String),
 }
 
-/// A configuration error. The message has no `ERROR: ` prefix; the caller
-/// prints `ERROR: <message>` to stderr and exits 1.
+/// A configuration error: what is wrong, and how the user wrote the
+/// setting at fault when there is one. Displayed as the one line `main`
+/// prints after `ERROR: `, always with a hint to `--help`.
 #[derive(Debug)]
-pub struct ConfigError(pub String);
+pub struct ConfigError {
+    /// What is wrong, e.g. `--port must be an integer` or `Invalid
+    /// configuration: port must be between 0 and 65535`.
+    pub reason: String,
+    /// The setting as given, e.g. `--port=abc` or `KARMA_PORT=abc`.
+    pub given: Option<String>,
+}
+
+impl ConfigError {
+    fn new(reason: impl Into<String>) -> ConfigError {
+        ConfigError { reason: reason.into(), given: None }
+    }
+
+    fn given(mut self, given: String) -> ConfigError {
+        self.given = Some(given);
+        self
+    }
+}
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match &self.given {
+            Some(given) => write!(f, "{} (got {given}; see karma --help)", self.reason),
+            None => write!(f, "{} (see karma --help)", self.reason),
+        }
     }
 }
 
@@ -180,9 +215,14 @@ impl Config {
     /// environment), then `args` (without argv[0]), then validates.
     pub fn parse<E: Fn(&str) -> Option<String>>(env: E, args: Vec<OsString>) -> Result<Invocation, ConfigError> {
         let mut raw = Raw::defaults();
+        // How each setting was last given, so a validation failure can
+        // name the flag or variable and the value.
+        let mut given: HashMap<&'static str, String> = HashMap::new();
         for opt in OPTIONS {
             if let Some(value) = env(opt.env) {
-                opt.apply(&mut raw, Source::Env, OsString::from(value))?;
+                let value = OsString::from(value);
+                given.insert(opt.long, opt.given(Source::Env, &value));
+                opt.apply(&mut raw, Source::Env, value)?;
             }
         }
         // The usage text shows the defaults as the environment left them.
@@ -192,34 +232,45 @@ impl Config {
         // Karma 1.0 takes everything after `-p` as the value, `=` included.
         parser.set_short_equals(false);
         loop {
-            let arg = parser.next().map_err(|e| ConfigError(e.to_string()))?;
-            let opt =
-                match arg {
-                    None => break,
-                    Some(lexopt::Arg::Value(_)) => continue,
-                    Some(lexopt::Arg::Short('h')) | Some(lexopt::Arg::Long("help")) => {
-                        return Ok(Invocation::Help(options::usage(&from_env)));
-                    }
-                    Some(lexopt::Arg::Short('V')) | Some(lexopt::Arg::Long("version")) => {
-                        let version = format!("karma {}", env!("CARGO_PKG_VERSION"));
-                        return Ok(Invocation::Version(version));
-                    }
-                    Some(lexopt::Arg::Short(short)) => options::by_short(short)
-                        .ok_or_else(|| options::unknown_option(&format!("-{short}"), &from_env))?,
-                    Some(lexopt::Arg::Long(long)) => options::by_long(long)
-                        .ok_or_else(|| options::unknown_option(&format!("--{long}"), &from_env))?,
-                };
+            let arg = parser.next().map_err(|e| ConfigError::new(e.to_string()))?;
+            let opt = match arg {
+                None => break,
+                Some(lexopt::Arg::Value(value)) => {
+                    let value = value.to_string_lossy();
+                    return Err(ConfigError::new(format!("unexpected argument {value:?}: karma takes only options")));
+                }
+                Some(lexopt::Arg::Short('h')) | Some(lexopt::Arg::Long("help")) => {
+                    return Ok(Invocation::Help(options::usage(&from_env)));
+                }
+                Some(lexopt::Arg::Short('V')) | Some(lexopt::Arg::Long("version")) => {
+                    let version = format!("karma {}", env!("CARGO_PKG_VERSION"));
+                    return Ok(Invocation::Version(version));
+                }
+                Some(lexopt::Arg::Short(short)) => {
+                    options::by_short(short).ok_or_else(|| options::unknown_option(&format!("-{short}")))?
+                }
+                Some(lexopt::Arg::Long(long)) => {
+                    options::by_long(long).ok_or_else(|| options::unknown_option(&format!("--{long}")))?
+                }
+            };
             let value = parser.value().map_err(|e| match e {
                 lexopt::Error::MissingValue { option } => {
                     let typed = option.unwrap_or_else(|| format!("--{}", opt.long));
                     options::missing_value(&typed)
                 }
-                other => ConfigError(other.to_string()),
+                other => ConfigError::new(other.to_string()),
             })?;
+            given.insert(opt.long, opt.given(Source::Cli, &value));
             opt.apply(&mut raw, Source::Cli, value)?;
         }
 
-        let mut config = build(raw)?;
+        let mut config = build(raw).map_err(|Invalid { option, reason }| {
+            let error = ConfigError::new(format!("Invalid configuration: {reason}"));
+            match given.remove(option) {
+                Some(text) => error.given(text),
+                None => error,
+            }
+        })?;
         config.directory = absolute_dir(&config.directory)?;
         Ok(Invocation::Run(config))
     }
@@ -230,7 +281,7 @@ impl Config {
         // rather than silently treating it as unset.
         for opt in OPTIONS {
             if std::env::var_os(opt.env).is_some_and(|v| v.to_str().is_none()) {
-                return Err(ConfigError(format!("Environment variable {} must be valid UTF-8", opt.env)));
+                return Err(ConfigError::new(format!("Environment variable {} must be valid UTF-8", opt.env)));
             }
         }
         Config::parse(|name| std::env::var(name).ok(), std::env::args_os().skip(1).collect())
@@ -239,79 +290,96 @@ impl Config {
     /// Checks the values against the rules of section 6.2, reporting the
     /// first failure in the spec's order as `Invalid configuration: ...`.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        build(Raw::from(self)).map(|_| ())
+        build(Raw::from(self))
+            .map(|_| ())
+            .map_err(|Invalid { reason, .. }| ConfigError::new(format!("Invalid configuration: {reason}")))
     }
 }
 
-fn invalid(reason: String) -> ConfigError {
-    ConfigError(format!("Invalid configuration: {reason}"))
+/// A broken rule of section 6.2: the option at fault (its long name) and
+/// the spec's reason.
+struct Invalid {
+    option: &'static str,
+    reason: String,
 }
+
+fn invalid(option: &'static str, reason: impl Into<String>) -> Invalid {
+    Invalid { option, reason: reason.into() }
+}
+
+/// A setting's spec name (used in the messages) and its option's long name.
+type Setting = (&'static str, &'static str);
 
 /// `value` as `T` if `value >= min` (`min` is 0 or 1, as the messages say).
-fn at_least<T: TryFrom<i64>>(value: i64, min: i64, name: &str) -> Result<T, ConfigError> {
+fn at_least<T: TryFrom<i64>>(value: i64, min: i64, (name, option): Setting) -> Result<T, Invalid> {
     let relation = if min == 0 { "greater than or equal to 0" } else { "greater than 0" };
     if value < min {
-        return Err(invalid(format!("{name} must be {relation}")));
+        return Err(invalid(option, format!("{name} must be {relation}")));
     }
-    T::try_from(value).map_err(|_| invalid(format!("{name} is too large: {value}")))
+    T::try_from(value).map_err(|_| invalid(option, format!("{name} is too large: {value}")))
 }
 
 /// `value` as `T` if it lies in `low..=high`.
-fn between<T: TryFrom<i64>>(value: i64, low: i64, high: i64, name: &str) -> Result<T, ConfigError> {
+fn between<T: TryFrom<i64>>(value: i64, low: i64, high: i64, (name, option): Setting) -> Result<T, Invalid> {
     T::try_from(value)
         .ok()
         .filter(|_| (low..=high).contains(&value))
-        .ok_or_else(|| invalid(format!("{name} must be between {low} and {high}")))
+        .ok_or_else(|| invalid(option, format!("{name} must be between {low} and {high}")))
 }
 
 /// `value` as `T`, pulled into `low..=high`; for settings that are not
 /// validated because nothing uses them.
-fn clamped<T: TryFrom<i64>>(value: i64, low: i64, high: i64, name: &str) -> Result<T, ConfigError> {
-    between(value.clamp(low, high), low, high, name)
+fn clamped<T: TryFrom<i64>>(value: i64, low: i64, high: i64, setting: Setting) -> Result<T, Invalid> {
+    between(value.clamp(low, high), low, high, setting)
 }
 
 /// Validates `raw` in the order of section 6.2 and converts it. The
 /// directory is left as given; [`Config::parse`] makes it absolute.
-fn build(raw: Raw) -> Result<Config, ConfigError> {
+fn build(raw: Raw) -> Result<Config, Invalid> {
     if raw.bind.is_empty() {
-        return Err(invalid("host must not be empty".to_string()));
+        return Err(invalid("bind", "host must not be empty"));
     }
-    let port = between(raw.port, 0, 65535, "port")?;
+    let port = between(raw.port, 0, 65535, ("port", "port"))?;
     if raw.directory.is_empty() {
-        return Err(invalid("dump_dir must not be empty".to_string()));
+        return Err(invalid("directory", "directory must not be empty"));
     }
     let role = match raw.role.as_str() {
         "master" => Role::Master,
         "slave" => Role::Slave,
-        _ => return Err(invalid("role must be master or slave".to_string())),
+        _ => return Err(invalid("role", "role must be master or slave")),
     };
-    let wal_segment_bytes = at_least(raw.wal_segment_bytes, 0, "wal_segment_bytes")?;
-    let wal_batch_size = at_least(raw.wal_batch_size, 1, "wal_batch_size")?;
-    let wal_batch_wait_us = at_least(raw.wal_batch_wait_us, 0, "wal_batch_wait_microseconds")?;
-    let max_request_bytes = at_least(raw.max_request_bytes, 1, "max_request_bytes")?;
-    let max_response_bytes = at_least(raw.max_response_bytes, 0, "max_response_bytes")?;
-    let read_timeout_secs = at_least(raw.read_timeout_secs, 0, "read_timeout_seconds")?;
-    let write_timeout_secs = at_least(raw.write_timeout_secs, 0, "write_timeout_seconds")?;
-    let query_timeout_ms = at_least(raw.query_timeout_ms, 0, "query_timeout_ms")?;
-    let shutdown_timeout_secs = at_least(raw.shutdown_timeout_secs, 0, "shutdown_timeout_seconds")?;
-    let dump_retention_per_tree = at_least(raw.dump_retention_per_tree, 0, "dump_retention_per_tree")?;
-    let idempotency_max_records = at_least(raw.idempotency_max_records, 1, "idempotency_max_records")?;
-    let idempotency_max_age_secs = at_least(raw.idempotency_max_age_secs, 0, "idempotency_max_age_seconds")?;
-    let max_connections = at_least(raw.max_connections, 1, "max_connections")?;
+    let wal_segment_bytes = at_least(raw.wal_segment_bytes, 0, ("wal_segment_bytes", "wal-segment-bytes"))?;
+    let wal_batch_size = at_least(raw.wal_batch_size, 1, ("wal_batch_size", "wal-batch-size"))?;
+    let wal_batch_wait_us = at_least(raw.wal_batch_wait_us, 0, ("wal_batch_wait_microseconds", "wal-batch-wait-us"))?;
+    let max_request_bytes = at_least(raw.max_request_bytes, 1, ("max_request_bytes", "max-request-bytes"))?;
+    let max_response_bytes = at_least(raw.max_response_bytes, 0, ("max_response_bytes", "max-response-bytes"))?;
+    let read_timeout_secs = at_least(raw.read_timeout_secs, 0, ("read_timeout_seconds", "read-timeout"))?;
+    let write_timeout_secs = at_least(raw.write_timeout_secs, 0, ("write_timeout_seconds", "write-timeout"))?;
+    let query_timeout_ms = at_least(raw.query_timeout_ms, 0, ("query_timeout_ms", "query-timeout-ms"))?;
+    let shutdown_timeout_secs =
+        at_least(raw.shutdown_timeout_secs, 0, ("shutdown_timeout_seconds", "shutdown-timeout"))?;
+    let dump_retention_per_tree =
+        at_least(raw.dump_retention_per_tree, 0, ("dump_retention_per_tree", "dump-retention-per-tree"))?;
+    let idempotency_max_records =
+        at_least(raw.idempotency_max_records, 1, ("idempotency_max_records", "idempotency-max-records"))?;
+    let idempotency_max_age_secs =
+        at_least(raw.idempotency_max_age_secs, 0, ("idempotency_max_age_seconds", "idempotency-max-age-seconds"))?;
+    let max_connections = at_least(raw.max_connections, 1, ("max_connections", "max-connections"))?;
 
     // The replication settings only matter (and are only checked) when
     // this node has a master to follow.
-    let source_port = "replication_source_port";
-    let poll_interval = "replication_poll_interval_ms";
-    let batch_size = "replication_batch_size";
+    let source_port = ("replication_source_port", "replication-source-port");
+    let poll_interval = ("replication_poll_interval_ms", "replication-poll-interval-ms");
+    let batch_size = ("replication_batch_size", "replication-batch-size");
     let (replication_source_port, replication_poll_interval_ms, replication_batch_size) =
         match &raw.replication_source_host {
             Some(host) => {
+                let option = "replication-source-host";
                 if host.is_empty() {
-                    return Err(invalid("replication_source_host must not be empty".to_string()));
+                    return Err(invalid(option, "replication_source_host must not be empty"));
                 }
                 if role != Role::Slave {
-                    return Err(invalid("replication source requires slave role".to_string()));
+                    return Err(invalid(option, "replication source requires slave role"));
                 }
                 (
                     between(raw.replication_source_port, 1, 65535, source_port)?,
@@ -325,6 +393,10 @@ fn build(raw: Raw) -> Result<Config, ConfigError> {
                 clamped(raw.replication_batch_size, 1, 10000, batch_size)?,
             ),
         };
+    if raw.http_bind.as_deref() == Some("") {
+        return Err(invalid("http-bind", "http_bind must not be empty"));
+    }
+    let http_port = raw.http_port.map(|port| between(port, 0, 65535, ("http_port", "http-port"))).transpose()?;
 
     Ok(Config {
         bind: raw.bind,
@@ -356,6 +428,8 @@ fn build(raw: Raw) -> Result<Config, ConfigError> {
         replication_batch_size,
         log: raw.log,
         max_connections,
+        http_bind: raw.http_bind,
+        http_port,
     })
 }
 
@@ -366,7 +440,7 @@ fn absolute_dir(dir: &Path) -> Result<PathBuf, ConfigError> {
         dir.to_path_buf()
     } else {
         let cwd = std::env::current_dir().map_err(|e| {
-            ConfigError(format!(
+            ConfigError::new(format!(
                 "cannot make the data directory {} absolute: working directory unavailable: {e}",
                 dir.display()
             ))

@@ -44,6 +44,8 @@ pub(super) struct Raw {
     pub replication_batch_size: i64,
     pub log: bool,
     pub max_connections: i64,
+    pub http_bind: Option<String>,
+    pub http_port: Option<i64>,
 }
 
 /// Widens an unsigned setting for re-validation; anything beyond `i64`
@@ -95,6 +97,8 @@ impl From<&Config> for Raw {
             replication_batch_size: wide(c.replication_batch_size),
             log: c.log,
             max_connections: wide(c.max_connections),
+            http_bind: c.http_bind.clone(),
+            http_port: c.http_port.map(i64::from),
         }
     }
 }
@@ -122,6 +126,8 @@ pub(super) enum Slot {
     Optional(fn(&mut Raw) -> &mut Option<String>),
     /// Like `Optional`, but the usage text never shows the value.
     Secret(fn(&mut Raw) -> &mut Option<String>),
+    /// An optional integer: an empty environment value means unset.
+    OptionalInt(fn(&mut Raw) -> &mut Option<i64>),
 }
 
 /// One configuration option.
@@ -135,7 +141,7 @@ pub(super) struct Opt {
 }
 
 /// Every option, in the order of PERSISTENCE.md section 6.2 (plus
-/// `--max-connections`). The environment is read in this order, so the
+/// `--max-connections` and the HTTP listener's two). The environment is read in this order, so the
 /// first bad variable in this order is the one reported.
 #[rustfmt::skip]
 pub(super) const OPTIONS: &[Opt] = &[
@@ -168,6 +174,8 @@ pub(super) const OPTIONS: &[Opt] = &[
     Opt { long: "replication-batch-size", short: None, env: "KARMA_REPLICATION_BATCH_SIZE", value_name: "COUNT", help: "entries asked for per poll (1..10000)", slot: Slot::Int(|r| &mut r.replication_batch_size) },
     Opt { long: "log", short: None, env: "KARMA_LOG", value_name: "BOOL", help: "structured JSON logs", slot: Slot::Bool(|r| &mut r.log) },
     Opt { long: "max-connections", short: None, env: "KARMA_MAX_CONNECTIONS", value_name: "COUNT", help: "most clients served at once", slot: Slot::Int(|r| &mut r.max_connections) },
+    Opt { long: "http-bind", short: None, env: "KARMA_HTTP_BIND", value_name: "HOST", help: "address of the /metrics and /health listener (default: --bind)", slot: Slot::Optional(|r| &mut r.http_bind) },
+    Opt { long: "http-port", short: None, env: "KARMA_HTTP_PORT", value_name: "PORT", help: "port of /metrics and /health; unset = no HTTP listener, 0 = ephemeral", slot: Slot::OptionalInt(|r| &mut r.http_port) },
 ];
 
 impl Opt {
@@ -176,15 +184,18 @@ impl Opt {
         match self.slot {
             Slot::Path(field) => *field(raw) = value,
             Slot::Text(field) => *field(raw) = self.utf8(value)?,
-            Slot::Int(field) => {
-                let text = value.to_str().unwrap_or("");
-                *field(raw) = parse_int(text).ok_or_else(|| self.error(source, "must be an integer"))?;
+            Slot::Int(field) => *field(raw) = self.int(source, &value)?,
+            Slot::OptionalInt(field) => {
+                *field(raw) = match source {
+                    Source::Env if value.is_empty() => None,
+                    _ => Some(self.int(source, &value)?),
+                };
             }
             Slot::Bool(field) => {
                 *field(raw) = match value.to_str() {
                     Some("true") => true,
                     Some("false") => false,
-                    _ => return Err(self.error(source, "must be true or false")),
+                    _ => return Err(self.error(source, &value, "must be true or false")),
                 };
             }
             Slot::Optional(field) | Slot::Secret(field) => {
@@ -198,19 +209,43 @@ impl Opt {
         Ok(())
     }
 
+    fn int(&self, source: Source, value: &OsString) -> Result<i64, ConfigError> {
+        parse_int(value.to_str().unwrap_or("")).ok_or_else(|| self.error(source, value, "must be an integer"))
+    }
+
     /// The parse error for this option, worded for its source.
-    fn error(&self, source: Source, what: &str) -> ConfigError {
-        match source {
-            Source::Env => ConfigError(format!("Environment variable {} {what}", self.env)),
-            Source::Cli => ConfigError(format!("--{} {what}", self.long)),
-        }
+    fn error(&self, source: Source, value: &OsString, what: &str) -> ConfigError {
+        let reason = match source {
+            Source::Env => format!("Environment variable {} {what}", self.env),
+            Source::Cli => format!("--{} {what}", self.long),
+        };
+        ConfigError::new(reason).given(self.given(source, value))
+    }
+
+    /// How the user wrote this setting, for error messages: `--port=abc`
+    /// or `KARMA_PORT=abc`. Tokens are never echoed; a value that would
+    /// read ambiguously (empty, spaces, control characters) is quoted.
+    pub fn given(&self, source: Source, value: &OsString) -> String {
+        let name = match source {
+            Source::Env => self.env.to_string(),
+            Source::Cli => format!("--{}", self.long),
+        };
+        let text = value.to_string_lossy();
+        let shown = if matches!(self.slot, Slot::Secret(_)) {
+            "<hidden>".to_string()
+        } else if text.is_empty() || text.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"') {
+            format!("{text:?}")
+        } else {
+            text.into_owned()
+        };
+        format!("{name}={shown}")
     }
 
     /// Text options must be UTF-8: tokens and hosts are compared with, and
     /// sent as, JSON strings. Environment values arrive as `String` already,
     /// so only a command-line value can fail here.
     fn utf8(&self, value: OsString) -> Result<String, ConfigError> {
-        value.into_string().map_err(|_| self.error(Source::Cli, "must be valid UTF-8"))
+        value.into_string().map_err(|value| self.error(Source::Cli, &value, "must be valid UTF-8"))
     }
 
     /// The current value as the usage text shows it.
@@ -222,6 +257,7 @@ impl Opt {
             Slot::Int(field) => field(&mut raw).to_string(),
             Slot::Bool(field) => field(&mut raw).to_string(),
             Slot::Optional(field) => field(&mut raw).clone().unwrap_or_else(|| "unset".to_string()),
+            Slot::OptionalInt(field) => field(&mut raw).map_or_else(|| "unset".to_string(), |n| n.to_string()),
             Slot::Secret(field) => match field(&mut raw) {
                 Some(_) => "set".to_string(),
                 None => "unset".to_string(),
@@ -299,13 +335,13 @@ pub(super) fn usage(raw: &Raw) -> String {
     text
 }
 
-/// Makes the message for an option that is not in the table.
-pub(super) fn unknown_option(option: &str, raw: &Raw) -> ConfigError {
-    ConfigError(format!("{option} is not a valid option.\n{}", usage(raw)))
+/// The error for an option that is not in the table.
+pub(super) fn unknown_option(option: &str) -> ConfigError {
+    ConfigError::new(format!("{option} is not a valid option"))
 }
 
-/// The message for an option given last with no value; `option` is the
+/// The error for an option given last with no value; `option` is the
 /// option as typed (`--port` or `-p`).
 pub(super) fn missing_value(option: &str) -> ConfigError {
-    ConfigError(format!("Missing option: {option}"))
+    ConfigError::new(format!("{option} needs a value"))
 }
