@@ -9,6 +9,7 @@
 pub mod client;
 pub mod config;
 pub mod engine;
+pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod notify;
@@ -24,6 +25,7 @@ pub mod wal;
 use config::Config;
 use engine::Engine;
 use metrics::Metrics;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,10 +34,30 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Runs a node until SIGINT or SIGTERM. An `Err` is a startup failure,
 /// printed by `main` as one `ERROR: ...` line.
+///
+/// Start-up order: listen (TCP, and HTTP when asked for) before touching
+/// the data directory, so a port clash fails at once and leaves nothing
+/// behind; then lock the directory, bootstrap a slave, restore, and only
+/// then accept clients and log `server.start`.
 pub fn run(config: Config) -> Result<(), String> {
     logging::init(config.log);
     let config = Arc::new(config);
     let signals = signals::Signals::install().map_err(|e| format!("Cannot install signal handlers: {e}"))?;
+    let server = server::Server::bind(&config.bind, config.port)
+        .map_err(|e| format!("Cannot listen on {}:{}: {e}", config.bind, config.port))?;
+    let node = Arc::new(http::Node::new(config.role));
+    let mut http = match config.http_port {
+        Some(port) => {
+            let host = config.http_bind.as_deref().unwrap_or(&config.bind);
+            let listener = http::Listener::bind(host, port)
+                .map_err(|e| format!("Cannot listen for HTTP on {host}:{port}: {e}"))?;
+            let running =
+                listener.start(Arc::clone(&node)).map_err(|e| format!("Cannot start the HTTP listener: {e}"))?;
+            log::info!(target: "http.start", "address={}", running.local_addr());
+            Some(running)
+        }
+        None => None,
+    };
     let _lock = lock_directory(&config.directory)?;
     let replication = replication::ReplicationStats::default();
     let source = match config.role {
@@ -53,11 +75,19 @@ pub fn run(config: Config) -> Result<(), String> {
         }
     }
     let engine = Arc::new(Engine::open(Arc::clone(&config), Arc::new(Metrics::default()), replication)?);
-    let server = server::Server::bind(Arc::clone(&engine))
-        .map_err(|e| format!("Cannot listen on {}:{}: {e}", config.bind, config.port))?;
     let address = server.local_addr();
-    let mut running = server.start().map_err(|e| format!("Cannot start the listener: {e}"))?;
-    log::info!(target: "server.start", "version={VERSION} port={} address={address}", address.port());
+    let mut running = server.start(Arc::clone(&engine)).map_err(|e| format!("Cannot start the listener: {e}"))?;
+    node.ready(Arc::clone(&engine));
+    log::info!(
+        target: "server.start",
+        "version={VERSION} port={} address={address} http={} directory={} role={} wal={} wal_fsync={}",
+        address.port(),
+        http.as_ref().map_or_else(|| "off".to_string(), |h| h.local_addr().to_string()),
+        config.directory.display(),
+        config.role.as_str(),
+        config.wal,
+        config.wal && config.wal_fsync,
+    );
     let mut poller = match source {
         Some(source) => Some(
             replication::poller::Poller::start(Arc::clone(&engine), source)
@@ -66,7 +96,8 @@ pub fn run(config: Config) -> Result<(), String> {
         None => None,
     };
     notify::notify("READY=1");
-    for signal in signals.wait() {
+    let mut incoming = signals.wait();
+    for signal in incoming.by_ref() {
         match signal {
             signals::Signal::Snapshot => {
                 let engine = Arc::clone(&engine);
@@ -82,13 +113,37 @@ pub fn run(config: Config) -> Result<(), String> {
         }
     }
     notify::notify("STOPPING=1");
+    node.stopping();
+    let hurry = hurry_on_second_stop(incoming);
     if let Some(poller) = poller.as_mut() {
         poller.stop();
     }
-    running.stop(Duration::from_secs(config.shutdown_timeout_secs));
+    running.stop(Duration::from_secs(config.shutdown_timeout_secs), &hurry);
     engine.shutdown();
+    if let Some(http) = http.as_mut() {
+        http.stop();
+    }
     log::info!(target: "server.stop", "version={VERSION}");
     Ok(())
+}
+
+/// Watches for a second SIGINT / SIGTERM during the stop: it cuts the
+/// client drain short (the operator wants out now), but the snapshot is
+/// still taken. The thread ends with the process.
+fn hurry_on_second_stop(incoming: impl Iterator<Item = signals::Signal> + Send + 'static) -> Arc<AtomicBool> {
+    let hurry = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&hurry);
+    let spawned = std::thread::Builder::new().name("karma-signals".into()).spawn(move || {
+        for signal in incoming {
+            if signal == signals::Signal::Stop && !flag.swap(true, Ordering::AcqRel) {
+                log::info!(target: "server.stop_hurry", "second stop signal: skipping the client drain");
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        log::error!(target: "server.stop_hurry", "cannot watch for a second stop signal: {e}");
+    }
+    hurry
 }
 
 /// Takes the data directory's lock file so a second process cannot open

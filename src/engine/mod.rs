@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod ingest;
 mod inspect;
 mod maintenance;
+mod probe;
 pub mod recovery;
 mod replication;
 mod restore;
@@ -24,6 +25,7 @@ mod verify;
 
 pub use burst::Burst;
 pub use inspect::Deadline;
+pub use probe::Health;
 pub use restore::RestoreReport;
 pub use state::State;
 

@@ -10,7 +10,7 @@ use crate::protocol::{Command, CommandError, Request};
 use crate::util::time::unix_now;
 
 /// One value of the stats object / metrics text.
-enum Figure {
+pub(super) enum Figure {
     Int(u64),
     Float(f64),
     Text(Option<String>),
@@ -19,10 +19,10 @@ enum Figure {
 
 /// The `system.stats` fields in order, with their Prometheus names
 /// (`None` where a stats field has no metric, such as error strings).
-struct Figures(Vec<(&'static str, Option<Metric>, Figure)>);
+pub(super) struct Figures(pub(super) Vec<(&'static str, Option<Metric>, Figure)>);
 
 /// A Prometheus metric name and type.
-type Metric = (&'static str, &'static str);
+pub(super) type Metric = (&'static str, &'static str);
 
 impl Figures {
     fn int(&mut self, stat: &'static str, metric: Option<Metric>, value: u64) {
@@ -94,7 +94,7 @@ impl Engine {
         out.push(b'}');
     }
 
-    fn figures(&self) -> Figures {
+    pub(super) fn figures(&self) -> Figures {
         let m = &self.metrics;
         let counts = {
             let state = self.state.lock();

@@ -1,10 +1,16 @@
 //! The TCP front end: a listener thread accepting clients into the bounded
 //! session pool, and the graceful stop.
 //!
+//! The listener is bound before the data directory is restored (a port
+//! clash fails at once, before anything is read or written) and accepts
+//! once the engine is ready; clients that connect meanwhile wait in the
+//! backlog.
+//!
 //! Stop sequence (SIGINT / SIGTERM): stop accepting, let connected clients
-//! keep being served until they leave or `--shutdown-timeout` passes, then
-//! close whatever is left (and wait up to one more second for those
-//! sessions to end). The caller then snapshots and exits 0.
+//! keep being served until they leave, `--shutdown-timeout` passes or the
+//! operator hurries the stop (a second signal), then close whatever is left
+//! (and wait up to one more second for those sessions to end). The caller
+//! then snapshots and exits 0.
 
 mod pool;
 mod session;
@@ -20,9 +26,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// A listening server.
+/// A listening server, not yet accepting.
 pub struct Server {
-    engine: Arc<Engine>,
     listener: TcpListener,
     address: SocketAddr,
 }
@@ -37,32 +42,31 @@ pub struct Running {
 }
 
 impl Server {
-    /// Binds `--bind:--port` (port 0 picks a free port).
-    pub fn bind(engine: Arc<Engine>) -> std::io::Result<Server> {
-        let config = &engine.config;
-        let listener = TcpListener::bind((config.bind.as_str(), config.port))?;
+    /// Binds `host:port` (port 0 picks a free port).
+    pub fn bind(host: &str, port: u16) -> std::io::Result<Server> {
+        let listener = TcpListener::bind((host, port))?;
         let address = listener.local_addr()?;
-        Ok(Server { engine, listener, address })
+        Ok(Server { listener, address })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.address
     }
 
-    /// Starts the acceptor thread.
-    pub fn start(self) -> std::io::Result<Running> {
+    /// Starts the acceptor thread, serving `engine`.
+    pub fn start(self, engine: Arc<Engine>) -> std::io::Result<Running> {
         let stopping = Arc::new(AtomicBool::new(false));
-        let pool = Pool::new(Arc::clone(&self.engine));
+        let pool = Pool::new(Arc::clone(&engine));
         let sessions = pool.sessions();
         let acceptor = {
             let stopping = Arc::clone(&stopping);
-            let engine = Arc::clone(&self.engine);
+            let engine = Arc::clone(&engine);
             let listener = self.listener;
             std::thread::Builder::new()
                 .name("karma-accept".into())
                 .spawn(move || accept_loop(listener, engine, pool, stopping))?
         };
-        Ok(Running { address: self.address, stopping, sessions, acceptor: Some(acceptor), engine: self.engine })
+        Ok(Running { address: self.address, stopping, sessions, acceptor: Some(acceptor), engine })
     }
 }
 
@@ -124,9 +128,9 @@ impl Running {
         self.address
     }
 
-    /// Stops accepting, drains connected clients (up to `timeout`), then
-    /// closes the rest.
-    pub fn stop(&mut self, timeout: Duration) {
+    /// Stops accepting, drains connected clients (up to `timeout`, or until
+    /// `hurry` is set), then closes the rest.
+    pub fn stop(&mut self, timeout: Duration, hurry: &AtomicBool) {
         log::info!(target: "server.stop_begin", "active_clients={}", self.engine.metrics.connections_active.get());
         self.stopping.store(true, Ordering::Release);
         // Wake the blocking accept with a connection of our own.
@@ -140,11 +144,15 @@ impl Running {
             let _ = acceptor.join();
         }
         let active = || self.engine.metrics.connections_active.get();
-        if wait_until(timeout, || active() == 0) {
+        if wait_until(timeout, || active() == 0 || hurry.load(Ordering::Acquire)) && active() == 0 {
             log::info!(target: "server.drain_complete", "active_clients=0");
             return;
         }
-        log::info!(target: "server.drain_timeout", "active_clients={}", active());
+        if hurry.load(Ordering::Acquire) {
+            log::info!(target: "server.drain_skipped", "active_clients={}", active());
+        } else {
+            log::info!(target: "server.drain_timeout", "active_clients={}", active());
+        }
         let closed = self.sessions.close_all();
         wait_until(Duration::from_secs(1), || active() == 0);
         log::info!(target: "server.force_close", "closed_clients={closed} remaining_clients={}", active());
