@@ -71,9 +71,11 @@ fn increment(series: &str, key: u64, value: u64) -> String {
 #[test]
 fn no_http_listener_unless_asked_for() {
     let server = Server::start(&[]);
+    let find = || server.log_lines().into_iter().find(|l| l.contains("\"event\":\"server.start\""));
+    assert!(common::eventually(Duration::from_secs(30), || find().is_some()), "no server.start");
+    let start = find().unwrap();
     let log = server.log_lines();
     assert!(!log.iter().any(|l| l.contains("http.start")), "{log:?}");
-    let start = log.iter().find(|l| l.contains("\"event\":\"server.start\"")).unwrap();
     assert!(start.contains(" http=off "), "{start}");
 }
 

@@ -49,8 +49,10 @@ fn an_http_port_clash_fails_at_once_too() {
 
 /// The message of the `server.start` log line.
 fn start_message(server: &Server) -> String {
-    let log = server.log_lines();
-    let line = log.iter().find(|l| l.contains("\"event\":\"server.start\"")).expect("server.start").clone();
+    // The port is handed over before the line joins the log: wait for it.
+    let find = || server.log_lines().into_iter().find(|l| l.contains("\"event\":\"server.start\""));
+    assert!(common::eventually(Duration::from_secs(30), || find().is_some()), "no server.start");
+    let line = find().unwrap();
     let value: serde_json::Value = serde_json::from_str(&line).unwrap();
     value["message"].as_str().unwrap().to_string()
 }
