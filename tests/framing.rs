@@ -37,7 +37,7 @@ fn preamble_errors_match_the_reference_transcript() {
     assert!(not_object.ends_with(r#""error_code":"validation_error"}"#), "{not_object}");
     let trailing = q(r#"{"v":2,"op":"system.ping"} x"#);
     assert!(trailing.ends_with(r#""error_code":"invalid_json"}"#), "{trailing}");
-    let too_big = q(r#"{"v":2,"op":"counter.sum","series":"s","key":18446744073709551615}"#);
+    let too_big = q(r#"{"v":2,"op":"counter.sum","series":"s","key":18446744073709551616}"#);
     assert!(too_big.ends_with(r#""error_code":"invalid_json"}"#), "{too_big}");
     assert_eq!(q(r#"{"v":2,"op":"system.ping"}"#), ok(r#""pong""#));
 }

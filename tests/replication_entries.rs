@@ -82,10 +82,10 @@ fn field_errors() {
     for (line, message) in cases {
         assert_eq!(master.request(line), err("validation_error", message), "{line}");
     }
-    // Integers above i64::MAX fail the whole line (COMMANDS.md 4.2).
+    // Integers above u64::MAX fail the whole line (Karma 1.0 stops at i64::MAX).
     assert_eq!(
-        master.request(r#"{"v":2,"op":"replication.entries","after_lsn":18446744073709551615}"#),
-        err("invalid_json", r#"Invalid Int64: "18446744073709551615" at line 1, column 47"#)
+        master.request(r#"{"v":2,"op":"replication.entries","after_lsn":18446744073709551616}"#),
+        err("invalid_json", r#"Invalid UInt64: "18446744073709551616" at line 1, column 47"#)
     );
     let reply = master.request(r#"{"v":2,"op":"replication.entries","after_lsn":"x"}"#);
     assert!(reply.contains(r#""error_code":"validation_error""#), "{reply}");

@@ -18,6 +18,7 @@ use super::Engine;
 use crate::metrics::Metrics;
 use crate::protocol::fields::Item;
 use crate::protocol::fingerprint::{command_digest, command_fingerprint, Digest};
+use crate::protocol::wide::write_saved_reply;
 use crate::protocol::write::write_u64;
 use crate::protocol::{Command, CommandError, IdempotencyFields, Op, Request};
 use crate::util::time::unix_now;
@@ -90,15 +91,17 @@ pub(super) fn remember(
 /// The WAL entry field holding an idempotent write's first reply: replay
 /// restores the record from it when a series snapshot already holds the
 /// write's effect but the idempotency snapshot does not hold its record
-/// (after a plain `snapshot.create`). Karma 1.0 ignores unknown fields.
-const SAVED_REPLY_FIELD: &[u8] = b",\"idempotency_response\":";
+/// (after a plain `snapshot.create`). Karma 1.0 ignores unknown fields but
+/// parses them: a reply with an integer above `i64::MAX` is written as
+/// `wide` says, with the exact text in `idempotency_response_json`.
+const SAVED_REPLY_FIELD: &str = "idempotency_response";
 
 /// Appends the saved reply to a rendered entry object (before its `}`).
 pub(super) fn save_reply_in_entry(entry: &mut Vec<u8>, response: &[u8]) {
     debug_assert_eq!(entry.last(), Some(&b'}'));
     entry.pop();
-    entry.extend_from_slice(SAVED_REPLY_FIELD);
-    entry.extend_from_slice(response);
+    entry.push(b',');
+    write_saved_reply(entry, SAVED_REPLY_FIELD, response);
     entry.push(b'}');
 }
 
@@ -109,9 +112,17 @@ pub(super) fn saved_reply(entry: &str, command: &Command<'_>) -> Option<Vec<u8>>
     struct Saved<'a> {
         #[serde(borrow)]
         idempotency_response: Option<&'a serde_json::value::RawValue>,
+        /// The exact reply when `idempotency_response` holds it with floats.
+        idempotency_response_json: Option<String>,
     }
-    if let Ok(Saved { idempotency_response: Some(raw) }) = serde_json::from_str::<Saved<'_>>(entry) {
-        return Some(raw.get().as_bytes().to_vec());
+    match serde_json::from_str::<Saved<'_>>(entry) {
+        Ok(Saved { idempotency_response_json: Some(exact), .. })
+            if serde_json::from_str::<serde::de::IgnoredAny>(&exact).is_ok() =>
+        {
+            return Some(exact.into_bytes())
+        }
+        Ok(Saved { idempotency_response: Some(raw), .. }) => return Some(raw.get().as_bytes().to_vec()),
+        _ => {}
     }
     let mut reply = Vec::new();
     match command {

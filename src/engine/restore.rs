@@ -164,7 +164,7 @@ pub(super) fn apply_entry(
             if state.idempotency.get_hashed(keyed.key_hash, &keyed.fields.key).is_none() {
                 if let Some(reply) = super::exactly_once::saved_reply(entry, command) {
                     let now = crate::util::time::unix_now();
-                    let created = keyed.fields.created_at_unix.map_or(now, |t| t as i64);
+                    let created = keyed.fields.created_at_unix.map_or(now, |t| i64::try_from(t).unwrap_or(i64::MAX));
                     super::exactly_once::remember(state, metrics, keyed, request.op, created, now, &reply);
                 }
             }
@@ -195,7 +195,7 @@ pub(super) fn apply_entry(
         Ok(()) => {
             if let Some(keyed) = &keyed {
                 let now = crate::util::time::unix_now();
-                let created = keyed.fields.created_at_unix.map_or(now, |t| t as i64);
+                let created = keyed.fields.created_at_unix.map_or(now, |t| i64::try_from(t).unwrap_or(i64::MAX));
                 super::exactly_once::remember(state, metrics, keyed, request.op, created, now, &scratch);
             }
             Applied::Yes

@@ -20,13 +20,20 @@ pub fn required(name: &str) -> CommandError {
     CommandError::validation(format!("Field {name} is required"))
 }
 
-/// An unsigned integer (COMMANDS.md 4.2) from a value already present.
+/// An unsigned integer (COMMANDS.md 4.2) from a value already present:
+/// the whole u64 range, where Karma 1.0 stops at `i64::MAX`.
 pub fn uint_value(value: &Value<'_>, name: &str) -> FieldResult<u64> {
     match value {
-        Value::Int(n) if *n >= 0 => Ok(*n as u64),
-        Value::Int(_) => Err(negative(name)),
+        Value::Int(n) if *n < 0 => Err(negative(name)),
+        Value::Int(n) => u64::try_from(*n).map_err(|_| too_large(name, u64::MAX.into())),
         other => Err(type_error(name, other, "an integer")),
     }
+}
+
+/// Only reachable for a value the JSON parser did not produce (it keeps
+/// integers within `i64::MIN..=u64::MAX`) or a field narrower than u64.
+fn too_large(name: &str, max: i128) -> CommandError {
+    CommandError::validation(format!("Field {name} must be less than or equal to {max}"))
 }
 
 /// An optional unsigned integer field.
@@ -42,11 +49,12 @@ pub fn req_uint(obj: &Value<'_>, field: &str) -> FieldResult<u64> {
     }
 }
 
-/// A signed JSON integer (reconciliation fields, offsets before their sign check).
+/// A signed i64 JSON integer (reconciliation fields); a larger one, which
+/// the parser accepts for the u64 fields, is a validation error.
 pub fn opt_int(obj: &Value<'_>, field: &str) -> FieldResult<Option<i64>> {
     match obj.get(field) {
         None => Ok(None),
-        Some(Value::Int(n)) => Ok(Some(*n)),
+        Some(Value::Int(n)) => i64::try_from(*n).map(Some).map_err(|_| too_large(field, i64::MAX.into())),
         Some(other) => Err(type_error(field, other, "an integer")),
     }
 }
@@ -56,13 +64,13 @@ pub fn opt_int(obj: &Value<'_>, field: &str) -> FieldResult<Option<i64>> {
 pub fn opt_limit(obj: &Value<'_>) -> FieldResult<Option<i64>> {
     match obj.get("limit") {
         None => Ok(None),
-        Some(Value::Int(n)) if *n > i64::from(i32::MAX) => {
+        Some(Value::Int(n)) if *n > i128::from(i32::MAX) => {
             Err(CommandError::validation("Field limit exceeds max size"))
         }
-        Some(Value::Int(n)) if *n < i64::from(i32::MIN) => {
+        Some(Value::Int(n)) if *n < i128::from(i32::MIN) => {
             Err(CommandError::validation("Field limit must be greater than 0"))
         }
-        Some(Value::Int(n)) => Ok(Some(*n)),
+        Some(Value::Int(n)) => Ok(Some(*n as i64)),
         Some(other) => Err(type_error("limit", other, "an integer")),
     }
 }
@@ -302,5 +310,19 @@ mod tests {
     fn limit_outside_int32_is_a_validation_error() {
         assert_eq!(message(opt_limit(&obj(r#"{"limit":2147483648}"#))), "Field limit exceeds max size");
         assert_eq!(opt_limit(&obj(r#"{"limit":5}"#)).unwrap(), Some(5));
+        assert_eq!(message(opt_limit(&obj(r#"{"limit":18446744073709551615}"#))), "Field limit exceeds max size");
+    }
+
+    #[test]
+    fn unsigned_fields_take_the_whole_u64_range() {
+        let key = |t: &str| req_uint(&obj(t), "key");
+        assert_eq!(key(r#"{"key":18446744073709551615}"#).unwrap(), u64::MAX);
+        assert_eq!(key(r#"{"key":9223372036854775808}"#).unwrap(), 1 << 63);
+        assert_eq!(message(key(r#"{"key":-9223372036854775808}"#)), "Field key must be greater than or equal to 0");
+        assert_eq!(
+            message(opt_int(&obj(r#"{"checked_points":9223372036854775808}"#), "checked_points")),
+            "Field checked_points must be less than or equal to 9223372036854775807"
+        );
+        assert_eq!(opt_int(&obj(r#"{"n":-9223372036854775808}"#), "n").unwrap(), Some(i64::MIN));
     }
 }

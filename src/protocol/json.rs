@@ -4,9 +4,13 @@
 //! line whenever they hold no escapes, so the hot path allocates only the
 //! vectors of arrays and objects. It exists (instead of `serde_json::Value`)
 //! because the protocol needs what a generic reader hides: integers outside
-//! the i64 range are a parse error (`invalid_json`), `1.0` and `1e3` are
-//! floats not integers, duplicate keys are kept so the last one wins, and
-//! nesting is bounded.
+//! `i64::MIN..=u64::MAX` are a parse error (`invalid_json`), `1.0` and `1e3`
+//! are floats not integers, duplicate keys are kept so the last one wins,
+//! and nesting is bounded.
+//!
+//! Karma 1.0 reads integers as i64 and rejects a larger one as invalid
+//! JSON. Keys, values and every other unsigned field are u64, so integers up
+//! to `u64::MAX` are accepted here; each field then checks its own range.
 
 use std::borrow::Cow;
 
@@ -19,7 +23,8 @@ pub const MAX_DEPTH: usize = 512;
 pub enum Value<'a> {
     Null,
     Bool(bool),
-    Int(i64),
+    /// Any JSON integer in `i64::MIN..=u64::MAX` (the parser's invariant).
+    Int(i128),
     Float(f64),
     Str(Cow<'a, str>),
     Array(Vec<Value<'a>>),
@@ -228,16 +233,16 @@ impl<'a> Parser<'a> {
         for &digit in &self.bytes[digits_start..self.pos] {
             magnitude = match magnitude.checked_mul(10).and_then(|m| m.checked_add(u64::from(digit - b'0'))) {
                 Some(m) => m,
-                None => return Err(invalid_int(literal, start)),
+                None => return Err(invalid_uint(literal, start)),
             };
         }
         let value = if negative {
             if magnitude > i64::MAX as u64 + 1 {
                 return Err(invalid_int(literal, start));
             }
-            (magnitude as i64).wrapping_neg()
+            -i128::from(magnitude)
         } else {
-            i64::try_from(magnitude).map_err(|_| invalid_int(literal, start))?
+            i128::from(magnitude)
         };
         Ok(Value::Int(value))
     }
@@ -343,8 +348,18 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// Below `i64::MIN`: Karma 1.0's wording.
 fn invalid_int(literal: &str, start: usize) -> String {
     format!("Invalid Int64: {literal:?} at line 1, column {}", start + 1)
+}
+
+/// More digits than `u64` holds (for a negative literal too, whose
+/// magnitude is read as a `u64` first).
+fn invalid_uint(literal: &str, start: usize) -> String {
+    if literal.starts_with('-') {
+        return invalid_int(literal, start);
+    }
+    format!("Invalid UInt64: {literal:?} at line 1, column {}", start + 1)
 }
 
 #[cfg(test)]
@@ -359,14 +374,20 @@ mod tests {
     }
 
     #[test]
-    fn integers_are_i64_and_floats_are_floats() {
-        assert_eq!(parse(b"9223372036854775807").unwrap(), Value::Int(i64::MAX));
-        assert_eq!(parse(b"-9223372036854775808").unwrap(), Value::Int(i64::MIN));
+    fn integers_span_i64_min_to_u64_max_and_floats_are_floats() {
+        assert_eq!(parse(b"9223372036854775807").unwrap(), Value::Int(i64::MAX.into()));
+        assert_eq!(parse(b"9223372036854775808").unwrap(), Value::Int(i128::from(i64::MAX) + 1));
+        assert_eq!(parse(b"18446744073709551615").unwrap(), Value::Int(u64::MAX.into()));
+        assert_eq!(parse(b"-9223372036854775808").unwrap(), Value::Int(i64::MIN.into()));
         assert_eq!(parse(b"-0").unwrap(), Value::Int(0));
         assert_eq!(parse(b"1.0").unwrap(), Value::Float(1.0));
         assert_eq!(parse(b"1e3").unwrap(), Value::Float(1000.0));
-        let err = parse(b"{\"k\":18446744073709551615}").unwrap_err();
-        assert_eq!(err, "Invalid Int64: \"18446744073709551615\" at line 1, column 6");
+        let err = parse(b"{\"k\":18446744073709551616}").unwrap_err();
+        assert_eq!(err, "Invalid UInt64: \"18446744073709551616\" at line 1, column 6");
+        let err = parse(b"[-9223372036854775809]").unwrap_err();
+        assert_eq!(err, "Invalid Int64: \"-9223372036854775809\" at line 1, column 2");
+        let err = parse(b"[-18446744073709551616]").unwrap_err();
+        assert_eq!(err, "Invalid Int64: \"-18446744073709551616\" at line 1, column 2");
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! The wire protocol v2: request lines into typed commands, and replies out.
 //!
-//! A line goes through `json` (one JSON value, i64 integers), `request`
+//! A line goes through `json` (one JSON value, integers up to u64), `request`
 //! (preamble checks and each op's fields in the reference's order),
 //! `validate` (semantic checks after authentication); replies are written by
-//! `reply` and `write`, WAL entries by `entry`. Nothing here touches state.
+//! `reply` and `write`, WAL entries by `entry`, saved replies for disk by `wide`. Nothing here touches state.
 
 pub mod entry;
 pub mod error;
@@ -14,6 +14,7 @@ pub mod op;
 pub mod reply;
 pub mod request;
 pub mod validate;
+pub mod wide;
 pub mod write;
 
 pub use error::{CommandError, ErrorCode};

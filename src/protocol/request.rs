@@ -304,7 +304,7 @@ fn parse_idempotency<'a>(obj: &Value<'a>, key: &Value<'a>) -> FieldResult<Idempo
     let fingerprint = fields::opt_str_or_int(obj, "fingerprint")?;
     let created_at_unix = match obj.get("idempotency_created_at_unix") {
         None => None,
-        Some(Value::Int(n)) if *n >= 0 => Some(*n as u64),
+        Some(value @ Value::Int(n)) if *n >= 0 => Some(fields::uint_value(value, "idempotency_created_at_unix")?),
         Some(Value::Int(_)) => {
             return Err(CommandError::validation(
                 "Field idempotency_created_at_unix must be greater than or equal to 0",
@@ -519,7 +519,7 @@ fn snapshot_file<'a>(obj: &Value<'a>) -> FieldResult<Cow<'a, str>> {
 fn prune_before(obj: &Value<'_>) -> FieldResult<UnixSeconds> {
     match obj.get("before") {
         None => Err(fields::required("before")),
-        Some(Value::Int(n)) if *n >= 0 => Ok(*n as u64),
+        Some(value @ Value::Int(n)) if *n >= 0 => fields::uint_value(value, "before"),
         Some(Value::Int(_)) => Err(CommandError::validation("Field before must be greater than or equal to 0")),
         Some(Value::Str(text)) => crate::util::time::parse_rfc3339(text)
             .map(|secs| secs.max(0) as u64)

@@ -140,7 +140,16 @@ pub fn stat_snapshot(dir: &Path, file: &str) -> Result<Option<SnapshotFile>, Sna
     let bytes = match fs::metadata(&path) {
         Ok(metadata) if metadata.is_file() => metadata.len(),
         Ok(_) => return Ok(None),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        // A name the file system cannot hold (too long, or with a NUL)
+        // names no file: the client's mistake, not a fault of the disk.
+        Err(err)
+            if matches!(
+                err.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::InvalidFilename | io::ErrorKind::InvalidInput
+            ) =>
+        {
+            return Ok(None)
+        }
         Err(err) => return Err(io_error("read", &path)(err)),
     };
     snapshot_file_at(dir, file, bytes)

@@ -276,6 +276,10 @@ fn stat_snapshot_checks_the_name_before_existence() {
     assert_eq!(err.to_string(), "Invalid dump file name \"abc_x.tree\"");
     let err = stat_snapshot(dir.path(), "nounderscore.tree").unwrap_err();
     assert_eq!(err.to_string(), "Invalid dump file name \"nounderscore.tree\"");
+    // Names no file system can hold are missing files, not read errors.
+    let too_long = format!("1_{}.tree", "y".repeat(300));
+    assert_eq!(stat_snapshot(dir.path(), &too_long).unwrap(), None);
+    assert_eq!(stat_snapshot(dir.path(), "1_a\0b.tree").unwrap(), None);
 }
 
 #[test]

@@ -18,12 +18,17 @@
 //! staged series as `staged_tree_base64`, the `.tree` MessagePack in base64;
 //! the `.tree` codec is passed in by the caller.
 //!
+//! A `response` holding an integer above `i64::MAX` (a `series.batch_add`
+//! total) is written with floats plus the exact text in `response_json`
+//! (see `protocol::wide`), so Karma 1.0 can still load the file.
+//!
 //! Reading keeps a stored `response` byte-exact: it is re-rendered from the
 //! parse events in document order (a `serde_json::Value` would sort object
 //! keys), with integers up to `u64::MAX` kept as integers.
 
 use super::{ActiveStream, CommittedStream, IngestMode, IngestRegistry};
 use crate::engine::idempotency::{IdempotencyRecord, IdempotencyRegistry};
+use crate::protocol::wide::write_saved_reply;
 use crate::protocol::write::{write_f64, write_i64, write_key, write_str, write_u64};
 use crate::store::Series;
 use crate::util::base64;
@@ -54,8 +59,8 @@ pub fn write_idempotency_json(
         write_str(out, record.operation());
         out.extend_from_slice(b",\"fingerprint\":");
         record.write_fingerprint(out);
-        out.extend_from_slice(b",\"response\":");
-        out.extend_from_slice(record.response().as_bytes());
+        out.push(b',');
+        write_saved_reply(out, "response", record.response().as_bytes());
         out.extend_from_slice(b",\"created_at_unix\":");
         write_i64(out, record.created_at_unix);
         out.push(b'}');
@@ -167,8 +172,16 @@ pub fn read_idempotency_json(
     let loaded: Vec<IdempotencyRecord> = document
         .records
         .iter()
-        .map(|r| IdempotencyRecord::from_file(&r.key, &r.operation, &r.fingerprint, &r.response.0, r.created_at_unix))
-        .collect();
+        .map(|r| {
+            let response = match &r.response_json {
+                Some(exact) => {
+                    serde_json::from_str::<RawJson>(exact).map_err(|e| bad(format!("response_json: {e}")))?.0
+                }
+                None => r.response.0.clone(),
+            };
+            Ok(IdempotencyRecord::from_file(&r.key, &r.operation, &r.fingerprint, &response, r.created_at_unix))
+        })
+        .collect::<Result<_, String>>()?;
     let pruned = records.load(loaded, now_unix);
 
     let mut streams = IngestRegistry::new();
@@ -239,6 +252,9 @@ struct FileRecord {
     operation: String,
     fingerprint: String,
     response: RawJson,
+    /// The exact `response` when that one holds floats for wide integers.
+    #[serde(default)]
+    response_json: Option<String>,
     created_at_unix: i64,
 }
 

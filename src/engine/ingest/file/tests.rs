@@ -131,6 +131,36 @@ fn stored_responses_stay_byte_exact() {
 }
 
 #[test]
+fn wide_responses_are_karma_readable_and_read_back_exactly() {
+    let exact = r#"{"applied":2,"total":18446744073709551614}"#;
+    let mut records = IdempotencyRegistry::new(10, 0);
+    records.insert(record("e1", "batch_add", F1, exact, 1795245230), NOW);
+    let text = render(&records, &IngestRegistry::new());
+    assert_eq!(
+        text,
+        format!(
+            concat!(
+                r#"{{"records":[{{"key":"e1","operation":"batch_add","fingerprint":"{f1}","#,
+                r#""response":{{"applied":2,"total":1.8446744073709552e19}},"#,
+                r#""response_json":"{{\"applied\":2,\"total\":18446744073709551614}}","#,
+                r#""created_at_unix":1795245230}}],"committed_streams":[]}}"#,
+                "\n"
+            ),
+            f1 = F1
+        )
+    );
+    // Every integer in the file fits an i64, as Karma 1.0's parser needs.
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(value["records"][0]["response"]["total"].is_f64());
+    let (read_back, _, _) = read(&text);
+    assert_eq!(read_back.get("e1").unwrap().response(), exact);
+    assert_eq!(render(&read_back, &IngestRegistry::new()), text);
+    let broken = text.replace(r#""response_json":"{"#, r#""response_json":"{{"#);
+    let error = read_idempotency_json(broken.as_bytes(), 10, 0, NOW, &decode).unwrap_err();
+    assert!(error.starts_with("Cannot load karma.idempotency.json: response_json:"), "{error}");
+}
+
+#[test]
 fn open_streams_survive_a_round_trip() {
     let records = IdempotencyRegistry::new(10, 0);
     let mut streams = IngestRegistry::new();
