@@ -12,7 +12,7 @@
 //! and `replication_lag_entries` is 0), compares both nodes'
 //! `tree.summary`, and prints a Markdown table.
 
-use karma::client::Client;
+use karma::client::Connection;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -74,8 +74,8 @@ impl Node {
         }
     }
 
-    fn client(&self) -> Client {
-        Client::connect(self.addr, Some(Duration::from_secs(30))).expect("connect")
+    fn client(&self) -> Connection {
+        Connection::connect(self.addr, Some(Duration::from_secs(30))).expect("connect")
     }
 
     fn request(&self, line: &str) -> String {
@@ -185,7 +185,7 @@ fn main() {
     for t in 0..WRITERS {
         let (stop, written, addr) = (Arc::clone(&stop), Arc::clone(&written), master.addr);
         threads.push(std::thread::spawn(move || {
-            let mut client = Client::connect(addr, Some(Duration::from_secs(30))).expect("connect");
+            let mut client = Connection::connect(addr, Some(Duration::from_secs(30))).expect("connect");
             let mut rng = 0x1234_5678 + t * 7919;
             while !stop.load(Ordering::Relaxed) {
                 let reply = client.request(&batch(&mut rng)).expect("write reply");
@@ -197,7 +197,7 @@ fn main() {
     for t in 0..READERS {
         let (stop, read, addr) = (Arc::clone(&stop), Arc::clone(&read), slave.addr);
         threads.push(std::thread::spawn(move || {
-            let mut client = Client::connect(addr, Some(Duration::from_secs(30))).expect("connect");
+            let mut client = Connection::connect(addr, Some(Duration::from_secs(30))).expect("connect");
             let mut rng = 0x8765_4321 + t * 104_729;
             while !stop.load(Ordering::Relaxed) {
                 let reply = client.request(&read_request(&mut rng)).expect("read reply");

@@ -26,7 +26,7 @@ mod common;
 use common::ingest::{StreamLines, CHUNKS_PER_STREAM, CHUNK_ITEMS, MODES};
 use common::redis::{self, RedisServer};
 use common::{fmt_count, fmt_rate, fmt_us, line, load, Load, Server, Table, Workload, BIG_REQUESTS, BUCKET};
-use karma::client::Client;
+use karma::client::Connection;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Barrier;
@@ -131,7 +131,7 @@ fn fresh_load(addr: SocketAddr, clients: usize, secs: Duration, line: &(dyn Fn(u
             .map(|c| {
                 let barrier = &barrier;
                 scope.spawn(move || {
-                    let mut client = Client::connect(addr, Some(Duration::from_secs(120)))
+                    let mut client = Connection::connect(addr, Some(Duration::from_secs(120)))
                         .unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
                     barrier.wait();
                     let deadline = Instant::now() + secs;

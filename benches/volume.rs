@@ -170,7 +170,7 @@ fn profile(keys: u64, days: u32, secs: Duration) -> Outcome {
 /// Puts the load connection's buffers and allocator arenas in place with
 /// one full-size batch into a scratch series, then drops that series, so
 /// the empty baseline holds what any loaded server holds besides its data.
-fn warm_up(client: &mut karma::client::Client) {
+fn warm_up(client: &mut karma::client::Connection) {
     let bucket = common::day(0);
     common::expect_ok(client, &line::batch_add("warm-up", (0..LOAD_ITEMS).map(|k| (k, bucket, 1))));
     common::expect_ok(client, &line::on_series("tree.drop", "warm-up"));

@@ -60,7 +60,7 @@ fn kill9_never_loses_an_acknowledged_write() {
             .map(|key| {
                 let (stop, acked, addr) = (Arc::clone(&stop), Arc::clone(&acked), server.addr);
                 std::thread::spawn(move || {
-                    let Ok(mut client) = karma::client::Client::connect(addr, Some(Duration::from_secs(10))) else {
+                    let Ok(mut client) = karma::client::Connection::connect(addr, Some(Duration::from_secs(10))) else {
                         return;
                     };
                     while !stop.load(Ordering::Relaxed) {
@@ -230,7 +230,7 @@ fn torn_tail_is_cut_and_mid_file_corruption_stops_startup() {
 /// A server whose WAL fails once it outgrows 8 KiB: a file-size limit makes
 /// its write fail with EFBIG, a real I/O error. Returns the child and a
 /// connected client.
-fn start_with_small_file_limit(dir: &std::path::Path) -> (std::process::Child, karma::client::Client) {
+fn start_with_small_file_limit(dir: &std::path::Path) -> (std::process::Child, karma::client::Connection) {
     let script = format!(
         "ulimit -f 8; exec {} --bind=127.0.0.1 --port=0 --directory={}",
         env!("CARGO_BIN_EXE_karma"),
@@ -247,7 +247,7 @@ fn start_with_small_file_limit(dir: &std::path::Path) -> (std::process::Child, k
         }
     };
     std::thread::spawn(move || for _ in lines {});
-    let client = karma::client::Client::connect(("127.0.0.1", port), Some(Duration::from_secs(10))).unwrap();
+    let client = karma::client::Connection::connect(("127.0.0.1", port), Some(Duration::from_secs(10))).unwrap();
     (child, client)
 }
 

@@ -183,7 +183,7 @@ fn sixteen_clients_times_a_thousand_increments_give_the_exact_total() {
     let threads: Vec<_> = (0..16)
         .map(|t| {
             std::thread::spawn(move || {
-                let mut c = karma::client::Client::connect(addr, Some(Duration::from_secs(30))).unwrap();
+                let mut c = karma::client::Connection::connect(addr, Some(Duration::from_secs(30))).unwrap();
                 for i in 0..1000 {
                     let line = format!(
                         r#"{{"v":2,"op":"counter.increment","series":"load","key":{},"bucket":20260501}}"#,

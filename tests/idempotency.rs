@@ -377,7 +377,7 @@ fn retry_storm_applies_each_keyed_increment_once() {
     let threads: Vec<_> = (0..8)
         .map(|_| {
             std::thread::spawn(move || {
-                let mut c = karma::client::Client::connect(addr, Some(std::time::Duration::from_secs(30))).unwrap();
+                let mut c = karma::client::Connection::connect(addr, Some(std::time::Duration::from_secs(30))).unwrap();
                 for _round in 0..5 {
                     for i in 0..1000 {
                         let line = format!(

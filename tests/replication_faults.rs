@@ -32,7 +32,7 @@ impl Writer {
             let mut i = seed;
             while !flag.load(Ordering::Acquire) {
                 if client.is_none() {
-                    client = karma::client::Client::connect(addr, Some(Duration::from_secs(10))).ok();
+                    client = karma::client::Connection::connect(addr, Some(Duration::from_secs(10))).ok();
                     if client.is_none() {
                         std::thread::sleep(Duration::from_millis(10));
                         continue;

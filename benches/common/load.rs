@@ -8,7 +8,7 @@
 //! TCP and these client threads allow at all.
 
 use super::is_success;
-use karma::client::Client;
+use karma::client::Connection as KarmaConnection;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -70,10 +70,10 @@ pub fn run(addr: SocketAddr, workload: &Workload<'_>, duration: Duration) -> Loa
 }
 
 /// `clients` connections to `addr`, for [`run_on`].
-pub fn connect(addr: SocketAddr, clients: usize) -> Vec<Client> {
+pub fn connect(addr: SocketAddr, clients: usize) -> Vec<KarmaConnection> {
     (0..clients)
         .map(|_| {
-            Client::connect(addr, Some(Duration::from_secs(120)))
+            KarmaConnection::connect(addr, Some(Duration::from_secs(120)))
                 .unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"))
         })
         .collect()
@@ -90,7 +90,7 @@ pub trait Connection: Send {
     fn reply(&mut self) -> Result<(), String>;
 }
 
-impl Connection for Client {
+impl Connection for KarmaConnection {
     fn frame(&self, line: &str, payload: &mut Vec<u8>) {
         payload.extend_from_slice(line.as_bytes());
         payload.push(b'\n');

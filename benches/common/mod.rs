@@ -22,7 +22,7 @@ pub use load::{serve_null_server_if_asked, start_null_server, Load, Workload};
 #[allow(unused_imports)]
 pub use report::{fmt_count, fmt_mib, fmt_ms, fmt_rate, fmt_us, preamble, verdict, Table};
 
-use karma::client::Client;
+use karma::client::Connection;
 use karma::store::Bucket;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -183,8 +183,8 @@ impl Server {
 
     /// A new connection with a generous timeout (fsync'd writes under 128
     /// clients, big restores).
-    pub fn client(&self) -> Client {
-        Client::connect(self.addr, Some(Duration::from_secs(120)))
+    pub fn client(&self) -> Connection {
+        Connection::connect(self.addr, Some(Duration::from_secs(120)))
             .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", self.addr))
     }
 
@@ -341,7 +341,7 @@ pub mod line {
 /// Loads `keys` keys with one point each on `days` consecutive days into
 /// `series` over `client`, `per_request` items per line, all keys of a day
 /// before the next day. Returns the number of points.
-pub fn preload(client: &mut Client, series: &str, keys: u64, days: u32, per_request: u64) -> u64 {
+pub fn preload(client: &mut Connection, series: &str, keys: u64, days: u32, per_request: u64) -> u64 {
     for d in 0..days {
         let bucket = day(d);
         let mut first = 0;
@@ -356,7 +356,7 @@ pub fn preload(client: &mut Client, series: &str, keys: u64, days: u32, per_requ
 }
 
 /// One request on `client`; panics unless the reply is a success.
-pub fn expect_ok(client: &mut Client, line: &str) -> String {
+pub fn expect_ok(client: &mut Connection, line: &str) -> String {
     let reply = client.request(line).unwrap_or_else(|e| panic!("no reply to {}: {e}", abbreviate(line)));
     assert!(is_success(&reply), "request {} failed: {reply}", abbreviate(line));
     reply

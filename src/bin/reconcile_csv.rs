@@ -19,14 +19,12 @@
 //!
 //! Exit status: 0 no drift, 2 drift found, 1 any error.
 
-use karma::client::Client;
-use karma::protocol::write::{write_i64, write_key, write_str, write_u64};
+use karma::client::{Client, KeyValue, Options as ClientOptions, Range};
+use karma::protocol::ErrorCode;
 use karma::store::Bucket;
-use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 const USAGE: &str = "\
 Usage: reconcile-csv --series S --csv FILE [--host 127.0.0.1] [--port 8080]
@@ -223,86 +221,21 @@ fn render_report(options: &Options, expected: &Expected, drift: &Drift) -> Strin
     text
 }
 
-/// The reply envelope, as far as this tool needs it.
-#[derive(Deserialize)]
-struct Envelope {
-    success: bool,
-    response: serde_json::Value,
-    #[serde(default)]
-    error_code: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct KeyValue {
-    key: u64,
-    value: u64,
-}
-
-struct Server {
-    client: Client,
-    token: Option<String>,
-    address: String,
-}
-
-impl Server {
-    /// Sends one request (the token added) and returns the success
-    /// `response`, or `Err((error_code, message))`.
-    fn call(&mut self, mut request: Vec<u8>) -> Result<Result<serde_json::Value, (String, String)>, String> {
-        if let Some(token) = &self.token {
-            request.pop();
-            request.extend_from_slice(b",\"token\":");
-            write_str(&mut request, token);
-            request.push(b'}');
-        }
-        let line = String::from_utf8(request).map_err(|e| e.to_string())?;
-        let reply = self.client.request(&line).map_err(|e| format!("Request to {} failed: {e}", self.address))?;
-        let envelope: Envelope = serde_json::from_str(&reply)
-            .map_err(|e| format!("Unreadable reply from {}: {e}: {reply}", self.address))?;
-        if envelope.success {
-            return Ok(Ok(envelope.response));
-        }
-        let message = envelope.response.as_str().unwrap_or_default().to_string();
-        Ok(Err((envelope.error_code.unwrap_or_default(), message)))
-    }
-}
-
-fn batch_sum_request(series: &str, keys: &[u64], bucket: Bucket) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + keys.len() * 12);
-    out.extend_from_slice(b"{\"v\":2,\"op\":\"counter.batch_sum\",");
-    write_key(&mut out, "series");
-    write_str(&mut out, series);
-    out.extend_from_slice(b",\"keys\":[");
-    for (i, &key) in keys.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_u64(&mut out, key);
-    }
-    out.extend_from_slice(b"],\"range\":{\"from\":");
-    write_u64(&mut out, u64::from(bucket.yyyymmdd()));
-    out.extend_from_slice(b",\"to\":");
-    write_u64(&mut out, u64::from(bucket.yyyymmdd()));
-    out.extend_from_slice(b"}}");
-    out
-}
-
-fn report_request(drift: &Drift) -> Vec<u8> {
-    let clamp = |n: u128| i64::try_from(n).unwrap_or(i64::MAX);
-    let mut out = b"{\"v\":2,\"op\":\"reconciliation.report\",\"checked_points\":".to_vec();
-    write_i64(&mut out, clamp(u128::from(drift.checked_points)));
-    out.extend_from_slice(b",\"mismatch_count\":");
-    write_i64(&mut out, clamp(u128::from(drift.mismatch_count)));
-    out.extend_from_slice(b",\"absolute_drift\":");
-    write_i64(&mut out, clamp(drift.absolute_drift));
-    out.extend_from_slice(b",\"max_abs_delta\":");
-    write_i64(&mut out, clamp(drift.max_abs_delta));
-    out.push(b'}');
-    out
+/// The figures of `reconciliation.report`, each clamped to `i64::MAX`
+/// (the server reads them as signed integers).
+fn report_figures(drift: &Drift) -> [u64; 4] {
+    let clamp = |n: u128| n.min(i64::MAX as u128) as u64;
+    [
+        clamp(u128::from(drift.checked_points)),
+        clamp(u128::from(drift.mismatch_count)),
+        clamp(drift.absolute_drift),
+        clamp(drift.max_abs_delta),
+    ]
 }
 
 /// Asks the server for every expected point.
 fn fetch_actual(
-    server: &mut Server,
+    client: &Client,
     options: &Options,
     expected: &Expected,
 ) -> Result<HashMap<(Bucket, u64), u64>, String> {
@@ -312,18 +245,17 @@ fn fetch_actual(
     }
     let mut actual = HashMap::with_capacity(expected.points.len());
     for (bucket, keys) in by_bucket {
+        let day = u64::from(bucket.yyyymmdd());
         for batch in keys.chunks(options.batch) {
-            match server.call(batch_sum_request(&options.series, batch, bucket))? {
-                Ok(response) => {
-                    let values: Vec<KeyValue> = serde_json::from_value(response)
-                        .map_err(|e| format!("Unexpected counter.batch_sum reply from {}: {e}", server.address))?;
+            match client.batch_sum(&options.series, batch, Some(Range::day(day))) {
+                Ok(values) => {
                     for KeyValue { key, value } in values {
                         actual.insert((bucket, key), value);
                     }
                 }
                 // A missing series holds nothing: every point reads 0.
-                Err((code, _)) if code == "not_found" => return Ok(HashMap::new()),
-                Err((code, message)) => return Err(format!("counter.batch_sum failed: {code}: {message}")),
+                Err(e) if e.is(ErrorCode::NotFound) => return Ok(HashMap::new()),
+                Err(e) => return Err(format!("counter.batch_sum failed: {e}")),
             }
         }
     }
@@ -337,18 +269,17 @@ fn run(options: &Options) -> Result<bool, String> {
     for (line, reason) in &expected.bad {
         eprintln!("{}:{line}: skipped: {reason}", options.csv.display());
     }
-    let address = format!("{}:{}", options.host, options.port);
-    let client = Client::connect(address.as_str(), Some(Duration::from_secs(30)))
-        .map_err(|e| format!("Cannot connect to {address}: {e}"))?;
-    let mut server = Server { client, token: options.token.clone(), address };
-    let actual = fetch_actual(&mut server, options, &expected)?;
+    let client_options = ClientOptions { token: options.token.clone(), ..ClientOptions::default() };
+    let client = Client::with_options(format!("{}:{}", options.host, options.port), client_options);
+    let actual = fetch_actual(&client, options, &expected)?;
     let drift = compare(&expected.points, &actual);
     print!("{}", render_report(options, &expected, &drift));
     if options.report {
-        if let Err((code, message)) = server.call(report_request(&drift))? {
-            return Err(format!("reconciliation.report failed: {code}: {message}"));
-        }
-        println!("reported to {}", server.address);
+        let [checked, mismatches, drift_sum, max_delta] = report_figures(&drift);
+        client
+            .reconciliation_report(checked, mismatches, drift_sum, max_delta)
+            .map_err(|e| format!("reconciliation.report failed: {e}"))?;
+        println!("reported to {}", client.address());
     }
     Ok(drift.mismatch_count > 0)
 }
@@ -450,12 +381,7 @@ mod tests {
     }
 
     #[test]
-    fn requests_and_report_text() {
-        let request = batch_sum_request("us\"age", &[1, 2], b(20260505));
-        assert_eq!(
-            String::from_utf8(request).unwrap(),
-            r#"{"v":2,"op":"counter.batch_sum","series":"us\"age","keys":[1,2],"range":{"from":20260505,"to":20260505}}"#
-        );
+    fn report_figures_and_text() {
         let drift = Drift {
             checked_points: 3,
             mismatch_count: 1,
@@ -464,10 +390,7 @@ mod tests {
             drifting_keys: 1,
             first: vec![Mismatch { key: 7, bucket: b(20260501), expected: 1, actual: 3 }],
         };
-        assert_eq!(
-            String::from_utf8(report_request(&drift)).unwrap(),
-            r#"{"v":2,"op":"reconciliation.report","checked_points":3,"mismatch_count":1,"absolute_drift":9223372036854775807,"max_abs_delta":2}"#
-        );
+        assert_eq!(report_figures(&drift), [3, 1, i64::MAX as u64, 2]);
         let options = parse_args(["--series", "s", "--csv", "x.csv"].map(Into::into)).unwrap().unwrap();
         let expected = parse_csv("7,20260501,1\n8,20260501,1\n");
         assert_eq!(

@@ -23,6 +23,29 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in the order of COMMANDS.md 2.3.
+    pub const ALL: [ErrorCode; 14] = [
+        ErrorCode::InvalidJson,
+        ErrorCode::UnsupportedProtocol,
+        ErrorCode::UnknownCommand,
+        ErrorCode::ValidationError,
+        ErrorCode::NotFound,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::RequestTooLarge,
+        ErrorCode::ResponseTooLarge,
+        ErrorCode::QueryTimeout,
+        ErrorCode::IdempotencyConflict,
+        ErrorCode::ReplicationGap,
+        ErrorCode::ReplicationError,
+        ErrorCode::InternalError,
+    ];
+
+    /// Looks up a wire `error_code` string.
+    pub fn from_name(name: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|code| code.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::InvalidJson => "invalid_json",

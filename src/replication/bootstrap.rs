@@ -8,11 +8,13 @@
 //! the master's series name and `last_lsn`.
 
 use super::{now_unix, ReplicationStats};
+use crate::client::{Client, Error as ClientError, Options};
 use crate::config::Config;
 use crate::snapshot::{self, SnapshotMeta};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where the master is and how to talk to it.
@@ -20,39 +22,53 @@ use std::time::Duration;
 pub struct Source {
     pub host: String,
     pub port: u16,
-    pub token: Option<String>,
-    pub timeout: Option<Duration>,
+    /// Pooled connections to the master, carrying the replication token.
+    client: Arc<Client>,
 }
 
 impl Source {
     pub fn from_config(config: &Config) -> Option<Source> {
         let timeout = (config.read_timeout_secs > 0).then(|| Duration::from_secs(config.read_timeout_secs.max(1)));
-        config.replication_source_host.as_ref().map(|host| Source {
-            host: host.clone(),
-            port: config.replication_source_port,
-            token: config.replication_token.clone(),
-            timeout,
+        config.replication_source_host.as_ref().map(|host| {
+            let options = Options {
+                token: config.replication_token.clone(),
+                read_timeout: timeout,
+                write_timeout: timeout,
+                connect_timeout: timeout.unwrap_or(Options::default().connect_timeout),
+                ..Options::default()
+            };
+            let address = format!("{}:{}", bracket_ipv6(host), config.replication_source_port);
+            Source {
+                host: host.clone(),
+                port: config.replication_source_port,
+                client: Arc::new(Client::with_options(address, options)),
+            }
         })
     }
 
-    /// Sends one request line (the token added) on a new connection and
-    /// returns the raw reply line.
+    /// Sends one request line (the token added) and returns the raw reply
+    /// line.
     pub fn request(&self, line: &str) -> Result<String, String> {
-        let line = match &self.token {
-            Some(token) => {
-                let mut quoted = Vec::new();
-                crate::protocol::write::write_str(&mut quoted, token);
-                format!("{},\"token\":{}}}", &line[..line.len() - 1], String::from_utf8_lossy(&quoted))
+        let request: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| format!("Invalid request to master {line}: {e}"))?;
+        self.client.call_raw(request).map_err(|e| match e {
+            ClientError::Connect { source, .. } => {
+                format!("Cannot connect to master {}:{}: {source}", self.host, self.port)
             }
-            None => line.to_string(),
-        };
-        let mut client = crate::client::Client::connect((self.host.as_str(), self.port), self.timeout)
-            .map_err(|e| format!("Cannot connect to master {}:{}: {e}", self.host, self.port))?;
-        client.send(&line).map_err(|e| format!("Cannot send to master: {e}"))?;
-        client
-            .receive()
-            .map_err(|e| format!("Cannot read from master: {e}"))?
-            .ok_or_else(|| "Master closed connection without response".to_string())
+            ClientError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                "Master closed connection without response".to_string()
+            }
+            other => format!("Request to master {}:{} failed: {other}", self.host, self.port),
+        })
+    }
+}
+
+/// `host` as the host part of `host:port` (an IPv6 literal in brackets).
+fn bracket_ipv6(host: &str) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
     }
 }
 

@@ -2,7 +2,7 @@
 //! real TCP. Helpers render the exact reply lines the tests expect.
 #![allow(dead_code)]
 
-use karma::client::Client;
+use karma::client::Connection;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -83,8 +83,8 @@ impl Server {
         }
     }
 
-    pub fn client(&self) -> Client {
-        Client::connect(self.addr, Some(Duration::from_secs(30))).expect("connect")
+    pub fn client(&self) -> Connection {
+        Connection::connect(self.addr, Some(Duration::from_secs(30))).expect("connect")
     }
 
     /// One request on a fresh connection.

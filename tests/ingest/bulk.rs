@@ -172,7 +172,7 @@ fn replace_series_is_atomic_for_concurrent_readers() {
             let (readers_on_old, readers_on_new) = (readers_on_old.clone(), readers_on_new.clone());
             let (addr, old_summary, new_summary) = (server.addr, old_summary.clone(), new_summary.clone());
             std::thread::spawn(move || {
-                let mut c = karma::client::Client::connect(addr, Some(Duration::from_secs(30))).unwrap();
+                let mut c = karma::client::Connection::connect(addr, Some(Duration::from_secs(30))).unwrap();
                 let (mut saw_old, mut saw_new) = (0u64, 0u64);
                 while !stop.load(Ordering::SeqCst) {
                     let done_before = committed_flag.load(Ordering::SeqCst);

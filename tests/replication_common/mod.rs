@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use crate::common::{eventually, Server};
-use karma::client::Client;
+use karma::client::Connection;
 use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
@@ -45,7 +45,7 @@ pub fn call(server: &Server, line: &str) -> Value {
 }
 
 /// Sends `line` on `client` and asserts it succeeded.
-pub fn write(client: &mut Client, line: &str) {
+pub fn write(client: &mut Connection, line: &str) {
     let reply = client.request(line).expect("reply");
     let shown: String = line.chars().take(300).collect();
     assert!(reply.contains(r#""success":true"#), "write failed: {shown} -> {reply}");
