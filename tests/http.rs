@@ -223,7 +223,7 @@ fn health_turns_503_when_the_wal_fails() {
     std::thread::spawn(move || for _ in lines {});
     let addr = http_addr(&log);
     assert_eq!(get(addr, "/health").status, 200);
-    let mut client = karma::client::Client::connect(("127.0.0.1", port), Some(Duration::from_secs(30))).unwrap();
+    let mut client = karma::client::Connection::connect(("127.0.0.1", port), Some(Duration::from_secs(30))).unwrap();
     let failed = (0..1000).any(|_| client.request(&increment("f", 1, 1)).unwrap().contains("internal_error"));
     assert!(failed, "the WAL never failed");
     let reply = get(addr, "/health");
