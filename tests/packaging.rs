@@ -236,3 +236,31 @@ fn podman_builds_the_image() {
     assert!(healthy, "the container never became healthy");
     assert!(temp.path().join("karma.lock").exists(), "the volume was not used");
 }
+
+#[test]
+fn the_alert_rules_check_and_name_only_metrics_karma_exports() {
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/karma-alerts.yml");
+    if let Some(out) = run_tool("promtool", &["check", "rules", rules.to_str().unwrap()]) {
+        assert!(out.status.success(), "promtool check rules: {}", String::from_utf8_lossy(&out.stdout));
+    }
+    let server = Server::start(&["--http-port=0"]);
+    let log = server.log_lines();
+    let http = log.iter().find(|l| l.contains("\"event\":\"http.start\"")).expect("http.start");
+    let address = http.split("address=").nth(1).unwrap().trim_end_matches("\"}");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    std::io::Write::write_all(&mut stream, b"GET /metrics HTTP/1.1\r\n\r\n").unwrap();
+    let mut metrics = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut metrics).unwrap();
+    let text = repo_file("scripts/karma-alerts.yml");
+    let mut names: Vec<&str> = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| word.starts_with("karma_"))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    assert!(names.len() >= 10, "{names:?}");
+    for name in names {
+        let family = name.strip_suffix("_bucket").unwrap_or(name);
+        assert!(metrics.contains(&format!("\n# TYPE {family} ")), "{name} is not exported");
+    }
+}
