@@ -163,14 +163,26 @@ fn metrics_parse_as_prometheus_text_with_help_and_base_units() {
 }
 
 #[test]
-fn the_tcp_metrics_op_keeps_karma_1_0_text() {
-    let (server, _) = start_with_http(&[]);
+fn the_tcp_metrics_op_keeps_karma_1_0_text_and_http_covers_all_of_it() {
+    let (server, addr) = start_with_http(&[]);
+    assert_eq!(server.request(&increment("clicks", 1, 5)), ok("5"));
     let reply = server.request(r#"{"v":2,"op":"system.metrics"}"#);
     let text = common::response(&reply);
     let text = text.as_str().unwrap();
     assert!(text.starts_with("# TYPE karma_uptime_seconds gauge\nkarma_uptime_seconds "), "{text}");
     assert!(!text.contains("# HELP"), "{text}");
     assert!(text.contains("# TYPE karma_command_latency_ms gauge\n"), "{text}");
+    // Every TCP family is in /metrics, under its base-unit name.
+    let http = get(addr, "/metrics").body;
+    for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
+        let mut words = line.split(' ').skip(2);
+        let (name, kind) = (words.next().unwrap(), words.next().unwrap());
+        let name = match name.strip_suffix("_unix") {
+            Some(stem) => format!("{stem}_timestamp_seconds"),
+            None => name.replace("_ms", "_seconds"),
+        };
+        assert!(http.contains(&format!("# TYPE {name} {kind}\n")), "{line} has no HTTP family {name}");
+    }
 }
 
 #[test]
