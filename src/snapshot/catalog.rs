@@ -15,7 +15,8 @@
 //! A crash between 1 and 2 leaves a `.tree` without sidecar; it reads with
 //! `last_lsn` 0, and, for a hashed name (whose series is known only from
 //! the sidecar), it is skipped as unattributable, which leaves that series'
-//! previous snapshot in charge. Files are only ever replaced whole, so a
+//! previous snapshot in charge. (A plain name with a `%` written by an older
+//! version, `50%25` for `50%`, then reads verbatim, as Karma 1.0 reads it.) Files are only ever replaced whole, so a
 //! reader sees an old file or a complete new one.
 
 use std::fs;
@@ -108,22 +109,28 @@ fn sort_newest_first(files: &mut [SnapshotFile]) {
     files.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| a.file.cmp(&b.file)));
 }
 
-/// Builds the `SnapshotFile` for `dir/file`, resolving a hashed name's
-/// series through its sidecar.
+/// Builds the `SnapshotFile` for `dir/file`, settling through its sidecar
+/// a hashed name's series, and whether a plain name with a `%` is an older
+/// version's escaped name (see `names`).
 fn snapshot_file_at(dir: &Path, file: &str, bytes: u64) -> Result<SnapshotFile, String> {
     let parsed = parse_snapshot_file_name(file).map_err(|err| err.to_string())?;
     let path = dir.join(file);
-    let series = match parsed.series {
-        Some(series) => series,
-        None => {
+    let series = match (parsed.series, parsed.sidecar_decides) {
+        (Some(series), false) => series,
+        (spelled, _) => {
             let sidecar = path.with_file_name(sidecar_file_name(file));
-            let meta = read_sidecar(&sidecar)
-                .map_err(|err| err.to_string())?
-                .ok_or_else(|| "hashed name without a sidecar".to_string())?;
-            if snapshot_file_name(parsed.timestamp, &meta.tree) != file {
-                return Err(format!("sidecar {} names another series", sidecar.display()));
+            let named = match read_sidecar(&sidecar) {
+                Ok(meta) => meta.map(|meta| meta.tree).filter(|tree| names::names_series(file, parsed.timestamp, tree)),
+                // A verbatim name stands on its own; the broken sidecar is
+                // reported where metadata is read.
+                Err(_) if spelled.is_some() => None,
+                Err(err) => return Err(err.to_string()),
+            };
+            match (named, spelled) {
+                (Some(tree), _) => tree,
+                (None, Some(verbatim)) => verbatim,
+                (None, None) => return Err("hashed name without a sidecar naming its series".to_string()),
             }
-            meta.tree
         }
     };
     Ok(SnapshotFile { path, file: file.to_string(), timestamp: parsed.timestamp, series, bytes })

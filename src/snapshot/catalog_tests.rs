@@ -67,18 +67,59 @@ fn unsafe_series_names_stay_inside_the_directory() {
     let dir = TempDir::new("catalog_unsafe");
     put(dir.path(), "../../escape", 5, 0);
     put(dir.path(), "a/b%c", 5, 0);
+    put(dir.path(), "50%", 5, 0);
     assert_eq!(
         names_in(dir.path()),
         vec![
-            "5_..%2F..%2Fescape.tree",
-            "5_..%2F..%2Fescape.tree.meta.json",
-            "5_a%2Fb%25c.tree",
-            "5_a%2Fb%25c.tree.meta.json",
+            "05_..%2F..%2Fescape.tree",
+            "05_..%2F..%2Fescape.tree.meta.json",
+            "05_a%2Fb%25c.tree",
+            "05_a%2Fb%25c.tree.meta.json",
+            "5_50%.tree",
+            "5_50%.tree.meta.json",
         ]
     );
     let list = list_snapshots(dir.path()).unwrap();
     let series: Vec<&str> = list.iter().map(|f| f.series.as_str()).collect();
-    assert_eq!(series, vec!["../../escape", "a/b%c"]);
+    assert_eq!(series, vec!["../../escape", "a/b%c", "50%"]);
+}
+
+/// Files an older version wrote with `%` escaped in every name keep their
+/// series through their sidecars; without a sidecar a plain name reads
+/// verbatim, as Karma 1.0 reads it.
+#[test]
+fn escaped_names_of_older_versions_keep_their_series() {
+    let dir = TempDir::new("catalog_legacy");
+    let legacy = |file: &str, tree: &str| {
+        fs::write(dir.path().join(file), tree_format::encode_series(&Series::new())).unwrap();
+        let meta =
+            SnapshotMeta { tree: tree.to_string(), file: file.to_string(), timestamp: 5, last_lsn: 3, bytes: 34 };
+        fs::write(dir.path().join(meta.sidecar_file_name()), meta.to_sidecar_json()).unwrap();
+    };
+    legacy("5_50%25.tree", "50%");
+    legacy("5_a%2Fb.tree", "a/b");
+    legacy("5_cpu%2Fload.tree", "cpu%2Fload");
+    // A sidecar naming a series this file could never hold does not count.
+    legacy("5_x%25.tree", "y");
+    fs::write(dir.path().join("5_%25.tree"), tree_format::encode_series(&Series::new())).unwrap();
+    let list = list_snapshots(dir.path()).unwrap();
+    let found: Vec<(&str, &str)> = list.iter().map(|f| (f.file.as_str(), f.series.as_str())).collect();
+    assert_eq!(
+        found,
+        vec![
+            ("5_%25.tree", "%25"),
+            ("5_50%25.tree", "50%"),
+            ("5_a%2Fb.tree", "a/b"),
+            ("5_cpu%2Fload.tree", "cpu%2Fload"),
+            ("5_x%25.tree", "x%25"),
+        ]
+    );
+    // A new snapshot of `50%` takes the verbatim name; retention counts both
+    // files as the one series.
+    put(dir.path(), "50%", 6, 4);
+    assert_eq!(prune(dir.path(), 1).unwrap(), 1);
+    assert!(!dir.path().join("5_50%25.tree").exists());
+    assert!(dir.path().join("6_50%.tree").exists());
 }
 
 #[test]
@@ -86,7 +127,7 @@ fn a_300_byte_series_name_is_hashed_and_resolved_through_its_sidecar() {
     let dir = TempDir::new("catalog_hashed");
     let long = "é".repeat(150);
     let meta = put(dir.path(), &long, 9, 4);
-    assert!(meta.file.starts_with("9_%H"));
+    assert!(meta.file.starts_with("09_%H"));
     assert_eq!(meta.tree, long);
     let list = list_snapshots(dir.path()).unwrap();
     assert_eq!(list.len(), 1);

@@ -1,28 +1,39 @@
 //! Snapshot file names: `<unix>_<series>.tree`.
 //!
-//! Karma 1.0 put the series name into the file name verbatim, so a `/` made
-//! a subdirectory and `..` could leave the data directory (defect D10). We
-//! keep every name that is safe verbatim, so Karma 1.0 reads our files and we
-//! read its files, and escape only what a file name cannot hold:
+//! Karma 1.0 puts the series name into the file name verbatim and reads it
+//! back verbatim, so a `/` made a subdirectory and `..` could leave the data
+//! directory (defect D10). Every name Karma 1.0 can store is written the
+//! same way, so the two implementations read each other's files as the same
+//! series: `50%`, `utm%20source` and `cpu%2Fload` are `<unix>_50%.tree`,
+//! `<unix>_utm%20source.tree` and `<unix>_cpu%2Fload.tree`.
 //!
-//! - `/`, NUL and `%` become `%2F`, `%00` and `%25` (`%` itself is escaped so
-//!   that decoding is unambiguous for every name we write);
-//! - when the escaped name would not leave room for the sidecar's temporary
-//!   file (see [`MAX_VERBATIM_FILE_NAME`]), the file is named
-//!   `<unix>_%H<64 lowercase hex SHA-256 of the series name>.tree` and the
-//!   real name lives only in the sidecar's `tree` field. `%H` can never come
-//!   out of the escaping above, since every `%` we write is followed by two
-//!   hex digits.
+//! Only names Karma 1.0 cannot store get another file name: names holding
+//! `/` or NUL, and names too long for a file name (see
+//! [`MAX_VERBATIM_FILE_NAME`]). Since every file name Karma 1.0 could write
+//! is a verbatim name, these are told apart by their `<unix>` prefix, which
+//! carries one leading `0` (Karma 1.0 never writes one, and reads `0177…`
+//! as the same time). After that prefix:
 //!
-//! The `<unix>` prefix guarantees the file name never is `.` or `..`, so with
-//! `/` and NUL gone no series name can reach outside the data directory.
+//! - `/`, NUL and `%` are escaped as `%2F`, `%00` and `%25`;
+//! - when that would not leave room for the sidecar's temporary file, the
+//!   rest is `%H<64 lowercase hex SHA-256 of the series name>` and the real
+//!   name lives only in the sidecar's `tree` field (the escaping never
+//!   writes `%H`).
+//!
+//! So no series name can reach outside the data directory, and no two
+//! series share a file name.
+//!
+//! Older versions of this server escaped `%` (and `/`, NUL) in every name
+//! and hashed long names without the marked prefix: `<unix>_50%25.tree`,
+//! `<unix>_%H<hex>.tree`. A plain name holding a `%` may therefore be such
+//! a file, which its sidecar settles: when the sidecar's `tree` is a series
+//! whose old or new file name this is, that is the series; otherwise the
+//! name reads verbatim ([`ParsedName::sidecar_decides`]).
 //!
 //! Parsing follows PERSISTENCE.md 1.2: strip `.tree`, split at the first
 //! `_`, the prefix is a signed 64-bit decimal (surrounding ASCII whitespace
 //! and a leading `+` allowed), the rest is the series name, which must not
-//! be empty. `%XX` escapes are decoded; a `%` not followed by two hex digits
-//! is kept literally, so a Karma 1.0 file such as `1_50%off.tree` still reads
-//! as series `50%off`.
+//! be empty.
 
 use std::fmt;
 
@@ -51,10 +62,14 @@ const HASHED_MARKER: &str = "%H";
 pub struct ParsedName {
     /// The `<unix>` prefix.
     pub timestamp: i64,
-    /// The series name, decoded; `None` for a hashed name, whose series is
-    /// the `tree` field of its sidecar (check it with
-    /// `snapshot_file_name(timestamp, tree) == file`).
+    /// The series the name spells: verbatim for a plain name, decoded for a
+    /// marked one; `None` for a hashed name, whose series is the `tree`
+    /// field of its sidecar when [`names_series`] accepts it.
     pub series: Option<String>,
+    /// Whether the sidecar's `tree`, when [`names_series`] accepts it, wins
+    /// over `series` (a plain name with a `%`, which an older version of
+    /// this server may have escaped).
+    pub sidecar_decides: bool,
 }
 
 /// Why a file name is not a snapshot name.
@@ -92,20 +107,56 @@ impl std::error::Error for NameError {}
 /// `series` must not be empty (the protocol layer rejects empty names);
 /// an empty name would produce `<unix>_.tree`, which does not parse.
 pub fn snapshot_file_name(unix: i64, series: &str) -> String {
-    let mut name = format!("{unix}_");
-    for ch in series.chars() {
-        match ch {
-            '/' => name.push_str("%2F"),
-            '\0' => name.push_str("%00"),
-            '%' => name.push_str("%25"),
-            other => name.push(other),
-        }
+    let verbatim = format!("{unix}_{series}{TREE_SUFFIX}");
+    if !series.contains(['/', '\0']) && verbatim.len() <= MAX_VERBATIM_FILE_NAME {
+        return verbatim;
     }
-    name.push_str(TREE_SUFFIX);
+    let prefix = marked_prefix(unix);
+    let escaped = format!("{prefix}_{}{TREE_SUFFIX}", escape(series));
+    if escaped.len() <= MAX_VERBATIM_FILE_NAME {
+        return escaped;
+    }
+    format!("{prefix}_{HASHED_MARKER}{}{TREE_SUFFIX}", hex(&sha256(series.as_bytes())))
+}
+
+/// The name an older version of this server gave the snapshot: `%`, `/`
+/// and NUL escaped in every name, long names hashed, no marked prefix.
+fn legacy_file_name(unix: i64, series: &str) -> String {
+    let name = format!("{unix}_{}{TREE_SUFFIX}", escape(series));
     if name.len() <= MAX_VERBATIM_FILE_NAME {
         return name;
     }
     format!("{unix}_{HASHED_MARKER}{}{TREE_SUFFIX}", hex(&sha256(series.as_bytes())))
+}
+
+/// Whether `file`, a snapshot taken at `timestamp`, is a file name this
+/// server gives (or gave) the snapshots of `series`: how a sidecar's `tree`
+/// is checked before it names a file's series.
+pub fn names_series(file: &str, timestamp: i64, series: &str) -> bool {
+    !series.is_empty() && (snapshot_file_name(timestamp, series) == file || legacy_file_name(timestamp, series) == file)
+}
+
+/// `<unix>` with one leading `0` after the sign: the mark of a name that is
+/// not the series verbatim.
+fn marked_prefix(unix: i64) -> String {
+    if unix < 0 {
+        format!("-0{}", unix.unsigned_abs())
+    } else {
+        format!("0{unix}")
+    }
+}
+
+fn escape(series: &str) -> String {
+    let mut escaped = String::with_capacity(series.len());
+    for ch in series.chars() {
+        match ch {
+            '/' => escaped.push_str("%2F"),
+            '\0' => escaped.push_str("%00"),
+            '%' => escaped.push_str("%25"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
 }
 
 /// The sidecar's file name for the snapshot (or idempotency) file `file`.
@@ -121,14 +172,22 @@ pub fn parse_snapshot_file_name(file: &str) -> Result<ParsedName, NameError> {
     if encoded.is_empty() {
         return Err(NameError::EmptySeries);
     }
-    if let Some(digest) = encoded.strip_prefix(HASHED_MARKER) {
-        let is_hash = digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if !is_hash {
-            return Err(NameError::BadEncoding);
-        }
-        return Ok(ParsedName { timestamp, series: None });
+    let hashed = encoded
+        .strip_prefix(HASHED_MARKER)
+        .map(|digest| digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+    if is_marked(prefix) {
+        return match hashed {
+            Some(true) => Ok(ParsedName { timestamp, series: None, sidecar_decides: true }),
+            Some(false) => Err(NameError::BadEncoding),
+            None => Ok(ParsedName { timestamp, series: Some(decode_series(encoded)?), sidecar_decides: false }),
+        };
     }
-    Ok(ParsedName { timestamp, series: Some(decode_series(encoded)?) })
+    if hashed == Some(true) {
+        // An older version's hashed name: without a sidecar naming its
+        // series it cannot be attributed.
+        return Ok(ParsedName { timestamp, series: None, sidecar_decides: true });
+    }
+    Ok(ParsedName { timestamp, series: Some(encoded.to_string()), sidecar_decides: encoded.contains('%') })
 }
 
 /// Checks the `file` field of `snapshot.load` / `snapshot.fetch*`
@@ -155,6 +214,14 @@ fn parse_timestamp(prefix: &str) -> Result<i64, NameError> {
     let trimmed = prefix.trim_matches(|c: char| c.is_ascii_whitespace() || c == '\x0b');
     // `i64::from_str` takes exactly: an optional sign, then at least one digit.
     trimmed.parse::<i64>().map_err(|_| NameError::BadTimestamp(prefix.to_string()))
+}
+
+/// Whether the `<unix>` prefix carries the leading `0` of a name that is
+/// not the series verbatim.
+fn is_marked(prefix: &str) -> bool {
+    let trimmed = prefix.trim_matches(|c: char| c.is_ascii_whitespace() || c == '\x0b');
+    let digits = trimmed.strip_prefix(['+', '-']).unwrap_or(trimmed);
+    digits.len() > 1 && digits.starts_with('0')
 }
 
 /// Decodes `%XX` escapes; a `%` without two hex digits stays literal.
@@ -192,43 +259,73 @@ fn hex_value(b: u8) -> Option<u8> {
 mod tests {
     use super::*;
 
-    fn parsed(timestamp: i64, series: Option<&str>) -> Result<ParsedName, NameError> {
-        Ok(ParsedName { timestamp, series: series.map(str::to_string) })
+    fn parsed(timestamp: i64, series: Option<&str>, sidecar_decides: bool) -> Result<ParsedName, NameError> {
+        Ok(ParsedName { timestamp, series: series.map(str::to_string), sidecar_decides })
     }
 
     #[test]
-    fn plain_names_are_verbatim() {
+    fn names_karma_can_store_are_verbatim() {
         assert_eq!(snapshot_file_name(1795245397, "api"), "1795245397_api.tree");
         assert_eq!(snapshot_file_name(1777925811, "api_requests"), "1777925811_api_requests.tree");
         assert_eq!(snapshot_file_name(5, "é ü\\x"), "5_é ü\\x.tree");
         assert_eq!(snapshot_file_name(-3, "a"), "-3_a.tree");
-    }
-
-    #[test]
-    fn slash_nul_and_percent_are_escaped() {
-        assert_eq!(snapshot_file_name(7, "a/b"), "7_a%2Fb.tree");
-        assert_eq!(snapshot_file_name(7, "../../etc/passwd"), "7_..%2F..%2Fetc%2Fpasswd.tree");
-        assert_eq!(snapshot_file_name(7, "50%"), "7_50%25.tree");
-        assert_eq!(snapshot_file_name(7, "n\0l"), "7_n%00l.tree");
+        assert_eq!(snapshot_file_name(7, "50%"), "7_50%.tree");
+        assert_eq!(snapshot_file_name(7, "utm%20source"), "7_utm%20source.tree");
+        assert_eq!(snapshot_file_name(7, "cpu%2Fload"), "7_cpu%2Fload.tree");
         assert_eq!(snapshot_file_name(7, ".."), "7_...tree");
-        assert_eq!(snapshot_file_name(7, "%H"), "7_%25H.tree");
+        assert_eq!(snapshot_file_name(7, "%H"), "7_%H.tree");
     }
 
     #[test]
-    fn escaped_names_parse_back() {
-        for series in ["a/b", "../../etc/passwd", "50%", "n\0l", "..", "%H", "%2F", "x_y_z", "é/%/\0"] {
-            let file = snapshot_file_name(1795245397, series);
-            assert_eq!(parse_snapshot_file_name(&file), parsed(1795245397, Some(series)), "{file}");
+    fn slash_and_nul_names_are_escaped_behind_a_marked_prefix() {
+        assert_eq!(snapshot_file_name(7, "a/b"), "07_a%2Fb.tree");
+        assert_eq!(snapshot_file_name(7, "../../etc/passwd"), "07_..%2F..%2Fetc%2Fpasswd.tree");
+        assert_eq!(snapshot_file_name(7, "n\0l"), "07_n%00l.tree");
+        assert_eq!(snapshot_file_name(7, "5/50%"), "07_5%2F50%25.tree");
+        assert_eq!(snapshot_file_name(0, "a/b"), "00_a%2Fb.tree");
+        assert_eq!(snapshot_file_name(-3, "a/b"), "-03_a%2Fb.tree");
+    }
+
+    #[test]
+    fn every_name_parses_back() {
+        for series in [
+            "a/b",
+            "../../etc/passwd",
+            "50%",
+            "utm%20source",
+            "cpu%2Fload",
+            "n\0l",
+            "..",
+            "%H",
+            "%2F",
+            "x_y_z",
+            "é/%/\0",
+        ] {
+            for unix in [1795245397, 0, -3] {
+                let file = snapshot_file_name(unix, series);
+                let back = parse_snapshot_file_name(&file).unwrap();
+                assert_eq!((back.timestamp, back.series.as_deref()), (unix, Some(series)), "{file}");
+                assert!(names_series(&file, unix, series), "{file}");
+            }
         }
+    }
+
+    #[test]
+    fn distinct_series_get_distinct_names() {
+        let series = ["a/b", "a%2Fb", "07_a%2Fb", "%", "%25", "n\0", "n%00", "%H", &"y".repeat(300)];
+        let files: std::collections::HashSet<String> = series.iter().map(|s| snapshot_file_name(7, s)).collect();
+        assert_eq!(files.len(), series.len());
     }
 
     #[test]
     fn long_names_are_hashed() {
         let series = "x".repeat(300);
         let file = snapshot_file_name(1795245397, &series);
-        assert_eq!(file, format!("1795245397_%H{}.tree", hex(&sha256(series.as_bytes()))));
-        assert_eq!(file.len(), 10 + 1 + 2 + 64 + 5);
-        assert_eq!(parse_snapshot_file_name(&file), parsed(1795245397, None));
+        assert_eq!(file, format!("01795245397_%H{}.tree", hex(&sha256(series.as_bytes()))));
+        assert_eq!(file.len(), 11 + 1 + 2 + 64 + 5);
+        assert_eq!(parse_snapshot_file_name(&file), parsed(1795245397, None, true));
+        assert!(names_series(&file, 1795245397, &series));
+        assert!(!names_series(&file, 1795245397, "x"));
     }
 
     #[test]
@@ -247,12 +344,40 @@ mod tests {
     }
 
     #[test]
+    fn names_written_by_older_versions_are_settled_by_the_sidecar() {
+        // `%` was escaped in every name, long names hashed without a mark.
+        for (file, series) in [
+            ("7_50%25.tree", "50%"),
+            ("7_a%2Fb%25c.tree", "a/b%c"),
+            ("7_n%00l.tree", "n\0l"),
+            ("7_cpu%252Fload.tree", "cpu%2Fload"),
+        ] {
+            let name = parse_snapshot_file_name(file).unwrap();
+            assert!(name.sidecar_decides, "{file}");
+            assert!(names_series(file, 7, series), "{file}");
+        }
+        let long = "é".repeat(150);
+        let file = format!("9_%H{}.tree", hex(&sha256(long.as_bytes())));
+        assert_eq!(parse_snapshot_file_name(&file), parsed(9, None, true));
+        assert!(names_series(&file, 9, &long));
+        // A sidecar naming a series the file could not hold does not count.
+        assert!(!names_series("7_50%25.tree", 7, "50"));
+        assert!(!names_series("7_50%25.tree", 8, "50%"));
+        assert!(!names_series("7_x.tree", 7, ""));
+    }
+
+    #[test]
     fn parse_follows_karma_rules() {
-        assert_eq!(parse_snapshot_file_name("1777925811_api_requests.tree"), parsed(1777925811, Some("api_requests")));
-        assert_eq!(parse_snapshot_file_name(" +12_a_b.tree"), parsed(12, Some("a_b")));
-        assert_eq!(parse_snapshot_file_name("\t-12 _x.tree"), parsed(-12, Some("x")));
-        assert_eq!(parse_snapshot_file_name("0012_x.tree"), parsed(12, Some("x")));
-        assert_eq!(parse_snapshot_file_name("\x0b7\r\n_x.tree"), parsed(7, Some("x")));
+        let plain = |timestamp, series| parsed(timestamp, Some(series), false);
+        assert_eq!(parse_snapshot_file_name("1777925811_api_requests.tree"), plain(1777925811, "api_requests"));
+        assert_eq!(parse_snapshot_file_name(" +12_a_b.tree"), plain(12, "a_b"));
+        assert_eq!(parse_snapshot_file_name("\t-12 _x.tree"), plain(-12, "x"));
+        assert_eq!(parse_snapshot_file_name("0012_x.tree"), plain(12, "x"));
+        assert_eq!(parse_snapshot_file_name("\x0b7\r\n_x.tree"), plain(7, "x"));
+        // Karma 1.0 reads a `%` verbatim, and so do we without a sidecar.
+        assert_eq!(parse_snapshot_file_name("1_50%off.tree"), parsed(1, Some("50%off"), true));
+        assert_eq!(parse_snapshot_file_name("1_a%2fb.tree"), parsed(1, Some("a%2fb"), true));
+        assert_eq!(parse_snapshot_file_name("1_%FF.tree"), parsed(1, Some("%FF"), true));
     }
 
     #[test]
@@ -269,18 +394,18 @@ mod tests {
             parse_snapshot_file_name("9223372036854775808_x.tree"),
             Err(NameError::BadTimestamp("9223372036854775808".to_string()))
         );
-        assert_eq!(parse_snapshot_file_name("1_%Habc.tree"), Err(NameError::BadEncoding));
-        assert_eq!(parse_snapshot_file_name(&format!("1_%H{}.tree", "A".repeat(64))), Err(NameError::BadEncoding));
-        assert_eq!(parse_snapshot_file_name("1_%FF.tree"), Err(NameError::BadEncoding));
+        assert_eq!(parse_snapshot_file_name("01_%Habc.tree"), Err(NameError::BadEncoding));
+        assert_eq!(parse_snapshot_file_name(&format!("01_%H{}.tree", "A".repeat(64))), Err(NameError::BadEncoding));
+        assert_eq!(parse_snapshot_file_name("01_%FF.tree"), Err(NameError::BadEncoding));
         assert_eq!(NameError::BadTimestamp("abc".to_string()).to_string(), "Invalid Int64: \"abc\"");
     }
 
     #[test]
-    fn karma_names_with_stray_percent_stay_literal() {
-        assert_eq!(parse_snapshot_file_name("1_50%off.tree"), parsed(1, Some("50%off")));
-        assert_eq!(parse_snapshot_file_name("1_100%.tree"), parsed(1, Some("100%")));
-        assert_eq!(parse_snapshot_file_name("1_a%2fb.tree"), parsed(1, Some("a/b")));
-        assert_eq!(parse_snapshot_file_name("1_%C3%A9.tree"), parsed(1, Some("é")));
+    fn marked_names_with_stray_percent_stay_literal() {
+        assert_eq!(parse_snapshot_file_name("01_50%off.tree"), parsed(1, Some("50%off"), false));
+        assert_eq!(parse_snapshot_file_name("01_100%.tree"), parsed(1, Some("100%"), false));
+        assert_eq!(parse_snapshot_file_name("01_a%2fb.tree"), parsed(1, Some("a/b"), false));
+        assert_eq!(parse_snapshot_file_name("01_%C3%A9.tree"), parsed(1, Some("é"), false));
     }
 
     #[test]
