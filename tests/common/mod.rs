@@ -16,6 +16,8 @@ pub struct Server {
     pub dir: PathBuf,
     _temp: Option<Arc<tempfile::TempDir>>,
     pub log: Arc<Mutex<Vec<String>>>,
+    /// Reads stderr into `log` until the process closes it.
+    log_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 /// A fresh temporary data directory (removed when the last holder drops it).
@@ -52,7 +54,7 @@ impl Server {
         let stderr = child.stderr.take().expect("stderr");
         let log = Arc::new(Mutex::new(Vec::new()));
         let (port_tx, port_rx) = std::sync::mpsc::channel();
-        {
+        let log_reader = {
             let log = Arc::clone(&log);
             std::thread::spawn(move || {
                 for line in BufReader::new(stderr).lines() {
@@ -65,8 +67,8 @@ impl Server {
                     }
                     log.lock().unwrap().push(line);
                 }
-            });
-        }
+            })
+        };
         let port = match port_rx.recv_timeout(Duration::from_secs(30)) {
             Ok(Some(port)) => port,
             _ => {
@@ -80,6 +82,7 @@ impl Server {
             dir: dir.to_path_buf(),
             _temp: temp,
             log,
+            log_reader: Some(log_reader),
         }
     }
 
@@ -116,6 +119,12 @@ impl Server {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = child.try_wait().expect("wait") {
+                // The last log lines may still be in the pipe: read them all
+                // (the reader ends at EOF, which exit brings) before anyone
+                // looks at the log.
+                if let Some(reader) = self.log_reader.take() {
+                    let _ = reader.join();
+                }
                 return status.code();
             }
             if Instant::now() > deadline {
