@@ -168,3 +168,8 @@ fn lock_directory(dir: &std::path::Path) -> Result<std::fs::File, String> {
         Err(std::fs::TryLockError::Error(e)) => Err(format!("Cannot lock {}: {e}", path.display())),
     }
 }
+
+/// The README's Rust examples, compiled by `cargo test` as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
