@@ -8,6 +8,7 @@
 
 mod burst;
 mod counters;
+mod degraded;
 mod dispatch;
 mod exactly_once;
 pub mod idempotency;
@@ -49,6 +50,8 @@ pub struct Executed {
     /// A logged write queued for the WAL at this LSN: its reply may only
     /// be sent once that is durable.
     pub durable_at: Option<u64>,
+    /// The WAL epoch `durable_at` belongs to (see `Wal::epoch`).
+    pub wal_epoch: u64,
 }
 
 /// A Karma node: configuration, state, WAL and metrics.
@@ -65,6 +68,8 @@ pub struct Engine {
     snapshot_lock: Mutex<()>,
     /// Keeps `recovery.json` rewrites in the order their changes were made.
     recovery_file_lock: Mutex<()>,
+    /// WAL failures and recoveries (see `degraded`).
+    degraded: Mutex<degraded::Degraded>,
     started: Instant,
 }
 
@@ -80,6 +85,7 @@ impl Engine {
             replication: ReplicationStats::default(),
             snapshot_lock: Mutex::new(()),
             recovery_file_lock: Mutex::new(()),
+            degraded: Mutex::default(),
             started: Instant::now(),
         }
     }
@@ -142,6 +148,11 @@ impl Engine {
         self.wal.as_ref().map_or(0, |wal| wal.stats().bytes)
     }
 
+    /// The WAL's epoch (0 without a WAL).
+    fn wal_epoch(&self) -> u64 {
+        self.wal.as_ref().map_or(0, |wal| wal.epoch())
+    }
+
     /// The WAL's sticky failure, if it has failed.
     pub fn wal_failure(&self) -> Option<String> {
         self.wal.as_ref().and_then(|wal| wal.failure()).map(|e| e.0)
@@ -185,7 +196,7 @@ impl Engine {
                     let reply_start = out.len();
                     write_success(out, body, executed.idempotent);
                     if let Some(lsn) = executed.durable_at {
-                        burst.hold(lsn, reply_start..out.len(), request.op, keyed_write, started);
+                        burst.hold(lsn, executed.wal_epoch, reply_start..out.len(), request.op, keyed_write, started);
                         return;
                     }
                 }
@@ -263,7 +274,8 @@ impl Engine {
             return result.map(|_| Executed::default());
         }
         if request.op.is_read_only() {
-            let state = self.state.lock();
+            let mut state = self.state.lock();
+            self.durable_reads(&mut state)?;
             dispatch::read(&state, &self.metrics, self.config.query_timeout_ms, request, body)?;
             return Ok(Executed::default());
         }
@@ -298,17 +310,18 @@ impl Engine {
             write_entry(&mut entry, request, created_at.map(|t| t.max(0) as u64));
             entry
         });
-        let lsn = {
+        let (lsn, wal_epoch) = {
             let mut state = self.state.lock();
-            if let Some(failure) = self.wal.as_ref().and_then(|wal| wal.failure()) {
-                return Err(wal_refuses(&failure.0));
-            }
+            self.wal_writable(&mut state, false)?;
+            // Stable while the state lock is held (the WAL resumes only
+            // under it).
+            let wal_epoch = self.wal_epoch();
             if let Some(keyed) = &keyed {
                 if exactly_once::lookup(&state, &self.metrics, keyed, body)? {
                     // The saved reply is only true once the original write
                     // (perhaps still in flight on another connection) is durable.
                     let durable_at = self.wal.as_ref().map(|_| state.last_lsn);
-                    return Ok(Executed { idempotent: Some(true), durable_at });
+                    return Ok(Executed { idempotent: Some(true), durable_at, wal_epoch });
                 }
             }
             dispatch::apply(&mut state, &self.metrics, request, body)?;
@@ -322,13 +335,20 @@ impl Engine {
                     }
                     let lsn = state.last_lsn + 1;
                     state.last_lsn = lsn;
-                    wal.append(lsn, &entry).map_err(|e| wal_refuses(&e.0))?;
-                    Some(lsn)
+                    if let Err(error) = wal.append(lsn, &entry) {
+                        // The WAL failed since the check above: this write
+                        // is applied in memory only, so memory goes back to
+                        // the durable state (a failed reload is logged, and
+                        // reads stay refused until one succeeds).
+                        let _ = self.wal_writable(&mut state, false);
+                        return Err(wal_refuses(&error.0));
+                    }
+                    (Some(lsn), wal_epoch)
                 }
-                _ => None,
+                _ => (None, wal_epoch),
             }
         };
-        Ok(Executed { idempotent: keyed.map(|_| false), durable_at: lsn })
+        Ok(Executed { idempotent: keyed.map(|_| false), durable_at: lsn, wal_epoch })
     }
 
     /// Ops that change state but are not logged (snapshots, reports).

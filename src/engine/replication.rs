@@ -165,6 +165,7 @@ impl Engine {
         let request = parse_request(entry.as_bytes())
             .map_err(|r| format!("Cannot apply WAL entry {lsn}: {}", r.error.message))?;
         let mut state = self.state.lock();
+        self.wal_writable(&mut state, false).map_err(|e| e.message)?;
         if lsn <= state.last_lsn {
             return Ok(());
         }
@@ -176,7 +177,11 @@ impl Engine {
         }
         state.last_lsn = lsn;
         if let Some(wal) = &self.wal {
-            wal.append(lsn, entry.as_bytes()).map_err(|e| format!("Cannot log WAL entry {lsn}: {e}"))?;
+            if let Err(error) = wal.append(lsn, entry.as_bytes()) {
+                // Applied in memory only: back to the durable state.
+                let _ = self.wal_writable(&mut state, false);
+                return Err(format!("Cannot log WAL entry {lsn}: {error}"));
+            }
         }
         Ok(())
     }

@@ -1,9 +1,11 @@
 //! Snapshot ops (COMMANDS.md 12.8, PERSISTENCE.md 4.3-4.5) and the
 //! `snapshot.create_all` sequence behind SIGUSR1 and shutdown.
 //!
-//! `create_all`, in order: under the state lock, copy every series and the
-//! current LSN and ask the WAL to seal its active file there (so later
-//! writes land in a new file); outside the lock write each `.tree` +
+//! `create_all`, in order: under the state lock (first resuming a failed
+//! WAL, or refusing), copy every series and the current LSN and ask the WAL
+//! to seal its active file there (so later writes land in a new file);
+//! outside the lock wait until that LSN is durable (a snapshot never holds
+//! a write the WAL may yet refuse), then write each `.tree` +
 //! sidecar and the idempotency snapshot (temp file, fsync, rename, fsync
 //! the directory); remove the snapshots of series that no longer exist (a
 //! dropped series stays dropped); only then drop WAL segments whose entries
@@ -31,11 +33,13 @@ fn io_error(error: std::io::Error) -> CommandError {
 impl Engine {
     /// `snapshot.create`: one series, no truncation, no pruning.
     pub(super) fn snapshot_series(&self, name: &str, out: &mut Vec<u8>) -> Result<(), CommandError> {
-        let (copy, lsn) = {
-            let state = self.state.lock();
+        let (copy, lsn, epoch) = {
+            let mut state = self.state.lock();
+            self.durable_reads(&mut state)?;
             let series = state.store.get(name).ok_or_else(|| CommandError::series_not_found(name))?;
-            (series.clone(), state.last_lsn)
+            (series.clone(), state.last_lsn, self.wal_epoch())
         };
+        self.wait_durable_copy(lsn, epoch)?;
         snapshot::write_snapshot(&self.config.directory, name, &copy, lsn, unix_now()).map_err(snapshot_error)?;
         write_str(out, &format!("Tree \"{name}\" saved"));
         Ok(())
@@ -59,15 +63,17 @@ impl Engine {
 
     fn snapshot_all_locked(&self) -> Result<(), CommandError> {
         let dir = &self.config.directory;
-        let (copies, lsn, idempotency) = {
-            let state = self.state.lock();
+        let (copies, lsn, idempotency, epoch) = {
+            let mut state = self.state.lock();
+            self.wal_writable(&mut state, true)?;
             let copies: Vec<(String, Series)> =
                 state.store.iter().map(|(name, series)| (name.to_string(), series.clone())).collect();
             if let Some(wal) = &self.wal {
                 wal.seal().map_err(|e| CommandError::internal(e.to_string()))?;
             }
-            (copies, state.last_lsn, self.idempotency_payload(&state))
+            (copies, state.last_lsn, self.idempotency_payload(&state), self.wal_epoch())
         };
+        self.wait_durable_copy(lsn, epoch)?;
         let now = unix_now();
         for (name, series) in &copies {
             snapshot::write_snapshot(dir, name, series, lsn, now).map_err(snapshot_error)?;
@@ -89,6 +95,22 @@ impl Engine {
         }
         snapshot::prune(dir, self.config.dump_retention_per_tree).map_err(io_error)?;
         Ok(())
+    }
+
+    /// Waits until everything a copy taken at `lsn` (in WAL epoch `epoch`)
+    /// holds is durable, so no snapshot keeps a write the WAL refused.
+    fn wait_durable_copy(&self, lsn: u64, epoch: u64) -> Result<(), CommandError> {
+        let Some(wal) = &self.wal else {
+            return Ok(());
+        };
+        let durable = wal.wait_durable(lsn).and_then(|()| match wal.epoch() == epoch {
+            true => Ok(()),
+            false => Err(crate::wal::WalError("the WAL failed before the copied writes were durable".to_string())),
+        });
+        durable.map_err(|error| {
+            self.after_wal_failure();
+            super::wal_refuses(&error.0)
+        })
     }
 
     /// `snapshot.list`: absolute paths, newest first.

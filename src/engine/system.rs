@@ -78,6 +78,7 @@ impl Engine {
     /// `status` is `ok`, or `degraded` once the WAL has failed (writes are
     /// then refused, and `wal_error` says why).
     fn health(&self, out: &mut Vec<u8>) {
+        self.retry_wal_for_health();
         let failure = self.wal_failure();
         out.extend_from_slice(b"{\"status\":");
         write_str(out, if failure.is_some() { "degraded" } else { "ok" });
@@ -91,6 +92,7 @@ impl Engine {
             out.extend_from_slice(b",\"wal_error\":");
             write_str(out, &failure);
         }
+        self.write_wal_recovery_health(out);
         out.push(b'}');
     }
 

@@ -33,6 +33,9 @@ use super::line::{encode_line, is_blank, parse_line};
 use super::writer::Shared;
 use super::{WalError, WalOptions};
 
+#[path = "resume.rs"]
+mod resume;
+
 /// The most a queue buffer keeps between commits (ordinary batches of small
 /// entries fit well below this; a larger one pays an allocation).
 const KEEP_BUFFER_BYTES: usize = 1 << 20;

@@ -146,7 +146,8 @@ fn remove_if_present(path: &Path) -> io::Result<()> {
 /// Maps a whole file read-only. Empty files give an empty map.
 ///
 /// Safety of the map: WAL files are only ever appended to while this
-/// process runs (the torn-tail cut happens at startup, before any reader),
+/// process runs (the torn-tail cut happens at startup, before any reader;
+/// after a WAL failure refused records are overwritten in place, never cut),
 /// and deleting or renaming a mapped file leaves the mapping valid.
 pub fn map_file(file: &File) -> io::Result<memmap2::Mmap> {
     // SAFETY: see above; no file we map is truncated while mapped.

@@ -18,8 +18,11 @@
 //! Invariants:
 //!
 //! - `durable <= last_appended`, and `durable` only grows;
-//! - once `failure` is set it is never cleared, and no LSN above the
-//!   `durable` value at that moment is ever reported durable;
+//! - once `failure` is set, no LSN above the `durable` value at that
+//!   moment is ever reported durable; only [`Wal::resume`] clears it, and
+//!   then appends continue after that `durable` value in a new epoch (the
+//!   refused LSNs are handed out again, so a waiter from before must
+//!   compare [`Wal::epoch`]);
 //! - a waiter is never left parked with its record queued and no leader:
 //!   a leader, after releasing the writer lock, wakes the lowest waiter not
 //!   yet durable, and a waiter registers before its last look at the lock;
@@ -86,6 +89,8 @@ pub(super) struct Shared {
     durable: AtomicU64,
     last_appended: AtomicU64,
     failed: AtomicBool,
+    /// Times the WAL resumed after a failure.
+    epoch: AtomicU64,
     /// Set when shutdown starts: appends are refused from then on.
     closing: AtomicBool,
     pub(super) batches: AtomicU64,
@@ -167,6 +172,17 @@ impl Shared {
         let ready = progress.take_ready(true);
         drop(progress);
         wake(ready);
+    }
+
+    /// Clears the failure once the writer has resumed: appends continue
+    /// after the durable LSN, in a new epoch (set before the flag clears,
+    /// so whoever sees the WAL working sees the new epoch).
+    fn recover(&self) {
+        let mut progress = self.progress.lock();
+        progress.failure = None;
+        self.last_appended.store(progress.durable, Ordering::Release);
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.failed.store(false, Ordering::Release);
     }
 
     pub(super) fn failure(&self) -> Option<WalError> {
@@ -257,6 +273,7 @@ impl Wal {
             durable: AtomicU64::new(last_lsn),
             last_appended: AtomicU64::new(last_lsn),
             failed: AtomicBool::new(false),
+            epoch: AtomicU64::new(0),
             closing: AtomicBool::new(false),
             batches: AtomicU64::new(0),
             records: AtomicU64::new(0),
@@ -439,6 +456,34 @@ impl Wal {
     /// The sticky failure, once the WAL has failed.
     pub fn failure(&self) -> Option<WalError> {
         self.shared.failure()
+    }
+
+    /// Whether the WAL has failed (one atomic load).
+    pub fn has_failed(&self) -> bool {
+        self.shared.failed.load(Ordering::Acquire)
+    }
+
+    /// Changes each time the WAL resumes after a failure: a write is
+    /// durable only if its epoch is still current once its LSN is.
+    pub fn epoch(&self) -> u64 {
+        self.shared.epoch.load(Ordering::Acquire)
+    }
+
+    /// After a failure: drops the refused records (blanking what they left
+    /// in the active file), checks that the disk takes writes again, and
+    /// lets appends continue after the durable LSN. Call it under the lock
+    /// that assigns LSNs, with memory already holding only durable records.
+    /// Fails, and the WAL stays failed, while the disk still refuses.
+    pub fn resume(&self) -> Result<(), WalError> {
+        if self.shared.closing.load(Ordering::Acquire) {
+            return Err(shut_down_error());
+        }
+        if !self.has_failed() {
+            return Ok(());
+        }
+        self.writer.lock().resume(&self.shared.queue)?;
+        self.shared.recover();
+        Ok(())
     }
 
     /// Queued in LSN order like an append (call it under the state lock):

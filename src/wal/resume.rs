@@ -1,0 +1,169 @@
+//! The way back after a WAL failure: make the files hold exactly the durable
+//! records again, check that the disk takes writes, and let the writer go
+//! on after the durable LSN.
+//!
+//! What a failed batch can leave at the end of the active file: nothing, a
+//! partial line (the write ran out of space), or whole lines whose fsync
+//! failed. None of them was acknowledged (their writers got
+//! `internal_error`), so none may come back: everything after the last
+//! durable line is overwritten with spaces (a blank line, which replay, the
+//! replication reader and Karma 1.0 all skip). The file is overwritten
+//! rather than cut because replication readers may have it mapped, and a
+//! map of a shortened file faults when read past the new end.
+//!
+//! Then a probe line of blanks is appended and fsynced: a disk that is still
+//! full (or a file at its size limit) fails it, and the WAL stays failed.
+//! Sealed segments hold only whole batches that were durable before the
+//! failure (rotation happens between batches), so they are left alone.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::Ordering;
+
+use parking_lot::Mutex;
+
+use super::{open_active, Queue, Writer};
+use crate::wal::files::{self, io_error};
+use crate::wal::line::{parse_line, Line};
+use crate::wal::WalError;
+
+/// Bytes of the probe line (one page, so a disk with less room refuses it).
+const PROBE_BYTES: usize = 4096;
+
+impl Writer {
+    /// Makes the active file end at the durable LSN again and proves it can
+    /// grow; on success the writer writes again, appending after it. Records
+    /// still queued were refused and are dropped. Call only while the WAL
+    /// has failed and nothing is appended (the caller holds the lock that
+    /// assigns LSNs).
+    pub(in crate::wal) fn resume(&mut self, queue: &Mutex<Queue>) -> Result<(), WalError> {
+        queue.lock().clear();
+        self.taken.clear();
+        self.pending.clear();
+        let durable = self.shared.durable_lsn();
+        // Opened by name: a rotation that failed half way may have left the
+        // writer's handle on the renamed segment.
+        let file = open_active(&self.active_path)?;
+        let path = &self.active_path.clone();
+        let size = file.metadata().map_err(|e| io_error("stat WAL file", path, &e))?.len();
+        let cut = {
+            let map = files::map_file(&file).map_err(|e| io_error("map WAL file", path, &e))?;
+            end_of_durable(&map, durable)
+        };
+        if cut < size {
+            let mut blanks = vec![b' '; (size - cut) as usize];
+            *blanks.last_mut().expect("non-empty") = b'\n';
+            // Not through `file`: with O_APPEND, Linux writes at the end
+            // whatever the offset.
+            OpenOptions::new()
+                .write(true)
+                .open(path)
+                .and_then(|overwrite| overwrite.write_all_at(&blanks, cut))
+                .map_err(|e| io_error("blank refused WAL records in", path, &e))?;
+        }
+        let mut probe = vec![b' '; PROBE_BYTES];
+        probe[PROBE_BYTES - 1] = b'\n';
+        append(&file, &probe).map_err(|e| io_error("write WAL file", path, &e))?;
+        file.sync_all().map_err(|e| io_error("fsync WAL file", path, &e))?;
+        let dir = &self.options.dir;
+        files::sync_dir(dir).map_err(|e| io_error("fsync WAL directory", dir, &e))?;
+        self.write_lsn_file(durable, true)?;
+        self.file = file;
+        self.active_size = size + PROBE_BYTES as u64;
+        self.shared.active_bytes.store(self.active_size, Ordering::Relaxed);
+        // The (LSN, offset) table is rebuilt from the file at the next
+        // rotation.
+        self.table.clear();
+        self.table_complete = false;
+        self.failed = false;
+        log::info!(target: "wal.resumed", "path={} lsn={durable} blanked_bytes={}", path.display(), size - cut);
+        Ok(())
+    }
+}
+
+/// Appends `bytes` (the file is in append mode).
+fn append(mut file: &File, bytes: &[u8]) -> std::io::Result<()> {
+    std::io::Write::write_all(&mut file, bytes)
+}
+
+/// The offset just past the last line of `data` that is durable: the start
+/// of the first record above `durable`, of a line that cannot be read, or of
+/// an unterminated last line, whichever comes first.
+fn end_of_durable(data: &[u8], durable: u64) -> u64 {
+    let mut start = 0;
+    while start < data.len() {
+        let Some(newline) = data[start..].iter().position(|&b| b == b'\n') else {
+            break; // a partial line
+        };
+        let end = start + newline;
+        match parse_line(&data[start..end]) {
+            Ok(Line::Record { lsn, .. }) if lsn <= durable => {}
+            // Lines without an LSN (Karma 1.0's v1 lines) were there at start.
+            Ok(Line::Blank) | Ok(Line::NoEnvelope(_)) => {}
+            _ => break,
+        }
+        start = end + 1;
+    }
+    start as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{end_of_durable, PROBE_BYTES};
+    use crate::wal::files::test_dir::TempDir;
+    use crate::wal::replay::for_each_record;
+    use crate::wal::writer::tests::{append_each, entry, line, options};
+    use crate::wal::Wal;
+    use std::io::Write;
+
+    #[test]
+    fn a_resumed_wal_blanks_the_refused_tail_and_continues_after_the_durable_lsn() {
+        let tmp = TempDir::new("resume");
+        let wal = Wal::open(options(tmp.path()), 0).expect("open");
+        append_each(&wal, 1..=2);
+        // A batch that ran out of space half way through its line.
+        let active = tmp.path().join("karma.wal");
+        let torn = b"{\"v\":2,\"lsn\":3,\"ent";
+        std::fs::OpenOptions::new().append(true).open(&active).unwrap().write_all(torn).unwrap();
+        wal.inject_failure("No space left on device (os error 28)");
+        wal.append(3, &entry(3)).expect("append");
+        assert!(wal.wait_durable(3).is_err());
+        assert!(wal.append(4, &entry(4)).is_err());
+        let epoch = wal.epoch();
+
+        wal.resume().expect("resume");
+        assert_eq!((wal.failure(), wal.last_appended_lsn(), wal.durable_lsn(), wal.epoch()), (None, 2, 2, epoch + 1));
+        append_each(&wal, 3..=3);
+        let expected = format!(
+            "{}{}{}\n{}\n{}",
+            line(1, 1),
+            line(2, 2),
+            " ".repeat(torn.len() - 1),
+            " ".repeat(PROBE_BYTES - 1),
+            line(3, 3)
+        );
+        assert_eq!(std::fs::read_to_string(&active).unwrap(), expected);
+        let mut lsns = Vec::new();
+        for_each_record(tmp.path(), |record| {
+            lsns.push(record.lsn);
+            Ok(())
+        })
+        .expect("replay");
+        assert_eq!(lsns, vec![1, 2, 3]);
+        assert_eq!(std::fs::read_to_string(tmp.path().join("karma.wal.lsn")).unwrap(), "3\n");
+    }
+
+    #[test]
+    fn the_durable_part_ends_before_the_first_refused_record_or_partial_line() {
+        let line = |lsn: u64| format!("{{\"v\":2,\"lsn\":{lsn},\"entry\":{{\"op\":\"system_ping\"}}}}\n");
+        let two = format!("{}{}", line(1), line(2));
+        let with_third = format!("{two}{}", line(3));
+        assert_eq!(end_of_durable(with_third.as_bytes(), 2), two.len() as u64);
+        assert_eq!(end_of_durable(with_third.as_bytes(), 3), with_third.len() as u64);
+        let torn = format!("{two}{{\"v\":2,\"ls");
+        assert_eq!(end_of_durable(torn.as_bytes(), 9), two.len() as u64);
+        let blanked = format!("{}     \n{}", line(1), line(2));
+        assert_eq!(end_of_durable(blanked.as_bytes(), 2), blanked.len() as u64);
+        assert_eq!(end_of_durable(b"", 0), 0);
+    }
+}
