@@ -11,7 +11,7 @@
 //! durable (they wait for their LSN before writing files), so they agree.
 //!
 //! Writes stay refused (`internal_error`, health `degraded`) while the WAL
-//! cannot be written. Each write, replicated entry and `system.health`
+//! cannot be written. Each write, replicated entry and health check
 //! tries to resume it at most once a second, `snapshot.create_all` every
 //! time: the WAL blanks what the failed batch left after the durable
 //! records, proves the disk takes a page, and continues after the durable
@@ -109,8 +109,8 @@ impl Engine {
         let _ = self.reload_durable(&mut state);
     }
 
-    /// `system.health` while the WAL has failed: try to resume it (at most
-    /// once a second).
+    /// `system.health` and HTTP `/health` while the WAL has failed: try to
+    /// resume it (at most once a second).
     pub(super) fn retry_wal_for_health(&self) {
         if self.wal_failed() {
             let mut state = self.state.lock();

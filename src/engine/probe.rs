@@ -29,6 +29,7 @@ impl Engine {
     /// `bootstrapping` (a slave copying the master's snapshots again, or
     /// whose last attempt failed: its data is not the master's yet).
     pub fn health_probe(&self) -> Health {
+        self.retry_wal_for_health();
         let failure = self.wal_failure();
         let r = &self.replication;
         let bootstrap_running = r.bootstrap_attempts.get() > r.bootstrap_successes.get() + r.bootstrap_errors.get();
