@@ -205,6 +205,28 @@ pub struct Metrics {
     pub snapshot_count: Counter,
     pub snapshot_failures: Counter,
     pub snapshot_ms: SnapshotHistogram,
+    pub failed_entries: FailedEntries,
+}
+
+/// Logged WAL entries that replay or replication could not apply and
+/// skipped. A command Karma 1.0 logged and then failed (defect D2) fails
+/// here too and rightly changes nothing; but an entry Karma 1.0 applied
+/// that fails here means this node lacks data its source has, so every
+/// skip is counted and kept visible with its LSN and reason.
+#[derive(Default)]
+pub struct FailedEntries {
+    pub count: Counter,
+    pub last_lsn: Gauge,
+    pub last_error: parking_lot::Mutex<Option<String>>,
+}
+
+impl FailedEntries {
+    /// Records one skipped entry.
+    pub fn record(&self, lsn: u64, reason: &str) {
+        self.count.inc();
+        self.last_lsn.set(lsn);
+        *self.last_error.lock() = Some(reason.to_string());
+    }
 }
 
 /// Duration of whole-directory snapshots in milliseconds.

@@ -99,6 +99,8 @@ fn percent_names_round_trip_snapshot_restart_and_bootstrap() {
     assert_eq!(snapshot_names(slave_dir.path()), snapshot_names(dir.path()));
     let verified = call(&slave, r#"{"v":2,"op":"snapshot.verify"}"#);
     assert_eq!(verified["status"], "ok");
+    let status = call(&slave, r#"{"v":2,"op":"replication.status"}"#);
+    assert_eq!(failed_entries(&status), (Value::from(0), Value::from(0), Value::Null, Value::from(true)));
 }
 
 fn write_snapshot(dir: &Path, file: &str, tree: Option<&str>, points: &[(u64, u64, u64)], last_lsn: u64) {
@@ -156,4 +158,85 @@ fn directories_written_with_the_old_escaping_still_load() {
     let mut names: Vec<String> = snapshot_names(dir.path()).into_iter().map(|(file, _)| file).collect();
     names.sort();
     assert_eq!(names, ["0_a%2Fb%25", "_50%", "_cpu%2Fload"]);
+}
+
+/// A Karma 1.0 master's directory after `ingest.begin`, chunk 1,
+/// `snapshot.create_all`, chunk 2, `ingest.commit` (mode `add`): the
+/// snapshot holds chunk 1's data at LSN 2; the WAL, truncated by the
+/// snapshot, holds chunk 2 and the commit; the open stream was only in
+/// Karma 1.0's memory, so nothing on disk says which mode it had.
+fn karma_directory_with_a_stream_across_a_snapshot(dir: &Path) {
+    write_snapshot(dir, "1795245397_usage.tree", Some("usage"), &[(101, 20260529, 5)], 2);
+    std::fs::write(dir.join("karma.idempotency.json"), "{\"records\":[],\"committed_streams\":[]}\n").unwrap();
+    std::fs::write(
+        dir.join("karma.idempotency.json.meta.json"),
+        "{\"file\":\"karma.idempotency.json\",\"timestamp\":1795245397,\"last_lsn\":2,\"bytes\":38,\"record_count\":0,\"committed_stream_count\":0}\n",
+    )
+    .unwrap();
+    let wal = [
+        r#"{"v":2,"lsn":3,"entry":{"v":2,"op":"ingest.chunk","stream_id":"import-1","series":"usage","chunk_seq":2,"items":[[103,20260529,7]]}}"#,
+        r#"{"v":2,"lsn":4,"entry":{"v":2,"op":"ingest.commit","stream_id":"import-1"}}"#,
+    ];
+    std::fs::write(dir.join("karma.wal"), wal.join("\n") + "\n").unwrap();
+    std::fs::write(dir.join("karma.wal.lsn"), "2\n").unwrap();
+}
+
+/// The figures of entries skipped as failed, from `value` (a
+/// `replication.status` or `system.stats` reply).
+fn failed_entries(value: &Value) -> (Value, Value, Value, Value) {
+    (
+        value["wal_failed_entries_skipped"].clone(),
+        value["wal_last_failed_entry_lsn"].clone(),
+        value["wal_last_failed_entry_error"].clone(),
+        value["replication_in_sync"].clone(),
+    )
+}
+
+fn metric(server: &Server, name: &str) -> String {
+    let text = call(server, r#"{"v":2,"op":"system.metrics"}"#);
+    let prefix = format!("{name} ");
+    text.as_str().unwrap().lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or("missing").to_string()
+}
+
+/// Error-level `wal.entry_failed` log lines naming `during` and `lsn`.
+fn failed_entry_logged(server: &Server, during: &str, lsn: u64) -> bool {
+    server.log_lines().iter().any(|line| {
+        line.contains(r#""level":"error""#)
+            && line.contains(r#""event":"wal.entry_failed""#)
+            && line.contains(&format!("during={during} lsn={lsn} "))
+    })
+}
+
+#[test]
+fn entries_that_fail_on_replay_and_on_a_slave_are_reported() {
+    let dir = temp_dir();
+    karma_directory_with_a_stream_across_a_snapshot(dir.path());
+    let master = Server::start_in(dir.path(), &[]);
+    // Chunk 2 cannot be applied: its stream's mode was lost with the WAL
+    // Karma 1.0 truncated. Chunk 1's data is there, chunk 2's is not.
+    assert_eq!(sum(&master, "usage", 101), ok("5"));
+    assert_eq!(sum(&master, "usage", 103), ok("0"));
+    let not_found = Value::from("Ingest stream \"import-1\" not found");
+    let reported = (Value::from(2), Value::from(4), not_found, Value::from(false));
+    assert_eq!(failed_entries(&call(&master, r#"{"v":2,"op":"system.stats"}"#)), reported);
+    assert_eq!(failed_entries(&call(&master, r#"{"v":2,"op":"replication.status"}"#)), reported);
+    assert_eq!(metric(&master, "karma_wal_failed_entries_skipped_total"), "2");
+    assert_eq!(metric(&master, "karma_wal_last_failed_entry_lsn"), "4");
+    assert_eq!(metric(&master, "karma_replication_in_sync"), "0");
+    assert!(failed_entry_logged(&master, "replay", 3) && failed_entry_logged(&master, "replay", 4));
+
+    // A slave bootstrapping from it gets the snapshot, then the two entries:
+    // it has replayed LSN 4 and has no lag, yet it is not in sync.
+    let slave_dir = temp_dir();
+    let slave = start_slave(slave_dir.path(), master.addr.port(), &[]);
+    let replayed = || call(&slave, r#"{"v":2,"op":"replication.status"}"#)["replayed_lsn"] == 4;
+    assert!(common::eventually(std::time::Duration::from_secs(30), replayed));
+    let status = call(&slave, r#"{"v":2,"op":"replication.status"}"#);
+    assert_eq!(status["replication_lag_entries"], 0);
+    assert_eq!(status["replication_last_poll_error"], Value::Null);
+    assert_eq!(failed_entries(&status), reported);
+    assert_eq!(failed_entries(&call(&slave, r#"{"v":2,"op":"system.stats"}"#)), reported);
+    assert_eq!(metric(&slave, "karma_replication_in_sync"), "0");
+    assert!(failed_entry_logged(&slave, "replication", 3) && failed_entry_logged(&slave, "replication", 4));
+    assert_eq!(sum(&slave, "usage", 103), ok("0"));
 }

@@ -89,6 +89,10 @@ impl Engine {
                         None => text.push_str(&format!("{name} {n}\n")),
                     }
                 }
+                (_, Some((name, kind)), Figure::Bool(on)) => {
+                    family(&mut text, name, kind, help(stat));
+                    text.push_str(&format!("{name} {}\n", u8::from(*on)));
+                }
                 (_, Some((name, kind)), Figure::Float(x)) => {
                     let (name, scale) = base_unit(name);
                     family(&mut text, &name, kind, help(stat));
@@ -249,6 +253,11 @@ fn help(stat: &str) -> &'static str {
         "wal_failed" => "1 once the WAL has failed and writes are refused.",
         "snapshot_count" => "Whole-directory snapshots taken.",
         "snapshot_failures" => "Whole-directory snapshots that failed.",
+        "wal_failed_entries_skipped" => {
+            "Logged WAL entries that failed to apply on replay or replication and were skipped."
+        }
+        "wal_last_failed_entry_lsn" => "LSN of the last WAL entry skipped as failed (0: none).",
+        "replication_in_sync" => "1 while no WAL entry was skipped and, on a slave, the last poll left no lag.",
         _ => "Karma figure (see system.stats).",
     }
 }

@@ -2,7 +2,7 @@
 //! `replication.status` (master and slave), and on a slave applying pulled
 //! entries, checkpointing the position and bootstrapping again after a gap.
 
-use super::restore::{apply_entry, load_snapshots, Applied};
+use super::restore::{apply_entry, load_snapshots, skipped, Applied};
 use super::state::State;
 use super::Engine;
 use crate::protocol::validate::{limit_or_default, REPLICATION_LIMIT};
@@ -138,6 +138,16 @@ impl Engine {
         let count = self.write_recovery_status(None, out);
         out.extend_from_slice(b",\"recovery_checkpoint_count\":");
         write_u64(out, count);
+        // Beyond Karma 1.0's fields, after them so its clients read on.
+        let failed = &self.metrics.failed_entries;
+        write_ints(
+            out,
+            &[("wal_failed_entries_skipped", failed.count.get()), ("wal_last_failed_entry_lsn", failed.last_lsn.get())],
+        );
+        out.extend_from_slice(b",\"wal_last_failed_entry_error\":");
+        write_opt_str(out, failed.last_error.lock().as_deref());
+        out.extend_from_slice(b",\"replication_in_sync\":");
+        write_bool(out, self.in_sync());
         out.push(b'}');
         Ok(())
     }
@@ -147,6 +157,24 @@ impl Engine {
         match self.config.role {
             crate::config::Role::Slave => self.current_lsn(),
             crate::config::Role::Master => 0,
+        }
+    }
+
+    /// Whether this node holds everything its source does: no logged entry
+    /// was skipped as failed, and on a slave, the last poll succeeded and
+    /// left no lag. (Lag 0 alone is no proof: a slave that skipped an
+    /// entry has still replayed its LSN.)
+    pub fn in_sync(&self) -> bool {
+        let r = &self.replication;
+        let none_skipped = self.metrics.failed_entries.count.get() == 0;
+        match self.config.role {
+            crate::config::Role::Master => none_skipped,
+            crate::config::Role::Slave => {
+                none_skipped
+                    && r.poll_successes.get() > 0
+                    && r.last_poll_error.lock().is_none()
+                    && self.replication_lag() == 0
+            }
         }
     }
 
@@ -173,7 +201,7 @@ impl Engine {
             return Err(format!("Replication gap: expected LSN {}, got {lsn}", state.last_lsn + 1));
         }
         if let Applied::Failed(error) = apply_entry(&mut state, &self.metrics, lsn, entry, &request) {
-            log::warn!(target: "replication.entry_skipped", "lsn={lsn} error={}", error.message);
+            skipped(&self.metrics, "replication", lsn, entry, &error);
         }
         state.last_lsn = lsn;
         if let Some(wal) = &self.wal {

@@ -11,9 +11,17 @@
 //! WAL truncation of `snapshot.create_all`, never applies a write twice
 //! (Karma 1.0 did).
 //!
-//! An entry that fails to apply was a command that failed when Karma 1.0
-//! ran it (it logged before executing, defect D2); its failure is
-//! reproduced by skipping it, with a `wal.replay_skipped` warning.
+//! An entry that fails to apply is skipped. That is right for a command
+//! that failed when Karma 1.0 ran it (it logged before executing, defect
+//! D2). But it can also be one Karma 1.0 applied and acknowledged: a
+//! Karma 1.0 `snapshot.create_all` drops open ingest streams with the WAL
+//! that began them (their mode, and a `replace_series` stream's staged
+//! chunks, were only in its memory), so a later `ingest.chunk` or
+//! `ingest.commit` of such a stream names a stream nothing on disk
+//! describes, and cannot be applied correctly. So every skip is an
+//! error-level `wal.entry_failed` log line and is counted, with its LSN
+//! and reason, in `system.stats`, `system.metrics` and
+//! `replication.status` (see [`crate::metrics::FailedEntries`]).
 
 use super::dispatch;
 use super::state::{Covered, State};
@@ -71,7 +79,13 @@ pub fn restore(config: &Config, metrics: &Metrics, state: &mut State, repair: bo
             match apply_entry(state, metrics, record.lsn, record.entry, &request) {
                 Applied::Yes => report.wal_entries_applied += 1,
                 Applied::Covered => report.wal_entries_skipped += 1,
-                Applied::Failed(_) => report.wal_entries_failed += 1,
+                Applied::Failed(error) => {
+                    report.wal_entries_failed += 1;
+                    // A scratch restore (verify) reports nothing live.
+                    if repair {
+                        skipped(metrics, "replay", record.lsn, record.entry, &error);
+                    }
+                }
             }
             Ok(())
         };
@@ -121,9 +135,26 @@ pub(super) enum Applied {
     Yes,
     /// A snapshot already holds it.
     Covered,
-    /// It failed: it was a command that failed when Karma 1.0 ran it
-    /// (logged before executing), so skipping it reproduces that.
+    /// It failed and changed nothing; the caller skips it and reports it
+    /// with [`skipped`].
     Failed(CommandError),
+}
+
+/// Reports a logged entry that failed and is skipped (`during` is `replay`
+/// or `replication`): an error-level log line, and the failed-entry figures.
+pub(super) fn skipped(metrics: &Metrics, during: &str, lsn: u64, entry: &str, error: &CommandError) {
+    metrics.failed_entries.record(lsn, &error.message);
+    // Enough of the entry to recognise it; a batch can be 10,000 items.
+    const SHOWN: usize = 512;
+    let end = (0..=SHOWN.min(entry.len())).rev().find(|&i| entry.is_char_boundary(i)).unwrap_or(0);
+    let more = if end < entry.len() { "..." } else { "" };
+    log::error!(
+        target: "wal.entry_failed",
+        "during={during} lsn={lsn} error_code={} error={} entry={}{more}",
+        error.code.as_str(),
+        error.message,
+        &entry[..end]
+    );
 }
 
 /// Applies one logged entry unless a snapshot already holds it; the
@@ -202,7 +233,6 @@ pub(super) fn apply_entry(
         }
         Err(error) => {
             metrics.error_count.inc();
-            log::warn!(target: "wal.replay_skipped", "lsn={lsn} error={}", error.message);
             Applied::Failed(error)
         }
     }

@@ -354,6 +354,15 @@ impl Engine {
         f.0.push(("wal_error", None, Figure::Text(wal.and_then(|w| w.failure))));
         f.int("snapshot_count", Some(("karma_snapshots_total", COUNTER)), m.snapshot_count.get());
         f.int("snapshot_failures", Some(("karma_snapshot_failures_total", COUNTER)), m.snapshot_failures.get());
+        let failed = &m.failed_entries;
+        f.int(
+            "wal_failed_entries_skipped",
+            Some(("karma_wal_failed_entries_skipped_total", COUNTER)),
+            failed.count.get(),
+        );
+        f.int("wal_last_failed_entry_lsn", Some(("karma_wal_last_failed_entry_lsn", GAUGE)), failed.last_lsn.get());
+        f.0.push(("wal_last_failed_entry_error", None, Figure::Text(failed.last_error.lock().clone())));
+        f.0.push(("replication_in_sync", Some(("karma_replication_in_sync", GAUGE)), Figure::Bool(self.in_sync())));
         f
     }
 
@@ -398,7 +407,8 @@ impl Engine {
             let rendered = match value {
                 Figure::Int(n) => n.to_string(),
                 Figure::Float(x) => format!("{x:?}"),
-                _ => continue,
+                Figure::Bool(b) => u64::from(*b).to_string(),
+                Figure::Text(_) => continue,
             };
             text.push_str(&format!("# TYPE {name} {kind}\n{name} {rendered}\n"));
         }
