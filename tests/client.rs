@@ -148,6 +148,9 @@ fn sums_above_i64_max_are_exact() {
     assert_eq!(client.batch_sum("u", &[1], None).unwrap(), vec![KeyValue { key: 1, value: u64::MAX - 1 }]);
     let added = client.batch_add("v", &[(1, 20260501, big), (2, 20260501, big)], Some("big-1")).unwrap();
     assert_eq!(added, BatchAdded { applied: 2, total: u64::MAX - 1 });
+    // Keys and values above i64::MAX go out exactly too.
+    assert_eq!(client.increment("w", u64::MAX, Some(20260501), u64::MAX, None).unwrap(), u64::MAX);
+    assert_eq!(client.batch_sum("w", &[u64::MAX], None).unwrap(), vec![KeyValue { key: u64::MAX, value: u64::MAX }]);
 }
 
 #[test]

@@ -51,6 +51,8 @@ pub enum Error {
     /// The server's reply was not a protocol envelope, or its `response`
     /// did not have the shape this op returns.
     InvalidReply { reason: String, reply: String },
+    /// The request could not be built (nothing was sent).
+    InvalidRequest(String),
     /// The server answered with an error envelope.
     Server { code: ServerCode, message: String },
 }
@@ -82,6 +84,7 @@ impl fmt::Display for Error {
                 let shown: String = reply.chars().take(200).collect();
                 write!(f, "invalid reply ({reason}): {shown}")
             }
+            Error::InvalidRequest(reason) => write!(f, "invalid request: {reason}"),
             Error::Server { code, message } => write!(f, "{code}: {message}"),
         }
     }

@@ -209,7 +209,7 @@ impl Client {
     /// ```
     pub fn call(&self, request: Value) -> Result<Reply> {
         let Value::Object(fields) = request else {
-            return Err(Error::InvalidReply { reason: "a request must be a JSON object".into(), reply: String::new() });
+            return Err(Error::InvalidRequest("a request must be a JSON object".into()));
         };
         let line = self.render(fields);
         let reply = self.round_trip(&line, retry_safe(&line))?;
@@ -222,10 +222,19 @@ impl Client {
     /// envelopes included (what `karma-cli --raw` prints).
     pub fn call_raw(&self, request: Value) -> Result<String> {
         let Value::Object(fields) = request else {
-            return Err(Error::InvalidReply { reason: "a request must be a JSON object".into(), reply: String::new() });
+            return Err(Error::InvalidRequest("a request must be a JSON object".into()));
         };
         let line = self.render(fields);
         self.round_trip(&line, retry_safe(&line))
+    }
+
+    /// The request line [`Client::call`] would send for `request` (`v`
+    /// and the token added), for pipelining on a [`Connection`].
+    pub fn render_request(&self, request: Value) -> Result<String> {
+        match request {
+            Value::Object(fields) => Ok(self.render(fields)),
+            _ => Err(Error::InvalidRequest("a request must be a JSON object".into())),
+        }
     }
 
     /// Sends a request built by a typed method and decodes its response.
