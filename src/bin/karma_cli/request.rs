@@ -1,0 +1,121 @@
+//! Turning what a user typed into a request object: either a whole JSON
+//! request, or `OP field=value ...` where each value is read as JSON when
+//! it parses (`key=42`, `items=[[1,20260505,5]]`, `cursor=null`) and as a
+//! string otherwise (`series=api`, `bucket=2026-05-05`).
+
+use serde_json::{Map, Value};
+
+/// The request `words` describe: `["{...}"]` (one JSON object) or
+/// `["OP", "field=value", ...]`. `v` is added by the client.
+pub fn from_words<S: AsRef<str>>(words: &[S]) -> Result<Value, String> {
+    let Some((first, rest)) = words.split_first() else {
+        return Err("no op given".to_string());
+    };
+    let first = first.as_ref().trim();
+    if first.starts_with('{') {
+        if !rest.is_empty() {
+            return Err("a JSON request must be the only argument".to_string());
+        }
+        return match serde_json::from_str::<Value>(first) {
+            Ok(Value::Object(object)) => Ok(Value::Object(object)),
+            Ok(_) => Err("a JSON request must be an object".to_string()),
+            Err(e) => Err(format!("invalid JSON request: {e}")),
+        };
+    }
+    let mut request = Map::new();
+    request.insert("op".to_string(), Value::from(first));
+    for word in rest {
+        let word = word.as_ref();
+        let Some((name, text)) = word.split_once('=') else {
+            return Err(format!("expected field=value, got {word:?}"));
+        };
+        if name.is_empty() {
+            return Err(format!("expected field=value, got {word:?}"));
+        }
+        let value = serde_json::from_str(text).unwrap_or_else(|_| Value::from(text));
+        request.insert(name.to_string(), value);
+    }
+    Ok(Value::Object(request))
+}
+
+/// Splits an interactive or piped line into words: whitespace separates,
+/// `"..."` and `'...'` group (quotes removed, `\` escapes the next
+/// character inside double quotes). A line starting with `{` is one word.
+pub fn split_line(line: &str) -> Result<Vec<String>, String> {
+    let line = line.trim();
+    if line.starts_with('{') {
+        return Ok(vec![line.to_string()]);
+    }
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            '"' | '\'' => {
+                in_word = true;
+                let quote = c;
+                loop {
+                    match chars.next() {
+                        Some(c) if c == quote => break,
+                        Some('\\') if quote == '"' => match chars.next() {
+                            Some(escaped) => word.push(escaped),
+                            None => return Err("unfinished escape at end of line".to_string()),
+                        },
+                        Some(c) => word.push(c),
+                        None => return Err(format!("unclosed {quote} quote")),
+                    }
+                }
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fields_are_json_when_they_parse() {
+        let words = ["counter.increment", "series=api", "key=18446744073709551615", "bucket=20260505", "x=[1,2]"];
+        assert_eq!(
+            from_words(&words).unwrap(),
+            json!({"op": "counter.increment", "series": "api", "key": u64::MAX, "bucket": 20260505, "x": [1, 2]})
+        );
+        assert_eq!(
+            from_words(&["tree.keys", "cursor=null", "s=2026-05-05"]).unwrap(),
+            json!({"op": "tree.keys", "cursor": null, "s": "2026-05-05"})
+        );
+        assert_eq!(from_words(&[r#"{"op":"system.ping"}"#]).unwrap(), json!({"op": "system.ping"}));
+        assert_eq!(from_words(&["system.ping", "oops"]).unwrap_err(), "expected field=value, got \"oops\"");
+        assert_eq!(from_words(&["[1]"]).unwrap(), json!({"op": "[1]"}));
+        assert!(from_words(&["{nope"]).unwrap_err().starts_with("invalid JSON request: "));
+    }
+
+    #[test]
+    fn lines_split_like_a_shell() {
+        assert_eq!(
+            split_line("  tree.info  series=\"my series\" x='a b' "),
+            Ok(vec!["tree.info".to_string(), "series=my series".to_string(), "x=a b".to_string()])
+        );
+        assert_eq!(split_line(r#"{"op": "system.ping"}"#), Ok(vec![r#"{"op": "system.ping"}"#.to_string()]));
+        assert_eq!(split_line(r#"a s="q\"t""#), Ok(vec!["a".to_string(), "s=q\"t".to_string()]));
+        assert_eq!(split_line("a \"b"), Err("unclosed \" quote".to_string()));
+        assert_eq!(split_line("   "), Ok(vec![]));
+    }
+}
