@@ -5,6 +5,9 @@
 //! single state behind one mutex) -> `store` (series, counters, buckets),
 //! with `wal` and `snapshot` for durability and `replication` for
 //! master -> slave. `protocol` and `store` depend on nothing else of ours.
+//! `client` is the Rust client library (used by `karma-cli`, the slave's
+//! poller, `reconcile-csv`, the tests and the benches); of the server's
+//! code it uses only `protocol`'s op table and error codes.
 
 pub mod client;
 pub mod config;

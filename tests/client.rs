@@ -201,3 +201,22 @@ fn tokens_are_sent_with_every_request() {
     assert_eq!(refused.to_string(), "forbidden: Read-only token cannot execute command increment");
     assert_eq!(with("W").increment("t", 1, Some(20260501), 1, None).unwrap(), 1);
 }
+
+#[test]
+fn one_client_is_shared_by_threads() {
+    let server = Server::start(&[]);
+    let client = client(&server);
+    std::thread::scope(|scope| {
+        for thread in 0..8u64 {
+            let client = &client;
+            scope.spawn(move || {
+                for _ in 0..100 {
+                    assert_eq!(client.increment("shared", thread, Some(20260501), 1, None).unwrap(), 1);
+                }
+            });
+        }
+    });
+    let sums = client.batch_sum("shared", &(0..8).collect::<Vec<u64>>(), None).unwrap();
+    assert_eq!(sums, (0..8).map(|key| KeyValue { key, value: 100 }).collect::<Vec<_>>());
+    assert!(client.stats().unwrap()["connections_active"].as_u64().unwrap() <= 8);
+}
