@@ -212,7 +212,8 @@ pub struct Metrics {
 /// skipped. A command Karma 1.0 logged and then failed (defect D2) fails
 /// here too and rightly changes nothing; but an entry Karma 1.0 applied
 /// that fails here means this node lacks data its source has, so every
-/// skip is counted and kept visible with its LSN and reason.
+/// skip is counted and kept visible with its LSN and reason (and, by the
+/// engine, in the data directory, so a restart keeps them).
 #[derive(Default)]
 pub struct FailedEntries {
     pub count: Counter,

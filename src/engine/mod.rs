@@ -11,6 +11,7 @@ mod counters;
 mod degraded;
 mod dispatch;
 mod exactly_once;
+mod failed_entries;
 pub mod idempotency;
 pub mod ingest;
 mod inspect;
@@ -95,6 +96,7 @@ impl Engine {
     pub fn open(config: Arc<Config>, metrics: Arc<Metrics>, replication: ReplicationStats) -> Result<Engine, String> {
         let mut state = State::new(config.idempotency_max_records, config.idempotency_max_age_secs);
         state.recovery = recovery::RecoveryCheckpoints::load(&config.directory)?;
+        failed_entries::load(&config.directory, &metrics)?;
         let last_lsn = if config.restore {
             let report = restore::restore(&config, &metrics, &mut state, true)?;
             log::info!(

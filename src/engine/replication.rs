@@ -201,7 +201,7 @@ impl Engine {
             return Err(format!("Replication gap: expected LSN {}, got {lsn}", state.last_lsn + 1));
         }
         if let Applied::Failed(error) = apply_entry(&mut state, &self.metrics, lsn, entry, &request) {
-            skipped(&self.metrics, "replication", lsn, entry, &error);
+            skipped(&self.metrics, &self.config.directory, "replication", lsn, entry, &error);
         }
         state.last_lsn = lsn;
         if let Some(wal) = &self.wal {

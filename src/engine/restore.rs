@@ -83,7 +83,7 @@ pub fn restore(config: &Config, metrics: &Metrics, state: &mut State, repair: bo
                     report.wal_entries_failed += 1;
                     // A scratch restore (verify) reports nothing live.
                     if repair {
-                        skipped(metrics, "replay", record.lsn, record.entry, &error);
+                        skipped(metrics, &config.directory, "replay", record.lsn, record.entry, &error);
                     }
                 }
             }
@@ -141,16 +141,25 @@ pub(super) enum Applied {
 }
 
 /// Reports a logged entry that failed and is skipped (`during` is `replay`
-/// or `replication`): an error-level log line, and the failed-entry figures.
-pub(super) fn skipped(metrics: &Metrics, during: &str, lsn: u64, entry: &str, error: &CommandError) {
-    metrics.failed_entries.record(lsn, &error.message);
+/// or `replication`): an error-level log line, and the failed-entry figures,
+/// also saved in `dir` (see `failed_entries`).
+pub(super) fn skipped(
+    metrics: &Metrics,
+    dir: &std::path::Path,
+    during: &str,
+    lsn: u64,
+    entry: &str,
+    error: &CommandError,
+) {
+    let new = super::failed_entries::record(dir, metrics, lsn, &error.message);
+    let counted = if new { "" } else { " (counted before)" };
     // Enough of the entry to recognise it; a batch can be 10,000 items.
     const SHOWN: usize = 512;
     let end = (0..=SHOWN.min(entry.len())).rev().find(|&i| entry.is_char_boundary(i)).unwrap_or(0);
     let more = if end < entry.len() { "..." } else { "" };
     log::error!(
         target: "wal.entry_failed",
-        "during={during} lsn={lsn} error_code={} error={} entry={}{more}",
+        "during={during} lsn={lsn} error_code={} error={} entry={}{more}{counted}",
         error.code.as_str(),
         error.message,
         &entry[..end]
