@@ -558,3 +558,26 @@ fn file_names_the_file_system_cannot_hold_are_missing_files() {
         r#"{"protocol_version":2,"success":false,"response":"Snapshot \"1_a\u0000b.tree\" not found","error_code":"not_found"}"#
     );
 }
+
+#[test]
+fn a_batch_past_a_key_total_is_the_clients_mistake_and_changes_nothing() {
+    let server = Server::start(&[]);
+    let max = u64::MAX;
+    assert_eq!(
+        server.request(&format!(
+            r#"{{"v":2,"op":"counter.increment","series":"t","key":1,"bucket":20260505,"value":{max}}}"#
+        )),
+        ok(&max.to_string())
+    );
+    // Each bucket fits, the key's total would not.
+    let add = r#"{"v":2,"op":"series.batch_add","series":"t","items":[[2,20260506,4],[1,20260506,1]]}"#;
+    assert_eq!(server.request(add), err("validation_error", "counter overflow"));
+    let begin = r#"{"v":2,"op":"ingest.begin","stream_id":"st","mode":"add"}"#;
+    assert!(server.request(begin).contains(r#""success":true"#));
+    let chunk = r#"{"v":2,"op":"ingest.chunk","stream_id":"st","series":"t","chunk_seq":1,"items":[[1,20260507,1]]}"#;
+    assert_eq!(server.request(chunk), err("validation_error", "counter overflow"));
+    assert_eq!(
+        server.request(r#"{"v":2,"op":"counter.batch_sum","series":"t","keys":[1,2]}"#),
+        ok(&format!(r#"[{{"key":1,"value":{max}}},{{"key":2,"value":0}}]"#))
+    );
+}

@@ -32,7 +32,8 @@ pub enum BatchError {
     /// grand total past `u64` (a `validation_error`).
     CounterOverflow { key: u64, bucket: Bucket },
     /// This item would take its key's total past `u64` (the reference
-    /// reports it as `internal_error` `counter overflow`).
+    /// reports it as `internal_error` `counter overflow`; we keep the
+    /// message, as a `validation_error`).
     KeyTotalOverflow { key: u64, bucket: Bucket },
 }
 
