@@ -18,6 +18,11 @@
 //!   must match) holds exactly these lines;
 //! - any other `# ...` line is a comment.
 //!
+//! A fenced block whose info string is `console` holds shell examples:
+//! `$ karma-cli ARGS` and, on the lines after it, exactly what it prints.
+//! They run after the document's `karma` blocks, against the shared server
+//! (the example's own `-h`/`-p`, if any, are replaced by its address).
+//!
 //! The only masking, in expected replies and file lines: `<int>` matches one
 //! or more decimal digits (Unix times, sizes, counters that move with time),
 //! `<num>` matches a JSON number (uptime, latencies), and `<dir>` stands for
@@ -204,6 +209,99 @@ fn read_matching_file(dir: &Path, pattern: &str) -> String {
     std::fs::read_to_string(dir.join(matching_file(dir, pattern))).expect("read file")
 }
 
+/// One shell example: `$ karma-cli ARGS` and the lines it prints.
+struct ShellExample {
+    line: usize,
+    args: Vec<String>,
+    expected: Vec<String>,
+}
+
+/// The ```console blocks of `doc`: each `$ karma-cli ...` line is a command,
+/// the lines after it (up to the next `$`) are what it prints on stdout.
+fn shell_examples(doc: &str) -> Vec<ShellExample> {
+    let mut out: Vec<ShellExample> = Vec::new();
+    let mut inside = false;
+    for (number, line) in doc.lines().enumerate() {
+        let trimmed = line.trim_end();
+        if !inside {
+            inside = trimmed == "```console";
+            continue;
+        }
+        if trimmed == "```" {
+            inside = false;
+        } else if let Some(command) = trimmed.strip_prefix("$ ") {
+            let words = split_shell_words(command);
+            assert_eq!(
+                words.first().map(String::as_str),
+                Some("karma-cli"),
+                "line {}: only karma-cli runs",
+                number + 1
+            );
+            out.push(ShellExample { line: number + 1, args: words[1..].to_vec(), expected: Vec::new() });
+        } else {
+            out.last_mut().expect("output before a command").expected.push(trimmed.to_string());
+        }
+    }
+    out
+}
+
+/// Splits a command line at spaces, honouring single quotes (enough for
+/// the examples: `'keys=[42,7]'`).
+fn split_shell_words(command: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for c in command.chars() {
+        match c {
+            '\'' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// Runs the shell examples of `doc` against `server`: `-h`/`-p` given in
+/// the example are replaced by the server's address.
+fn run_shell_examples(doc: &str, text: &str, server: &Server) -> Vec<String> {
+    let mut failures = Vec::new();
+    for example in shell_examples(text) {
+        let mut args =
+            vec!["-h".to_string(), "127.0.0.1".to_string(), "-p".to_string(), server.addr.port().to_string()];
+        let mut given = example.args.iter();
+        while let Some(arg) = given.next() {
+            if arg == "-h" || arg == "-p" {
+                given.next();
+            } else {
+                args.push(arg.clone());
+            }
+        }
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_karma-cli"))
+            .args(&args)
+            .env_remove("KARMA_TOKEN")
+            .output()
+            .expect("run karma-cli");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let actual: Vec<&str> = stdout.lines().collect();
+        if actual.len() != example.expected.len() || !example.expected.iter().zip(&actual).all(|(e, a)| matches(e, a)) {
+            failures.push(format!(
+                "{doc} line {}: karma-cli {}\n  expected: {:?}\n  actual:   {actual:?}",
+                example.line,
+                example.args.join(" "),
+                example.expected
+            ));
+        }
+    }
+    failures
+}
+
 /// Runs every block of `doc` (a path relative to the crate root).
 fn check_document(doc: &str) {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(doc)).expect("read doc");
@@ -219,6 +317,9 @@ fn check_document(doc: &str) {
             }
             None => run_block(doc, block, shared.get_or_insert_with(|| Server::start(&[]))),
         });
+    }
+    if !shell_examples(&text).is_empty() {
+        failures.extend(run_shell_examples(doc, &text, shared.get_or_insert_with(|| Server::start(&[]))));
     }
     assert!(failures.is_empty(), "{} example(s) differ:\n{}", failures.len(), failures.join("\n"));
 }
