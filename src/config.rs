@@ -1,4 +1,4 @@
-//! Process configuration (PERSISTENCE.md section 6).
+//! Process configuration (docs/operations.md, Configuration).
 //!
 //! Values are layered: the defaults, then the `KARMA_*` environment
 //! variables, then the command-line options in the order given (a repeated
@@ -287,8 +287,9 @@ impl Config {
         Config::parse(|name| std::env::var(name).ok(), std::env::args_os().skip(1).collect())
     }
 
-    /// Checks the values against the rules of section 6.2, reporting the
-    /// first failure in the spec's order as `Invalid configuration: ...`.
+    /// Checks the values against Karma 1.0's rules (docs/operations.md,
+    /// Configuration), reporting the first failure in Karma 1.0's order as
+    /// `Invalid configuration: ...`.
     pub fn validate(&self) -> Result<(), ConfigError> {
         build(Raw::from(self))
             .map(|_| ())
@@ -296,8 +297,8 @@ impl Config {
     }
 }
 
-/// A broken rule of section 6.2: the option at fault (its long name) and
-/// the spec's reason.
+/// A broken configuration rule: the option at fault (its long name) and
+/// Karma 1.0's reason.
 struct Invalid {
     option: &'static str,
     reason: String,
@@ -307,7 +308,7 @@ fn invalid(option: &'static str, reason: impl Into<String>) -> Invalid {
     Invalid { option, reason: reason.into() }
 }
 
-/// A setting's spec name (used in the messages) and its option's long name.
+/// A setting's Karma 1.0 name (used in the messages) and its option's long name.
 type Setting = (&'static str, &'static str);
 
 /// `value` as `T` if `value >= min` (`min` is 0 or 1, as the messages say).
@@ -333,7 +334,7 @@ fn clamped<T: TryFrom<i64>>(value: i64, low: i64, high: i64, setting: Setting) -
     between(value.clamp(low, high), low, high, setting)
 }
 
-/// Validates `raw` in the order of section 6.2 and converts it. The
+/// Validates `raw` in Karma 1.0's order of rules and converts it. The
 /// directory is left as given; [`Config::parse`] makes it absolute.
 fn build(raw: Raw) -> Result<Config, Invalid> {
     if raw.bind.is_empty() {

@@ -1,4 +1,5 @@
-//! Structured logs: one JSON object per line on stderr (PERSISTENCE.md 6.3),
+//! Structured logs: one JSON object per line on stderr (docs/operations.md, Logs, signals and
+//! shutdown),
 //! `{"timestamp":"…Z","level":"info","event":"wal.replay","message":"…"}`.
 //! The `log` target is the event name; `--log=false` turns logging off.
 

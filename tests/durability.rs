@@ -346,7 +346,7 @@ fn hex(text: &str) -> Vec<u8> {
 fn a_karma_1_0_data_directory_restores_exactly() {
     let temp = temp_dir();
     let dir = temp.path();
-    // PERSISTENCE.md 2.5: series api, key 42, bucket 20260505 = 7, at LSN 1.
+    // docs/storage.md, Snapshots: series api, key 42, bucket 20260505 = 7, at LSN 1.
     let tree = hex("82ac6272616e636865735f6e756d09a86272616e6368657399808080808080 812a82a57461626c6581ce0135269907a5746f74616c078080");
     assert_eq!(tree.len(), 56);
     std::fs::write(dir.join("1795245397_api.tree"), &tree).unwrap();

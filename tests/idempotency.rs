@@ -1,6 +1,6 @@
-//! Idempotency keys over real TCP and real restarts (COMMANDS.md 11, 15.4,
-//! PERSISTENCE.md 2.8, 3.4): the field rules, every eligible op run once
-//! and replayed from its record, conflicts, failures that leave the key
+//! Idempotency keys over real TCP and real restarts (docs/protocol.md, Idempotency;
+//! docs/storage.md, Idempotency and ingest snapshot / The write-ahead log): the field rules, every
+//! eligible op run once and replayed from its record, conflicts, failures that leave the key
 //! free, records surviving `kill -9`, records written by Karma 1.0,
 //! pruning by count, by age and by `idempotency.prune`.
 mod common;
@@ -14,7 +14,7 @@ mod persistence;
 #[path = "idempotency/retention.rs"]
 mod retention;
 
-/// The worked example of COMMANDS.md 11.3 and its fingerprint.
+/// The worked example of docs/protocol.md, Fingerprints and its fingerprint.
 const EXAMPLE: &str = r#"{"v":2,"op":"counter.increment","series":"usage","key":101,"bucket":20260529,"value":2"#;
 const EXAMPLE_FP: &str = "00efa1dcd02ad1bb399c2131de3a2ae29a340f7dc629c33809641d0a6bd46e14";
 
@@ -95,7 +95,7 @@ fn request_field_rules() {
     let server = Server::start(&[]);
     let mut c = server.client();
     let mut q = |line: &str| c.request(line).unwrap();
-    // The test's own canonical text reproduces the spec's vector.
+    // The test's own canonical text reproduces the vector of docs/protocol.md, Fingerprints.
     assert_eq!(
         fingerprint_of(&["command:s:9:increment", "series:s:5:usage", "key:u:101", "bucket:u:20260529", "value:u:2"]),
         EXAMPLE_FP
@@ -315,7 +315,7 @@ fn failed_requests_never_occupy_the_key() {
     );
 }
 
-/// Without `bucket` an increment fingerprints today's UTC day (11.3), so
+/// Without `bucket` an increment fingerprints today's UTC day (docs/protocol.md, Fingerprints), so
 /// the same increment sent with today's date explicitly is the same
 /// request, and another day is a conflict.
 #[test]

@@ -1,4 +1,4 @@
-//! Streaming ingest over real TCP and real restarts (COMMANDS.md 10):
+//! Streaming ingest over real TCP and real restarts (docs/protocol.md, Streaming ingest):
 //! each mode end to end with 100,000 items, the begin and chunk decision
 //! tables, abort, commit, `kill -9` in the middle of a stream, streams
 //! across snapshots, atomic `replace_series` under concurrent readers,
@@ -42,7 +42,7 @@ fn opt(value: Option<&str>) -> String {
     value.map_or("null".to_string(), |v| format!("\"{v}\""))
 }
 
-/// The status object of 10.1, in its envelope.
+/// The status object of `ingest.begin` (docs/protocol.md, ingest.begin), in its envelope.
 fn status(id: &str, mode: &str, series: Option<&str>, granularity: Option<&str>, state: &str, last: u64) -> String {
     ok(&format!(
         r#"{{"stream_id":"{id}","mode":"{mode}","series":{},"granularity":{},"status":"{state}","last_chunk_seq":{last}}}"#,
@@ -299,7 +299,7 @@ fn q_ok(server: &Server, line: &str) {
     assert!(reply.contains(r#""success":true"#), "{line}: {reply}");
 }
 
-/// `ingest_*` counters after a known sequence (10.5, 12.3, 12.4).
+/// `ingest_*` counters after a known sequence (docs/protocol.md, System ops).
 #[test]
 fn ingest_counters_are_exact() {
     let server = Server::start(&[]);

@@ -2,7 +2,7 @@
 //! wire: series names with `%` keep their snapshot file names verbatim, so
 //! both implementations read them as the same series; names Karma 1.0
 //! cannot store stay escaped; directories written with the older escaping
-//! still load. Karma 1.0 directories are built byte by byte from the spec.
+//! still load. Karma 1.0 directories are built byte by byte from docs/storage.md.
 mod common;
 mod replication_common;
 

@@ -1,6 +1,7 @@
-//! Recovery checkpoints (COMMANDS.md 12.7, PERSISTENCE.md 2.9),
-//! `reconciliation.report` (12.6) and the `reconcile-csv` tool against a
-//! real server seeded with known drift.
+//! Recovery checkpoints (docs/protocol.md, Recovery checkpoints and
+//! reconciliation; docs/storage.md, Other files), `reconciliation.report`
+//! (docs/protocol.md, reconciliation.report) and the `reconcile-csv` tool
+//! against a real server seeded with known drift.
 mod common;
 use common::{err, expected_stats, ok, response, stat_values, temp_dir, unix_now, Server};
 use std::process::Command;

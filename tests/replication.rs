@@ -166,7 +166,7 @@ fn a_late_slave_catches_up_over_many_sealed_segments() {
     assert!(master.dir.join("karma.wal.00000000000000000001.segment").exists());
 }
 
-/// Every non-read-only op of COMMANDS.md section 5 (aliases included),
+/// Every non-read-only op of docs/protocol.md, Op catalogue (aliases included),
 /// with otherwise valid fields, and its internal name.
 const WRITES: &[(&str, &str)] = &[
     (r#"{"v":2,"op":"counter.increment","series":"s","key":1,"bucket":20260501}"#, "increment"),

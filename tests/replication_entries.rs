@@ -1,7 +1,6 @@
-//! `replication.entries` over real processes (PERSISTENCE.md 5.2, COMMANDS.md
-//! 12.11): exact pages by `limit` and by byte budget, field errors, the gap
-//! check, and pages that stay exactly right whatever happened to the
-//! sealed segments' `.idx` sidecars.
+//! `replication.entries` over real processes (docs/protocol.md,
+//! replication.entries): exact pages by `limit` and by byte budget, field errors, the gap check,
+//! and pages that stay exactly right whatever happened to the sealed segments' `.idx` sidecars.
 mod common;
 mod replication_common;
 
@@ -107,7 +106,7 @@ fn byte_budget_reproduces_the_documented_example() {
         )
     };
     assert_eq!(e(1).len(), 101);
-    // PERSISTENCE.md 5.2, byte for byte.
+    // docs/protocol.md, replication.entries, byte for byte.
     assert_eq!(
         master.request(r#"{"v":2,"op":"replication.entries","after_lsn":0,"limit":1000}"#),
         ok(

@@ -1,4 +1,4 @@
-//! The typed `response` values of the ops (COMMANDS.md sections 7 to 12).
+//! The typed `response` values of the ops (docs/protocol.md sections 7 to 12).
 //! Large status objects whose fields grow with the server (`system.stats`,
 //! `snapshot.info`, ...) come back as JSON objects instead.
 

@@ -55,7 +55,7 @@ fn wide<T: TryInto<i64>>(value: T) -> i64 {
 }
 
 impl Raw {
-    /// The spec defaults, taken from `Config::default()` so the defaults
+    /// Karma 1.0's defaults, taken from `Config::default()` so the defaults
     /// live in one place; the directory is shown and kept as `.` until the
     /// final values are made absolute.
     pub fn defaults() -> Raw {
@@ -117,7 +117,7 @@ pub(super) enum Slot {
     Text(fn(&mut Raw) -> &mut String),
     /// A path, kept as an `OsString` so non-UTF-8 directories work.
     Path(fn(&mut Raw) -> &mut OsString),
-    /// A 32-bit signed integer (section 6.1), widened to `i64`.
+    /// A 32-bit signed integer (docs/operations.md, Configuration), widened to `i64`.
     Int(fn(&mut Raw) -> &mut i64),
     /// Exactly `true` or `false`.
     Bool(fn(&mut Raw) -> &mut bool),
@@ -140,7 +140,7 @@ pub(super) struct Opt {
     pub slot: Slot,
 }
 
-/// Every option, in the order of PERSISTENCE.md section 6.2 (plus
+/// Every option, in the order of docs/operations.md, Configuration (plus
 /// `--max-connections` and the HTTP listener's two). The environment is read in this order, so the
 /// first bad variable in this order is the one reported.
 #[rustfmt::skip]
@@ -276,7 +276,7 @@ pub(super) fn by_short(short: char) -> Option<&'static Opt> {
     OPTIONS.iter().find(|o| o.short == Some(short))
 }
 
-/// Parses an integer the way Karma 1.0 does (section 6.1): surrounding
+/// Parses an integer the way Karma 1.0 does (docs/operations.md, Configuration): surrounding
 /// ASCII whitespace, an optional sign, decimal digits (leading zeros are
 /// still decimal), and the result must fit a signed 32-bit integer.
 pub(super) fn parse_int(text: &str) -> Option<i64> {

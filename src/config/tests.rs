@@ -381,7 +381,7 @@ fn empty_values() {
     assert_eq!(error(&[("KARMA_PORT", "")], &[]), "Environment variable KARMA_PORT must be an integer");
 }
 
-/// Flags breaking one rule each, in the order the spec checks the rules.
+/// Flags breaking one rule each, in the order Karma 1.0 checks the rules.
 const RULES: &[(&[&str], &str)] = &[
     (&["--bind="], "host must not be empty"),
     (&["--port=65536"], "port must be between 0 and 65535"),

@@ -1,6 +1,7 @@
-//! Counter ops (COMMANDS.md section 7) and the series batch writes (8.1,
-//! 8.2). Every write checks completely before it changes anything, so a
-//! failed command leaves the store exactly as it was.
+//! Counter ops (docs/protocol.md, Counter ops) and the series batch writes
+//! (docs/protocol.md, series.batch_add / series.batch_set). Every write
+//! checks completely before it changes anything, so a failed command leaves
+//! the store exactly as it was.
 
 use super::state::State;
 use crate::metrics::Metrics;
@@ -201,8 +202,8 @@ pub(super) fn batch_reset(
 }
 
 /// The walk shared by `counter.batch_delete_range` and `counter.batch_reset`
-/// (COMMANDS.md 7.8, 7.10): keys in request order, duplicates one by one; a
-/// key that holds buckets counts as `changed` when `change` says so, a
+/// (docs/protocol.md, counter.batch_delete_range / counter.batch_reset): keys in request order,
+/// duplicates one by one; a key that holds buckets counts as `changed` when `change` says so, a
 /// missing or empty key counts as `missing`.
 fn over_keys(
     state: &mut State,

@@ -28,14 +28,15 @@ use std::time::Instant;
 /// An idempotent write's key fields and its computed fingerprint.
 pub(super) struct Keyed<'r> {
     pub fields: &'r IdempotencyFields<'r>,
-    /// The SHA-256 of the request's canonical text (COMMANDS.md 11.3).
+    /// The SHA-256 of the request's canonical text (docs/protocol.md, Fingerprints).
     pub digest: Digest,
     /// The registry's hash of the key, computed before the lock is taken.
     pub key_hash: KeyHash,
 }
 
-/// Steps 1-3 of COMMANDS.md 11.2 for an eligible op sent with a key (no
-/// lock needed); `None` when the request is not an idempotent write.
+/// The key and fingerprint checks of docs/protocol.md, Idempotency, for an
+/// eligible op sent with a key (no lock needed); `None` when the request is
+/// not an idempotent write.
 pub(super) fn keyed<'r>(request: &'r Request<'r>) -> Result<Option<Keyed<'r>>, CommandError> {
     let (Some(fields), true) = (&request.idempotency, request.op.is_idempotent()) else { return Ok(None) };
     // Every idempotent op has a canonical text.

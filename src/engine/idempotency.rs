@@ -1,4 +1,5 @@
-//! The idempotency registry (COMMANDS.md 11.2-11.6, PERSISTENCE.md 2.8).
+//! The idempotency registry (docs/protocol.md, Idempotency; docs/storage.md, Idempotency and ingest
+//! snapshot).
 //!
 //! An eligible write sent with an `idempotency_key` is executed once; its
 //! reply's `response` value is kept as a record under that key, and a
@@ -7,7 +8,7 @@
 //! ops.
 //!
 //! Records are kept in insertion order because pruning is defined by it
-//! (11.5): when a record is stored, leading records older than
+//! (docs/protocol.md, Idempotency): when a record is stored, leading records older than
 //! `now - max_age` are dropped oldest-first until the first one that has not
 //! expired, then the oldest are dropped while more than `max_records`
 //! remain. Insertion order is not creation-time order in general (replayed
@@ -101,10 +102,10 @@ impl IdempotencyRegistry {
         self.slot(seq)
     }
 
-    /// Step 4 of COMMANDS.md 11.2: the stored record when `key` was used
-    /// with a request of this same fingerprint `digest` (a hit), `None`
-    /// when the key is unknown (execute), or `idempotency_conflict` when it
-    /// was used for another request.
+    /// The record lookup of docs/protocol.md, Idempotency: the stored
+    /// record when `key` was used with a request of this same fingerprint
+    /// `digest` (a hit), `None` when the key is unknown (execute), or
+    /// `idempotency_conflict` when it was used for another request.
     pub fn lookup(&self, key: &str, digest: &Digest) -> Result<Option<&IdempotencyRecord>, CommandError> {
         self.lookup_hashed(KeyHash::of(key), key, digest)
     }
@@ -127,7 +128,7 @@ impl IdempotencyRegistry {
         }
     }
 
-    /// Stores `record` and prunes (COMMANDS.md 11.5) relative to
+    /// Stores `record` and prunes (docs/protocol.md, Idempotency) relative to
     /// `now_unix`; returns the number of records pruned, which may include
     /// `record` itself when it is already expired. A record already stored
     /// under the same key is replaced (not counted as pruned) and the new
@@ -151,16 +152,15 @@ impl IdempotencyRegistry {
         self.prune(now_unix)
     }
 
-    /// Loads records read from `karma.idempotency.json` (PERSISTENCE.md
-    /// 2.8): sorted by `created_at_unix` (file order kept for equal times),
-    /// then inserted one by one with pruning relative to `now_unix`.
-    /// Returns the number pruned.
+    /// Loads records read from `karma.idempotency.json` (docs/storage.md, Idempotency and ingest
+    /// snapshot): sorted by `created_at_unix` (file order kept for equal times), then inserted one
+    /// by one with pruning relative to `now_unix`. Returns the number pruned.
     pub fn load(&mut self, mut records: Vec<IdempotencyRecord>, now_unix: i64) -> u64 {
         records.sort_by_key(|record| record.created_at_unix);
         records.into_iter().map(|record| self.insert(record, now_unix)).sum()
     }
 
-    /// `idempotency.prune` (COMMANDS.md 11.6): removes records created
+    /// `idempotency.prune` (docs/protocol.md, idempotency.prune): removes records created
     /// before `before_unix`, oldest first in insertion order, at most
     /// `limit` of them (no limit when `None`). Returns how many were removed.
     pub fn prune_before(&mut self, before_unix: i64, limit: Option<usize>) -> usize {
@@ -194,7 +194,7 @@ impl IdempotencyRegistry {
         self.first_seq = 0;
     }
 
-    /// The lazy pruning of COMMANDS.md 11.5.
+    /// The lazy pruning of docs/protocol.md, Idempotency.
     fn prune(&mut self, now_unix: i64) -> u64 {
         let mut pruned = 0;
         if self.max_age_secs > 0 {
@@ -283,8 +283,9 @@ impl IdempotencyRegistry {
     }
 }
 
-/// Steps 1 and 3 of COMMANDS.md 11.2, for eligible ops: the key must be
-/// 1..=256 bytes; a client `fingerprint` must be 1..=512 bytes and equal
+/// The key and fingerprint rules of docs/protocol.md, Idempotency, for
+/// eligible ops: the key must be 1..=256 bytes; a client `fingerprint` must
+/// be 1..=512 bytes and equal
 /// to the hex of the `computed` digest (else `idempotency_conflict`, which
 /// does not count as an idempotency conflict in the metrics).
 pub fn check_fields(fields: &IdempotencyFields, computed: &Digest) -> Result<(), CommandError> {

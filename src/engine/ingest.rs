@@ -1,4 +1,4 @@
-//! Streaming ingest (COMMANDS.md section 10): the registry of streams and
+//! Streaming ingest (docs/protocol.md, Streaming ingest): the registry of streams and
 //! the decisions of `ingest.begin`, `ingest.chunk`, `ingest.commit` and
 //! `ingest.abort`.
 //!
@@ -83,7 +83,8 @@ pub struct ActiveStream {
     pub staged: Option<Series>,
 }
 
-/// A committed stream, as kept forever and persisted (PERSISTENCE.md 2.8).
+/// A committed stream, as kept forever and persisted (docs/storage.md, Idempotency and ingest
+/// snapshot).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommittedStream {
     pub stream_id: String,
@@ -109,7 +110,7 @@ pub enum ChunkDecision {
 }
 
 /// A refused chunk. `rejected` is true for the stream checks (steps 2 and
-/// 3 of COMMANDS.md 10.2), which count in `ingest_chunks_rejected`.
+/// 3 of docs/protocol.md, ingest.chunk), which count in `ingest_chunks_rejected`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChunkError {
     pub error: CommandError,
@@ -165,7 +166,7 @@ impl IngestRegistry {
         IngestRegistry::default()
     }
 
-    /// `ingest.begin` (COMMANDS.md 10.1), after validation: opens the
+    /// `ingest.begin` (docs/protocol.md, ingest.begin), after validation: opens the
     /// stream or returns the status of the existing one with the same
     /// parameters. `fingerprint` is the request's (kept for persistence).
     pub fn begin(
@@ -201,9 +202,9 @@ impl IngestRegistry {
         Ok(reply)
     }
 
-    /// The checks and decision of `ingest.chunk` (COMMANDS.md 10.2 steps 1
-    /// to 4), in the reference's order. The next chunk binds the stream to
-    /// `series` here, even when step 4 then refuses it.
+    /// The checks and decision of `ingest.chunk` (docs/protocol.md,
+    /// ingest.chunk), in Karma 1.0's order. The next chunk binds the stream
+    /// to `series` here, even when the item checks then refuse it.
     pub fn check_chunk(
         &mut self,
         stream_id: &str,
@@ -290,7 +291,7 @@ impl IngestRegistry {
     /// The whole `ingest.chunk` after validation: checks, applies to
     /// `store` (or to the staged series), records the chunk and writes the
     /// reply into `out`. Returns the decision taken (for the metrics). On
-    /// error nothing changed except a new series binding (10.2 step 3).
+    /// error nothing changed except a new series binding (docs/protocol.md, ingest.chunk).
     #[allow(clippy::too_many_arguments)]
     pub fn run_chunk(
         &mut self,
@@ -323,8 +324,8 @@ impl IngestRegistry {
         Ok(decision)
     }
 
-    /// `ingest.commit` (COMMANDS.md 10.3). On success the stream moves to
-    /// the committed list with `committed_at_unix = now_unix`.
+    /// `ingest.commit` (docs/protocol.md, ingest.commit and ingest.abort). On success the stream
+    /// moves to the committed list with `committed_at_unix = now_unix`.
     pub fn commit(&mut self, stream_id: &str, now_unix: i64) -> Result<CommitOutcome, CommandError> {
         if let Some(stream) = self.committed_stream(stream_id) {
             return Ok(CommitOutcome::AlreadyCommitted { reply: committed_status(stream) });
@@ -381,8 +382,8 @@ impl IngestRegistry {
         Ok(())
     }
 
-    /// `ingest.abort` (COMMANDS.md 10.4): drops an active stream and its
-    /// staged data; chunks already applied to live series stay.
+    /// `ingest.abort` (docs/protocol.md, ingest.commit and ingest.abort): drops an active stream
+    /// and its staged data; chunks already applied to live series stay.
     pub fn abort(&mut self, stream_id: &str) -> Result<Vec<u8>, CommandError> {
         let stream = self.active.remove(stream_id).ok_or_else(|| not_found(stream_id))?;
         let mut reply = Vec::with_capacity(64);
@@ -463,7 +464,7 @@ fn apply_live(
     }
 }
 
-/// The status object of COMMANDS.md 10.1.
+/// The status object of docs/protocol.md, ingest.begin.
 fn write_status(
     out: &mut Vec<u8>,
     stream_id: &str,

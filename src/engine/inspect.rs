@@ -1,5 +1,6 @@
-//! Whole-series reads (COMMANDS.md 9.1 `tree.list`, 9.2), bounded by the
-//! query deadline (12.13): checked on the first key and every 256 after.
+//! Whole-series reads (docs/protocol.md, Managing series: `tree.list`;
+//! Inspecting a series), bounded by the query deadline (docs/protocol.md,
+//! Limits): checked on the first key and every 256 after.
 
 use super::state::State;
 use crate::metrics::Metrics;

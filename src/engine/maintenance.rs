@@ -1,5 +1,5 @@
-//! Series-level maintenance (COMMANDS.md 8.3, 8.4, 9.1): create, drop,
-//! reset, range deletes, retention and compaction.
+//! Series-level maintenance (docs/protocol.md, series.delete_before / series.compact and
+//! system.compact / Managing series): create, drop, reset, range deletes, retention and compaction.
 
 use super::state::State;
 use crate::metrics::Metrics;

@@ -1,5 +1,5 @@
 //! The engine: the one [`State`] behind a `parking_lot` mutex, and the
-//! request pipeline of COMMANDS.md section 3 from a parsed line to a reply.
+//! request pipeline of docs/protocol.md, Order of checks from a parsed line to a reply.
 //!
 //! Order of a request: parse (no lock) -> authenticate -> validate -> role
 //! check -> execute (lock held only to read or apply) -> response size
@@ -248,7 +248,7 @@ impl Engine {
         self.execute(request, body)
     }
 
-    /// Authentication and the read-only token (COMMANDS.md section 6).
+    /// Authentication and the read-only token (docs/protocol.md, Authentication).
     fn authorize(&self, request: &Request<'_>) -> Result<(), CommandError> {
         let write = self.config.auth_token.as_deref();
         let read = self.config.read_auth_token.as_deref();
@@ -424,8 +424,9 @@ fn wal_refuses(failure: &str) -> CommandError {
     CommandError::internal(format!("WAL is unavailable, writes are refused: {failure}"))
 }
 
-/// A slave's `karma.replication.lsn` after restore (PERSISTENCE.md 5.6 step
-/// 4, fixed): the local snapshots and WAL hold everything applied, so the
+/// A slave's `karma.replication.lsn` after restore (docs/storage.md, Other
+/// files; Karma 1.0's refusal to start fixed): the local snapshots and WAL
+/// hold everything applied, so the
 /// file follows the restored LSN. A file ahead of it means local data went
 /// missing; the slave continues from what it has (the master resends the
 /// rest, or a gap triggers a new bootstrap) and says so.

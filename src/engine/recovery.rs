@@ -1,4 +1,5 @@
-//! Recovery checkpoints (COMMANDS.md 12.7, PERSISTENCE.md 2.9).
+//! Recovery checkpoints (docs/protocol.md, Recovery checkpoints and reconciliation;
+//! docs/storage.md, Other files).
 //!
 //! An upstream producer (an export job, a queue consumer) records how far
 //! it got per `source` with `recovery.checkpoint` and reads it back with

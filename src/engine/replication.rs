@@ -18,7 +18,7 @@ impl Engine {
         &self.replication
     }
 
-    /// `replication.entries` (COMMANDS.md 12.11): never takes the state lock.
+    /// `replication.entries` (docs/protocol.md, replication.entries): never takes the state lock.
     pub(super) fn replication_entries(
         &self,
         after_lsn: u64,
@@ -85,7 +85,7 @@ impl Engine {
         Ok(())
     }
 
-    /// `replication.status` (COMMANDS.md 12.10).
+    /// `replication.status` (docs/protocol.md, replication.status).
     pub(super) fn replication_status(&self, out: &mut Vec<u8>) -> Result<(), CommandError> {
         let r = &self.replication;
         let replayed = self.replayed_lsn();

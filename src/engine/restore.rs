@@ -1,4 +1,4 @@
-//! Startup restore (PERSISTENCE.md 4.1-4.2, 3.12-3.13, with the defects
+//! Startup restore (docs/storage.md, Startup, with the defects
 //! fixed): the newest snapshot of each series, then the WAL replayed
 //! through the normal command path, skipping what each snapshot already
 //! holds.

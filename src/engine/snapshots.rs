@@ -1,4 +1,4 @@
-//! Snapshot ops (COMMANDS.md 12.8, PERSISTENCE.md 4.3-4.5) and the
+//! Snapshot ops (docs/protocol.md, Snapshot ops) and the
 //! `snapshot.create_all` sequence behind SIGUSR1 and shutdown.
 //!
 //! `create_all`, in order: under the state lock (first resuming a failed
@@ -237,7 +237,7 @@ impl Engine {
 }
 
 impl Engine {
-    /// `idempotency.snapshot_fetch_chunk` (COMMANDS.md 12.9).
+    /// `idempotency.snapshot_fetch_chunk` (docs/protocol.md, Snapshot ops).
     pub(super) fn idempotency_fetch_chunk(
         &self,
         offset: u64,

@@ -16,12 +16,13 @@ use std::collections::HashMap;
 pub struct State {
     pub store: Store,
     pub last_lsn: u64,
-    /// Idempotency records (COMMANDS.md 11), persisted through the WAL and
+    /// Idempotency records (docs/protocol.md, Idempotency), persisted through the WAL and
     /// `karma.idempotency.json`.
     pub idempotency: IdempotencyRegistry,
-    /// Streaming ingest streams (COMMANDS.md 10), same persistence.
+    /// Streaming ingest streams (docs/protocol.md, Streaming ingest), same persistence.
     pub ingest: IngestRegistry,
-    /// Recovery checkpoints (COMMANDS.md 12.7), in `recovery.json`.
+    /// Recovery checkpoints (docs/protocol.md, Recovery checkpoints and reconciliation), in
+    /// `recovery.json`.
     pub recovery: RecoveryCheckpoints,
     /// What the loaded snapshots already hold: a logged entry at or below
     /// these LSNs is not applied again (WAL replay, replication).
@@ -65,7 +66,7 @@ impl Covered {
         self.per_series.get(name).copied().unwrap_or(0)
     }
 
-    /// The restore LSN (PERSISTENCE.md 2.7): everything at or below it is in
+    /// The restore LSN (docs/storage.md, Snapshots): everything at or below it is in
     /// every loaded snapshot; with no series snapshot, the global one.
     pub fn lowest(&self) -> u64 {
         self.per_series.values().copied().min().unwrap_or(self.global)

@@ -1,4 +1,4 @@
-//! System ops (COMMANDS.md 12.1-12.6): ping, health, stats, metrics and
+//! System ops (docs/protocol.md, System ops): ping, health, stats, metrics and
 //! reconciliation reports. Stats and metrics render the same [`Figures`],
 //! so the JSON object and the Prometheus text can never disagree.
 

@@ -1,4 +1,4 @@
-//! `snapshot.verify` (PERSISTENCE.md 4.6), side-effect free (defect D12
+//! `snapshot.verify` (docs/protocol.md, Snapshot ops), side-effect free (defect D12
 //! fixed): it checks the directory's snapshots, sidecars, WAL continuity and
 //! `karma.wal.lsn`, then restores everything into a scratch copy and checks
 //! its invariants. Nothing live is touched and no file is written.
@@ -115,8 +115,8 @@ impl Engine {
         // Replay applies each entry above its own series' snapshot, so
         // newest snapshots taken at different LSNs (a single-series
         // `snapshot.create`) are consistent; the WAL must be complete from
-        // the lowest of them, the directory's restore LSN (PERSISTENCE.md
-        // 2.7). Karma 1.0 demanded one common LSN.
+        // the lowest of them, the directory's restore LSN (docs/storage.md, Snapshots). Karma 1.0
+        // demanded one common LSN.
         let mut lowest: Option<u64> = None;
         let mut highest = 0;
         for file in snapshot::latest_per_series(&files) {

@@ -1,4 +1,4 @@
-//! The canonical WAL entry of a logged command (PERSISTENCE.md 3.3-3.4):
+//! The canonical WAL entry of a logged command (docs/storage.md, The write-ahead log):
 //! canonical op names, `series` for the name, resolved bucket and value,
 //! buckets as integers, tokens never written.
 
@@ -70,8 +70,9 @@ pub fn write_entry(out: &mut Vec<u8>, request: &Request<'_>, created_at_unix: Op
         }
         Command::IngestCommit { stream_id, committed_at_unix } => {
             field_str(out, "stream_id", stream_id);
-            // Beyond PERSISTENCE.md 3.3: Karma 1.0 ignores the unknown field
-            // and stamps its replay time, as it always did.
+            // Beyond Karma 1.0's entry (docs/storage.md, The write-ahead
+            // log): Karma 1.0 ignores the unknown field and stamps its
+            // replay time, as it always did.
             if let Some(committed) = committed_at_unix {
                 field_u64(out, "committed_at_unix", *committed);
             }

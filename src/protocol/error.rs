@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// The `error_code` values of COMMANDS.md 2.3.
+/// The `error_code` values of docs/protocol.md, Error codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     InvalidJson,
@@ -23,7 +23,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// Every code, in the order of COMMANDS.md 2.3.
+    /// Every code, in the order of docs/protocol.md, Error codes.
     pub const ALL: [ErrorCode; 14] = [
         ErrorCode::InvalidJson,
         ErrorCode::UnsupportedProtocol,

@@ -1,4 +1,4 @@
-//! Field decoding shared by every op (COMMANDS.md section 4): presence,
+//! Field decoding shared by every op (docs/protocol.md, Fields and numbers): presence,
 //! JSON type and sign, with the exact messages of the reference.
 
 use super::error::CommandError;
@@ -20,7 +20,7 @@ pub fn required(name: &str) -> CommandError {
     CommandError::validation(format!("Field {name} is required"))
 }
 
-/// An unsigned integer (COMMANDS.md 4.2) from a value already present:
+/// An unsigned integer (docs/protocol.md, Fields and numbers) from a value already present:
 /// the whole u64 range, where Karma 1.0 stops at `i64::MAX`.
 pub fn uint_value(value: &Value<'_>, name: &str) -> FieldResult<u64> {
     match value {
@@ -80,7 +80,7 @@ pub fn opt_offset(obj: &Value<'_>) -> FieldResult<u64> {
     Ok(opt_uint(obj, "offset", "offset")?.unwrap_or(0))
 }
 
-/// The series name: `tree` if it is a string, else `series` (COMMANDS.md 4.1).
+/// The series name: `tree` if it is a string, else `series` (docs/protocol.md, Fields and numbers).
 pub fn series<'a>(obj: &Value<'a>) -> FieldResult<Cow<'a, str>> {
     if let Some(Value::Str(s)) = obj.get("tree") {
         return Ok(s.clone());
@@ -104,7 +104,7 @@ pub fn req_str<'a>(obj: &Value<'a>, field: &str) -> FieldResult<Cow<'a, str>> {
     opt_str(obj, field).ok_or_else(|| required(field))
 }
 
-/// A "string or integer" field (COMMANDS.md 4.6): integers become their
+/// A "string or integer" field (docs/protocol.md, Fields and numbers): integers become their
 /// decimal text; any other type, `null` included, is an error.
 /// A string is borrowed from the request line when it has no escapes.
 pub fn opt_str_or_int<'a>(obj: &Value<'a>, field: &str) -> FieldResult<Option<Cow<'a, str>>> {
@@ -120,8 +120,9 @@ pub fn str_or_int<'a>(value: &Value<'a>, field: &str) -> FieldResult<Cow<'a, str
     }
 }
 
-/// The write bucket of increment/decrement (COMMANDS.md 4.4 with the
-/// deliberate difference of DESIGN.md: it must be a real UTC day).
+/// The write bucket of increment/decrement (docs/protocol.md, Fields and
+/// numbers, with the deliberate difference of docs/protocol.md, Differences
+/// from Karma 1.0: it must be a real UTC day).
 /// `date` wins over `bucket`; neither means today.
 pub fn write_bucket(obj: &Value<'_>) -> FieldResult<Bucket> {
     if let Some(value) = obj.get("date") {
@@ -162,7 +163,7 @@ pub struct RawRange {
 pub const MAX_RANGE_DAYS: i64 = 366;
 
 impl RawRange {
-    /// The validator's checks (COMMANDS.md 4.5): real 8-digit dates, at
+    /// The validator's checks (docs/protocol.md, Fields and numbers): real 8-digit dates, at
     /// most 366 days apart.
     pub fn buckets(&self) -> FieldResult<(Bucket, Bucket)> {
         let from = Bucket::from_yyyymmdd(self.from);
@@ -219,7 +220,7 @@ pub fn keys(obj: &Value<'_>) -> FieldResult<Vec<u64>> {
 /// One `[key, bucket, value]` triple of a batch, the bucket a real day.
 pub type Item = (u64, Bucket, u64);
 
-/// `items` of batch_add / batch_set / ingest.chunk (COMMANDS.md 8.1).
+/// `items` of batch_add / batch_set / ingest.chunk (docs/protocol.md, series.batch_add).
 pub fn items(obj: &Value<'_>) -> FieldResult<Vec<Item>> {
     let list = match obj.get("items") {
         None => return Err(required("items")),

@@ -1,4 +1,4 @@
-//! Request fingerprints (COMMANDS.md 11.3, PERSISTENCE.md 2.8.1).
+//! Request fingerprints (docs/protocol.md, Fingerprints).
 //!
 //! A fingerprint is the lowercase hex SHA-256 of a canonical text: one line
 //! per field, each ending in `\n`, in a fixed order per command. It is what
@@ -30,7 +30,7 @@ use crate::util::sha256::{hex, sha256, Sha256};
 /// fingerprint.
 pub type Digest = [u8; 32];
 
-/// The canonical text of an idempotent-eligible request (COMMANDS.md 11.1)
+/// The canonical text of an idempotent-eligible request (docs/protocol.md, Idempotency)
 /// or of an ingest request; `None` for every other op.
 pub fn canonical_text(request: &Request<'_>) -> Option<String> {
     command_canonical_text(request.op, &request.command)

@@ -1,4 +1,4 @@
-//! The catalogue of operations (COMMANDS.md section 5): every accepted op
+//! The catalogue of operations (docs/protocol.md, Op catalogue): every accepted op
 //! name, its alias, its internal name and its classes.
 
 /// One of the 48 distinct operations. Aliases map onto the same `Op`.
@@ -310,7 +310,7 @@ impl Op {
             )
     }
 
-    /// Ops that deduplicate by `idempotency_key` (COMMANDS.md 11.1).
+    /// Ops that deduplicate by `idempotency_key` (docs/protocol.md, Idempotency).
     pub fn is_idempotent(self) -> bool {
         matches!(
             self,

@@ -1,5 +1,6 @@
-//! Reply envelopes (COMMANDS.md section 2), written into a reused buffer.
-//! Lines end with `\r\n` (DESIGN.md: the Karma README's promise).
+//! Reply envelopes (docs/protocol.md, The envelope), written into a reused buffer.
+//! Lines end with `\r\n` (docs/protocol.md, Differences from Karma 1.0: the Karma 1.0 README's
+//! promise).
 
 use super::error::{CommandError, ErrorCode};
 use super::write::write_str;

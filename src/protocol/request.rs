@@ -1,5 +1,6 @@
-//! Request lines into typed [`Request`]s: the preamble checks of
-//! COMMANDS.md section 3 (steps 2-8) and each op's field parse order (4.7).
+//! Request lines into typed [`Request`]s: the checks of docs/protocol.md,
+//! Order of checks, from the JSON syntax to each op's fields, in each op's
+//! field order.
 //! Semantic checks that come after authentication live in `validate.rs`.
 
 use super::error::{CommandError, ErrorCode};
@@ -20,7 +21,7 @@ pub struct Request<'a> {
     pub idempotency: Option<IdempotencyFields<'a>>,
 }
 
-/// The idempotency fields of COMMANDS.md 11.2 (strings borrowed from the
+/// The idempotency fields of docs/protocol.md, Idempotency (strings borrowed from the
 /// request line when they have no escapes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyFields<'a> {
@@ -500,7 +501,7 @@ fn multi_sum_items<'a>(obj: &Value<'a>) -> FieldResult<Vec<(Cow<'a, str>, u64)>>
     Ok(out)
 }
 
-/// `file` of the snapshot ops (COMMANDS.md 12.8, parse step).
+/// `file` of the snapshot ops (docs/protocol.md, Snapshot ops, parse step).
 fn snapshot_file<'a>(obj: &Value<'a>) -> FieldResult<Cow<'a, str>> {
     let file = fields::req_str(obj, "file")?;
     if file.is_empty() {

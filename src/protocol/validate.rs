@@ -1,6 +1,7 @@
-//! Semantic validation (COMMANDS.md section 3, step 10): the checks that
-//! run after authentication and need no state: non-empty names, limits and
-//! maxima, real dates in ranges, positive values.
+//! Semantic validation (docs/protocol.md, Order of checks: "the values make
+//! sense"): the checks that run after authentication and need no state:
+//! non-empty names, limits and maxima, real dates in ranges, positive
+//! values.
 
 use super::error::CommandError;
 use super::fields::RawRange;

@@ -2,9 +2,9 @@
 //!
 //! Replies, WAL entries and sidecars are rendered by hand rather than through
 //! `serde_json::Value`, so field order is exactly the protocol's and the hot
-//! path does no intermediate allocation. String escaping follows COMMANDS.md
-//! 1.5: `"` and `\` escaped, `\b \f \n \r \t` by name, other control bytes
-//! and DEL as `\u00XX` (lowercase hex), everything else raw UTF-8.
+//! path does no intermediate allocation. String escaping follows docs/protocol.md, Connections and
+//! framing: `"` and `\` escaped, `\b \f \n \r \t` by name, other control bytes and DEL as `\u00XX`
+//! (lowercase hex), everything else raw UTF-8.
 
 /// Appends `value` as a JSON string literal.
 pub fn write_str(out: &mut Vec<u8>, value: &str) {

@@ -1,5 +1,5 @@
-//! Slave bootstrap (PERSISTENCE.md 5.6): copy the master's newest snapshot
-//! of every series (and its idempotency snapshot) into the data directory
+//! Slave bootstrap (docs/operations.md, Replication and failover): copy the master's newest
+//! snapshot of every series (and its idempotency snapshot) into the data directory
 //! over `snapshot.fetch_chunk`, one TCP connection per request.
 //!
 //! Files are streamed into temp files, fsynced and renamed into place, and

@@ -1,4 +1,4 @@
-//! Replication, master -> slave (PERSISTENCE.md section 5), pull-based and
+//! Replication, master -> slave (docs/operations.md, Replication and failover), pull-based and
 //! asynchronous, over the ordinary client protocol.
 //!
 //! Master side: `replication.entries` pages through the WAL by LSN with the
@@ -44,7 +44,7 @@ pub struct ReplicationStats {
     pub last_bootstrap_error: Mutex<Option<String>>,
 }
 
-/// `karma.replication.lsn` (PERSISTENCE.md 5.8).
+/// `karma.replication.lsn` (docs/storage.md, Other files).
 pub const REPLICATION_LSN_FILE: &str = "karma.replication.lsn";
 
 /// Reads `karma.replication.lsn`: missing or empty = 0.

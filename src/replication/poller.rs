@@ -1,4 +1,4 @@
-//! The slave's poller thread (PERSISTENCE.md 5.7): ask the master for the
+//! The slave's poller thread (docs/operations.md, Replication and failover): ask the master for the
 //! entries after the last applied LSN, apply them in order, record the
 //! position, repeat.
 //!

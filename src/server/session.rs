@@ -2,7 +2,7 @@
 //! once per burst of pipelined requests, after one wait for the burst's
 //! writes to be durable (see `engine::Burst`).
 //!
-//! Framing (COMMANDS.md 1.2-1.3): a line ends at `\n`, a `\r` before it is
+//! Framing (docs/protocol.md, Connections and framing): a line ends at `\n`, a `\r` before it is
 //! dropped; the bytes before `\n` (the `\r` included) may be at most
 //! `--max-request-bytes`, else the client gets `request_too_large` and the
 //! connection is closed without reading further. Bytes left when the client

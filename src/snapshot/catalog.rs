@@ -2,12 +2,12 @@
 //! retention, and writing / reading whole snapshot files.
 //!
 //! Order is always by the `<unix>` in the file name, newest first, never by
-//! mtime or LSN (PERSISTENCE.md 1.2); ties are broken by file name so that
+//! mtime or LSN (docs/storage.md, Snapshots); ties are broken by file name so that
 //! every listing is deterministic. A `*.tree` whose name does not parse is
 //! skipped with a `backup.invalid_name` warning: Karma 1.0 refused to start
 //! over one stray `foo.tree`.
 //!
-//! Writing one snapshot (PERSISTENCE.md 1.3, 4.3, 4.4):
+//! Writing one snapshot (docs/storage.md, What is durable when; docs/protocol.md, Snapshot ops):
 //! 1. the `.tree` is streamed into a temporary file, fsynced, renamed;
 //! 2. its sidecar (with the byte count of step 1) likewise;
 //! 3. the directory is fsynced, making both renames durable.
@@ -31,7 +31,7 @@ use super::SnapshotError;
 use crate::store::Series;
 use crate::util::fs::{fsync_dir, write_atomic, write_atomic_with, Fsync};
 
-/// The idempotency snapshot's file name (PERSISTENCE.md 2.8).
+/// The idempotency snapshot's file name (docs/storage.md, Idempotency and ingest snapshot).
 pub const IDEMPOTENCY_FILE: &str = "karma.idempotency.json";
 
 /// One `.tree` file of the data directory.
@@ -178,7 +178,7 @@ fn read_sidecar(path: &Path) -> Result<Option<SnapshotMeta>, SnapshotError> {
 
 /// The metadata of `snapshot`: its sidecar, or, when that is missing,
 /// synthesised as `{series, file, timestamp from the name, last_lsn 0, file
-/// size}` (PERSISTENCE.md 2.6). A sidecar that does not parse is an error.
+/// size}` (docs/storage.md, Snapshots). A sidecar that does not parse is an error.
 pub fn load_meta(snapshot: &SnapshotFile) -> Result<SnapshotMeta, SnapshotError> {
     Ok(read_sidecar(&snapshot.sidecar_path())?.unwrap_or_else(|| SnapshotMeta {
         tree: snapshot.series.clone(),
@@ -199,7 +199,7 @@ pub fn latest_per_series(files: &[SnapshotFile]) -> Vec<&SnapshotFile> {
     sorted
 }
 
-/// The restore LSN of `dir` (PERSISTENCE.md 2.7): the smallest `last_lsn`
+/// The restore LSN of `dir` (docs/storage.md, Snapshots): the smallest `last_lsn`
 /// among the newest snapshot of each series; with no snapshot at all, the
 /// idempotency sidecar's `last_lsn` (0 when it is missing).
 pub fn restore_lsn(dir: &Path) -> Result<u64, SnapshotError> {
@@ -226,7 +226,7 @@ pub fn last_snapshot_lsn(dir: &Path) -> Result<u64, SnapshotError> {
     Ok(highest)
 }
 
-/// Retention (PERSISTENCE.md 4.4 step 4): keeps the `keep_per_series`
+/// Retention (docs/protocol.md, Snapshot ops: `snapshot.create_all`): keeps the `keep_per_series`
 /// newest snapshots of every series name found in `dir` and removes the
 /// others with their sidecars; 0 keeps everything. Returns how many
 /// `.tree` files were removed and logs `backup.prune` `removed=<n>` when
@@ -309,8 +309,8 @@ pub fn read_snapshot(path: &Path) -> Result<Series, SnapshotError> {
     tree_format::decode_series(&bytes).map_err(|reason| SnapshotError::Corrupt { path: path.to_path_buf(), reason })
 }
 
-/// Writes the idempotency snapshot (PERSISTENCE.md 2.8): `json_payload`
-/// (already rendered, ending in `\n`) as `karma.idempotency.json`, then its
+/// Writes the idempotency snapshot (docs/storage.md, Idempotency and ingest snapshot):
+/// `json_payload` (already rendered, ending in `\n`) as `karma.idempotency.json`, then its
 /// sidecar with the clock as `timestamp`, then a directory fsync.
 pub fn write_idempotency_snapshot(
     dir: &Path,

@@ -1,9 +1,10 @@
 //! Sidecar metadata: `<file>.meta.json` next to every `.tree`, and
 //! `karma.idempotency.json.meta.json` next to the idempotency snapshot.
 //!
-//! Both are one line of compact JSON plus `\n`, keys in the order
-//! PERSISTENCE.md 2.6 / 2.8 gives, because a Karma 1.0 peer reads them and
-//! tests compare bytes. Readers require every field and ignore extra ones.
+//! Both are one line of compact JSON plus `\n`, keys in the order of the
+//! examples in docs/storage.md (Snapshots; Idempotency and ingest
+//! snapshot), because a Karma 1.0 peer reads them and tests compare bytes.
+//! Readers require every field and ignore extra ones.
 //! Protocol replies render the same data in another key order
 //! (`write_reply_json`), which is why rendering is written by hand here
 //! rather than derived.
@@ -14,7 +15,7 @@ use serde::Deserialize;
 
 use crate::protocol::write::write_str;
 
-/// Metadata of one `.tree` snapshot (PERSISTENCE.md 2.6).
+/// Metadata of one `.tree` snapshot (docs/storage.md, Snapshots).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct SnapshotMeta {
     /// The series name (the real one, also for hashed file names).
@@ -77,7 +78,7 @@ impl SnapshotMeta {
     }
 }
 
-/// Metadata of the idempotency snapshot (PERSISTENCE.md 2.8).
+/// Metadata of the idempotency snapshot (docs/storage.md, Idempotency and ingest snapshot).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct IdempotencyMeta {
     /// Always `karma.idempotency.json`.

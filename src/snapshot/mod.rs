@@ -8,16 +8,18 @@
 //! - [`names`]: `<unix>_<series>.tree`, escaped so that no series name can
 //!   produce a path outside the data directory (defect D10);
 //! - [`tree_format`]: the Karma 1.0 MessagePack layout, streamed straight
-//!   from / into `store::Series` (PERSISTENCE.md 2.1-2.5);
-//! - [`meta`]: the JSON sidecars and their reply forms (2.6, 2.8);
+//!   from / into `store::Series` (docs/storage.md, Snapshots);
+//! - [`meta`]: the JSON sidecars and their reply forms (docs/storage.md,
+//!   Snapshots; Idempotency and ingest snapshot);
 //! - [`catalog`]: listing, ordering, restore LSN, pruning, writing and
-//!   reading snapshots (2.7, 4.2-4.5), with the temp file, fsync, rename
-//!   and directory fsync of `crate::util::fs` (1.3).
+//!   reading snapshots (docs/storage.md, Snapshots; docs/protocol.md,
+//!   Snapshot ops), with the temp file, fsync, rename and directory fsync
+//!   of `crate::util::fs` (docs/storage.md, What is durable when).
 //!
 //! Durability order for one series: the `.tree` is renamed into place
 //! first, then its sidecar, then the directory is fsynced. A crash between
 //! the two renames leaves a `.tree` without a sidecar, which readers accept
-//! with `last_lsn` 0 (PERSISTENCE.md 2.6).
+//! with `last_lsn` 0 (docs/storage.md, Snapshots).
 
 pub mod catalog;
 pub mod meta;

@@ -30,7 +30,7 @@
 //! whose old or new file name this is, that is the series; otherwise the
 //! name reads verbatim ([`ParsedName::sidecar_decides`]).
 //!
-//! Parsing follows PERSISTENCE.md 1.2: strip `.tree`, split at the first
+//! Parsing follows docs/storage.md, Snapshots: strip `.tree`, split at the first
 //! `_`, the prefix is a signed 64-bit decimal (surrounding ASCII whitespace
 //! and a leading `+` allowed), the rest is the series name, which must not
 //! be empty.
@@ -164,7 +164,7 @@ pub fn sidecar_file_name(file: &str) -> String {
     format!("{file}{SIDECAR_SUFFIX}")
 }
 
-/// Takes a snapshot file name (a basename) apart, as PERSISTENCE.md 1.2.
+/// Takes a snapshot file name (a basename) apart, as docs/storage.md, Snapshots.
 pub fn parse_snapshot_file_name(file: &str) -> Result<ParsedName, NameError> {
     let stem = file.strip_suffix(TREE_SUFFIX).ok_or(NameError::MissingSuffix)?;
     let (prefix, encoded) = stem.split_once('_').ok_or(NameError::NoSeparator)?;
@@ -191,7 +191,7 @@ pub fn parse_snapshot_file_name(file: &str) -> Result<ParsedName, NameError> {
 }
 
 /// Checks the `file` field of `snapshot.load` / `snapshot.fetch*`
-/// (COMMANDS.md 12.8), returning the exact validation message.
+/// (docs/protocol.md, Snapshot ops), returning the exact validation message.
 pub fn check_requested_file(file: &str) -> Result<(), &'static str> {
     if file.is_empty() {
         return Err("Field file must not be empty");

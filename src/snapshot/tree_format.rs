@@ -1,5 +1,5 @@
 //! The `.tree` file: one series as Karma 1.0's MessagePack document
-//! (PERSISTENCE.md 2.1-2.5).
+//! (docs/storage.md, Snapshots).
 //!
 //! ```text
 //! Store   = map { "branches_num": 9, "branches": array[9] of Branch }
@@ -17,7 +17,7 @@
 //! rmp-serde picks the smallest integer encodings: the output is
 //! byte-identical to Karma 1.0's up to the order of map entries.
 //!
-//! Reading accepts what Karma 1.0's reader accepts (2.3): fields in any
+//! Reading accepts what Karma 1.0's reader accepts (docs/storage.md, Snapshots): fields in any
 //! order, str or bin field names, unknown fields skipped, any integer marker
 //! whose value fits, nil map values skipped, trailing bytes ignored, any
 //! `branches_num >= 1` with keys in any branch. A `Deserialize` visitor
@@ -167,7 +167,7 @@ struct StoreOut<'a> {
 
 impl Serialize for StoreOut<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // `branches_num` first: Karma 1.0's order (PERSISTENCE.md 2.1).
+        // `branches_num` first: Karma 1.0's order (docs/storage.md, Snapshots).
         let mut map = serializer.serialize_map(Some(2))?;
         map.serialize_entry("branches_num", &BRANCHES_NUM)?;
         map.serialize_entry("branches", &BranchesOut(self))?;

@@ -1,6 +1,6 @@
-//! Tests of the `.tree` codec: exact bytes of PERSISTENCE.md 2.5, the
-//! rmp-serde recipe of 2.4 both ways, and every acceptance and rejection of
-//! 2.3.
+//! Tests of the `.tree` codec: the exact bytes of the example in
+//! docs/storage.md, Snapshots, Karma 1.0's rmp-serde layout both ways, and
+//! every acceptance and rejection of Karma 1.0's reader.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::*;
 
-/// The recipe of PERSISTENCE.md 2.4, byte-identical to Karma 1.0.
+/// The recipe of docs/storage.md, Snapshots, byte-identical to Karma 1.0.
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
 struct RecipeCounter {
     table: HashMap<u64, u64>,

@@ -8,7 +8,7 @@
 //! Howard Hinnant's `days_from_civil` / `civil_from_days` algorithms.
 //!
 //! Karma 1.0 stores any `u64` as a write bucket; we deliberately accept only
-//! real dates (DESIGN.md, "Compatibility"), so a [`Bucket`] can only be built
+//! real dates (docs/protocol.md, Differences from Karma 1.0), so a [`Bucket`] can only be built
 //! through the validating constructors below.
 
 use std::fmt;

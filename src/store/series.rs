@@ -6,7 +6,7 @@
 //! are one hash lookup. The few ops that need key order (`tree.keys`,
 //! `tree.top`) select what they return in O(n) and sort only that page.
 //!
-//! A key can exist with no buckets (an "empty counter", COMMANDS.md §7);
+//! A key can exist with no buckets (an "empty counter", docs/protocol.md, Counter ops);
 //! it still counts as a key until [`Series::compact`] removes it. Whole-batch
 //! writes live in the `batch` submodule, which checks a batch completely
 //! before changing anything.
@@ -87,7 +87,7 @@ impl Series {
     }
 
     /// The sum of all key totals. A `u128`, since many keys near
-    /// `u64::MAX` can exceed a `u64` (COMMANDS.md §14, D14).
+    /// `u64::MAX` can exceed a `u64` (docs/protocol.md, Differences from Karma 1.0, D14).
     pub fn grand_total(&self) -> u128 {
         self.counters.values().map(|counter| u128::from(counter.total())).sum()
     }
@@ -201,7 +201,7 @@ impl Series {
     }
 
     /// `series.delete_before`: removes every bucket whose `YYYYMMDD` is
-    /// below the raw boundary `before`, then compacts (COMMANDS.md §8.3).
+    /// below the raw boundary `before`, then compacts (docs/protocol.md, series.delete_before).
     pub fn delete_before(&mut self, before: u64) {
         for counter in self.counters.values_mut() {
             self.points -= counter.delete_before(before);

@@ -167,7 +167,7 @@ mod tests {
 
     #[test]
     fn snapshot_worked_example() {
-        // PERSISTENCE.md 2.5: the 56-byte `.tree` file and its base64.
+        // docs/storage.md, Snapshots: the 56-byte `.tree` file and its base64.
         let bytes = from_hex(
             "82ac6272616e636865735f6e756d09a86272616e6368657399808080808080
              812a82a57461626c6581ce0135269907a5746f74616c078080",

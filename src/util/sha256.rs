@@ -1,6 +1,6 @@
 //! SHA-256 (FIPS 180-4) and lowercase hex.
 //!
-//! Used for idempotency fingerprints (COMMANDS.md 11.3) and snapshot file
+//! Used for idempotency fingerprints (docs/protocol.md, Fingerprints) and snapshot file
 //! names. The digest comes from the `sha2` crate, which uses the CPU's SHA
 //! extensions when present: every keyed write is fingerprinted, so this is
 //! on the hot path.
@@ -95,7 +95,7 @@ mod tests {
             hex(&sha256(canonical.as_bytes())),
             "00efa1dcd02ad1bb399c2131de3a2ae29a340f7dc629c33809641d0a6bd46e14"
         );
-        // The PERSISTENCE.md 2.8.1 fingerprint example spans one 64-byte
+        // The fingerprint example of docs/protocol.md, Fingerprints spans one 64-byte
         // block boundary.
         let text = "command:s:9:increment\nseries:s:3:api\nkey:u:43\nbucket:u:20260506\nvalue:u:3\n";
         assert_eq!(hex(&sha256(text.as_bytes())), "f5cec8440dbe3a2c8a1f2954263670d37ecfaecdacf186dc74c507ad42665f2e");

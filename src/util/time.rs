@@ -44,7 +44,7 @@ pub fn rfc3339_utc(secs: i64) -> String {
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` into Unix seconds
-/// (COMMANDS.md 11.6, `idempotency.prune` `before`). `T` may also be `t`
+/// (`idempotency.prune` `before`, docs/protocol.md, idempotency.prune). `T` may also be `t`
 /// or a space, `Z` may be `z`, the offset needs its colon, and a fraction
 /// (one or more digits) is dropped, which floors the instant to whole
 /// seconds. Returns `None` for anything else, including impossible dates

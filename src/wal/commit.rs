@@ -1,7 +1,7 @@
 //! The file side of the WAL: writing committed batches, rotation into
-//! sealed segments, truncation, reset, shutdown (PERSISTENCE.md 3.6, 3.8,
-//! 3.10, 3.11). A [`Writer`] is only ever used by the thread holding the
-//! WAL's writer lock (the leader of the moment, see [`super::writer`]).
+//! sealed segments, truncation, reset, shutdown (docs/storage.md, What is durable when / The
+//! write-ahead log / Other files). A [`Writer`] is only ever used by the thread holding the WAL's
+//! writer lock (the leader of the moment, see [`super::writer`]).
 //!
 //! A commit takes everything queued (records already encoded as lines, in
 //! LSN order, plus seal marks) and writes it in batches of at most

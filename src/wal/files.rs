@@ -1,5 +1,5 @@
 //! Names of the WAL files in the data directory and their order
-//! (PERSISTENCE.md 1.1, 3.1), plus the small file helpers every part of the
+//! (docs/storage.md, Files / The write-ahead log), plus the small file helpers every part of the
 //! WAL shares.
 //!
 //! The WAL is the sealed segments `karma.wal.<first LSN>.segment`, ordered by
@@ -16,7 +16,7 @@ use super::WalError;
 
 /// The active file every append goes to.
 pub const ACTIVE_NAME: &str = "karma.wal";
-/// The LSN hint file (PERSISTENCE.md 3.11).
+/// The LSN hint file (docs/storage.md, Other files).
 pub const LSN_NAME: &str = "karma.wal.lsn";
 
 const SEGMENT_PREFIX: &str = "karma.wal.";
@@ -108,7 +108,7 @@ pub fn list(dir: &Path) -> io::Result<Listing> {
     Ok(listing)
 }
 
-/// Lists WAL files in order (PERSISTENCE.md 3.1): segments by numeric first
+/// Lists WAL files in order (docs/storage.md, The write-ahead log): segments by numeric first
 /// LSN, then `karma.wal`. `.idx`, `.lsn` and non-u64 middles are excluded.
 pub fn wal_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(list(dir)?.paths())
@@ -160,7 +160,7 @@ pub fn io_error(action: &str, path: &Path, err: &io::Error) -> WalError {
 }
 
 /// Fsyncs a directory so that renames and creations in it survive a power
-/// loss (PERSISTENCE.md 1.3 suggestion).
+/// loss (docs/storage.md, What is durable when).
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }

@@ -1,4 +1,4 @@
-//! The `.idx` sidecar of a sealed segment (PERSISTENCE.md 3.9).
+//! The `.idx` sidecar of a sealed segment (docs/storage.md, The write-ahead log).
 //!
 //! ```text
 //! KARMA_WAL_INDEX_V1 size=324

@@ -1,4 +1,4 @@
-//! The line envelope (PERSISTENCE.md 3.2): `{"v":2,"lsn":N,"entry":<entry>}\n`.
+//! The line envelope (docs/storage.md, The write-ahead log): `{"v":2,"lsn":N,"entry":<entry>}\n`.
 //!
 //! Writing is a byte copy: the entry arrives already serialised and is put
 //! between a fixed prefix and `}`. Reading has a fast path for exactly the

@@ -1,4 +1,4 @@
-//! The write-ahead log (PERSISTENCE.md section 3).
+//! The write-ahead log (docs/storage.md, The write-ahead log).
 //!
 //! Every persisted mutation becomes one line
 //! `{"v":2,"lsn":N,"entry":<entry>}\n` in `karma.wal`. The engine applies a

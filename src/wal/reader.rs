@@ -1,5 +1,6 @@
 //! Replication pages: the entries after an LSN, read straight from the WAL
-//! files (PERSISTENCE.md 3.9 reader rules, 5.2 step 3).
+//! files (docs/storage.md, The write-ahead log: segments and their index;
+//! docs/protocol.md, replication.entries).
 //!
 //! This never touches the engine's state lock and never waits for the
 //! writer. It relies on three facts about the files:

@@ -21,7 +21,7 @@ fn all_entries(dir: &Path) -> Vec<(u64, String)> {
     entries
 }
 
-/// The page the spec asks for, computed from the full entry list.
+/// The page docs/protocol.md, replication.entries asks for, computed from the full entry list.
 fn expected(entries: &[(u64, String)], request: &PageRequest) -> Result<Page, PageError> {
     let mut page = Page::default();
     for (lsn, entry) in entries.iter().filter(|(lsn, _)| *lsn > request.after_lsn) {

@@ -1,5 +1,5 @@
 //! Reading the WAL at startup: every entry in order for replay, the torn-tail
-//! repair, and LSN recovery (PERSISTENCE.md 3.12-3.14).
+//! repair, and LSN recovery (docs/storage.md, Startup).
 //!
 //! Files are visited in WAL order (segments, then `karma.wal`) through
 //! read-only maps, so entries are handed to the visitor without copying.
@@ -131,7 +131,7 @@ fn cut_torn_tail(path: &Path, keep: u64) -> Result<(), WalError> {
     file.sync_all().map_err(|e| io_error("fsync WAL file", path, &e))
 }
 
-/// The current LSN at startup (PERSISTENCE.md 3.12, with the fix that the
+/// The current LSN at startup (docs/storage.md, Startup, with the fix that the
 /// lsn file is current): max(`karma.wal.lsn`, last LSN in the WAL files).
 /// Normally reads only the last entry of the last non-empty file; falls back
 /// to scanning every line when that entry cannot be read. A torn last line
@@ -207,7 +207,7 @@ fn scan_max_lsn(paths: &[PathBuf]) -> Result<u64, WalError> {
     Ok(max)
 }
 
-/// Reads `karma.wal.lsn` (PERSISTENCE.md 3.11): `None` when missing, 0 when
+/// Reads `karma.wal.lsn` (docs/storage.md, Other files): `None` when missing, 0 when
 /// empty; anything but a u64 (after trimming ASCII whitespace) is
 /// `Invalid WAL LSN file <path>`.
 pub fn read_lsn_file(dir: &Path) -> Result<Option<u64>, WalError> {

@@ -569,9 +569,9 @@ impl Drop for ReleaseOnPanic<'_> {
     }
 }
 
-/// Makes `karma.wal` end with `\n` before anything is appended (PERSISTENCE.md
-/// 3.14): a complete unterminated last line gets its `\n`; a torn one (not
-/// valid JSON) is cut off. Returns the resulting file size.
+/// Makes `karma.wal` end with `\n` before anything is appended (docs/storage.md, The write-ahead
+/// log): a complete unterminated last line gets its `\n`; a torn one (not valid JSON) is cut off.
+/// Returns the resulting file size.
 fn repair_tail(file: &fs::File, path: &Path, fsync: bool) -> Result<u64, WalError> {
     let size = file.metadata().map_err(|e| io_error("stat WAL file", path, &e))?.len();
     if size == 0 {

@@ -9,8 +9,8 @@ use super::super::files::test_dir::TempDir;
 use super::super::replay::for_each_record;
 use super::*;
 
-/// The 3.2 example entry with a one-digit key: 83 bytes, so lines with a
-/// one-digit LSN are 108 bytes.
+/// The example entry of docs/storage.md, The write-ahead log, with a
+/// one-digit key: 83 bytes, so lines with a one-digit LSN are 108 bytes.
 pub(crate) fn entry(key: u64) -> Vec<u8> {
     format!(r#"{{"v":2,"op":"counter.increment","series":"api","key":{key},"bucket":20260505,"value":7}}"#).into_bytes()
 }
@@ -24,7 +24,8 @@ pub(crate) fn options(dir: &Path) -> WalOptions {
 }
 
 /// Appends `lsns` one batch each (waiting for every one), so rotation is
-/// checked before every entry as in PERSISTENCE.md 3.8's example.
+/// checked before every entry (docs/storage.md, The write-ahead log:
+/// segments).
 pub(crate) fn append_each(wal: &Wal, lsns: std::ops::RangeInclusive<u64>) {
     for lsn in lsns {
         wal.append(lsn, &entry(lsn % 10)).expect("append");

@@ -226,7 +226,7 @@ pub fn unix_now() -> i64 {
 }
 
 /// Lowercase hex SHA-256 of the canonical text made of `lines`, each
-/// followed by `\n` (COMMANDS.md 11.3).
+/// followed by `\n` (docs/protocol.md, Fingerprints).
 pub fn fingerprint_of(lines: &[&str]) -> String {
     let mut text = String::new();
     for line in lines {
@@ -236,7 +236,7 @@ pub fn fingerprint_of(lines: &[&str]) -> String {
     karma::util::sha256::hex(&karma::util::sha256::sha256(text.as_bytes()))
 }
 
-/// A `.tree` file (PERSISTENCE.md 2.1, 2.2) holding `points`
+/// A `.tree` file (docs/storage.md, Snapshots) holding `points`
 /// (`(key, bucket, value)`, at most 15 keys per branch and 15 buckets per
 /// key), encoded by hand the way Karma 1.0 writes it.
 pub fn tree_file_bytes(points: &[(u64, u64, u64)]) -> Vec<u8> {

@@ -1,4 +1,4 @@
-//! Every eligible op (COMMANDS.md 11.1) run once and then answered from
+//! Every eligible op (docs/protocol.md, Idempotency) run once and then answered from
 //! its record, live and after `kill -9`; aliases sharing a record.
 use super::*;
 

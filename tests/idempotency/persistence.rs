@@ -1,6 +1,6 @@
 //! Records across restarts and on disk: `kill -9` and replay, snapshots,
 //! `karma.idempotency.json` as Karma 1.0 writes and reads it
-//! (PERSISTENCE.md 2.8, 3.4).
+//! (docs/storage.md, Idempotency and ingest snapshot / The write-ahead log).
 use super::*;
 use crate::common::{tree_file_bytes, unix_now};
 use std::time::Duration;
@@ -56,7 +56,7 @@ fn records_survive_a_series_snapshot_and_kill9() {
 /// committed stream, and an expired record), no sidecars, no WAL.
 #[test]
 fn records_written_by_karma_1_0_are_honoured() {
-    // The hand encoder reproduces PERSISTENCE.md 2.5 byte for byte.
+    // The hand encoder reproduces docs/storage.md, Snapshots byte for byte.
     let api: Vec<u8> = (0..56)
         .map(|i| {
             let hex = "82ac6272616e636865735f6e756d09a86272616e6368657399808080808080812a82a57461626c6581ce0135269907a5746f74616c078080";
@@ -130,8 +130,8 @@ fn records_written_by_karma_1_0_are_honoured() {
 }
 
 /// `karma.idempotency.json` as written by `snapshot.create_all`
-/// (PERSISTENCE.md 2.8), byte for byte, with the fingerprints of the test
-/// vectors of COMMANDS.md 15.1 computed by the server.
+/// (docs/storage.md, Idempotency and ingest snapshot), byte for byte, with the fingerprints of the
+/// test vectors of docs/protocol.md, Fingerprints computed by the server.
 #[test]
 fn idempotency_snapshot_document() {
     let server = Server::start(&[]);

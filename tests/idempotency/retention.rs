@@ -1,10 +1,10 @@
-//! Retention (COMMANDS.md 11.5, 11.6): pruning by count and by age, and
+//! Retention (docs/protocol.md, Idempotency / idempotency.prune): pruning by count and by age, and
 //! `idempotency.prune`.
 use super::*;
 use crate::common::unix_now;
 use std::time::Duration;
 
-/// COMMANDS.md 11.5: pruning also runs when records are loaded at startup,
+/// docs/protocol.md, Idempotency: pruning also runs when records are loaded at startup,
 /// and each drop adds 1 to `idempotency_pruned`.
 #[test]
 fn records_pruned_at_load_count_in_idempotency_pruned() {
@@ -59,7 +59,7 @@ fn pruning_by_max_records() {
     );
 }
 
-/// Age pruning (11.5). A live request's `idempotency_created_at_unix` is
+/// Age pruning (docs/protocol.md, Idempotency). A live request's `idempotency_created_at_unix` is
 /// accepted and ignored (the record gets the server's time); a record
 /// expires once `max_age` has passed; WAL entries carrying
 /// `idempotency_created_at_unix` (as Karma 1.0 logs them when a client

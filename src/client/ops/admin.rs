@@ -1,5 +1,5 @@
 //! Ingest streams, idempotency, snapshots, system, recovery,
-//! reconciliation and replication ops (COMMANDS.md sections 10 to 12).
+//! reconciliation and replication ops (docs/protocol.md sections 10 to 12).
 
 use super::{Fields, IngestMode};
 use crate::client::{
@@ -112,7 +112,7 @@ impl Client {
         self.typed(Op::Health, Fields::new().into_map())
     }
 
-    /// `system.stats`: counters and gauges of the node (COMMANDS.md 12.3).
+    /// `system.stats`: counters and gauges of the node (docs/protocol.md, System ops).
     pub fn stats(&self) -> Result<Object> {
         self.typed(Op::Stats, Fields::new().into_map())
     }

@@ -1,4 +1,4 @@
-//! Counter ops and series-level writes (COMMANDS.md sections 7 and 8).
+//! Counter ops and series-level writes (docs/protocol.md sections 7 and 8).
 
 use super::{Fields, Range};
 use crate::client::{BatchAdded, BatchDeleted, BatchReset, BatchSet, Client, KeyValue, Result, SeriesKeyValue};

@@ -1,5 +1,5 @@
 //! The typed methods of [`Client`](super::Client), one per op, grouped as
-//! COMMANDS.md groups them. Each builds its request's fields; the client
+//! docs/protocol.md groups them. Each builds its request's fields; the client
 //! adds `v`, `op` and the token, and decodes the reply.
 
 mod admin;

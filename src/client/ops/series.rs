@@ -1,4 +1,4 @@
-//! Whole-series management and reads (COMMANDS.md section 9; the wire
+//! Whole-series management and reads (docs/protocol.md, Inspecting a series; the wire
 //! calls a series a `tree`).
 
 use super::counters::numeric_keys;

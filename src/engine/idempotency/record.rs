@@ -95,7 +95,7 @@ fn concat(key: &str, response: &str) -> Box<str> {
     text.into_boxed_str()
 }
 
-/// One executed idempotent write (COMMANDS.md 11.4).
+/// One executed idempotent write (docs/protocol.md, Idempotency).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdempotencyRecord {
     text: Text,

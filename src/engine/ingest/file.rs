@@ -1,5 +1,5 @@
-//! `karma.idempotency.json` (PERSISTENCE.md 2.8): idempotency records and
-//! committed ingest streams, written by `snapshot.create_all` and read at
+//! `karma.idempotency.json` (docs/storage.md, Idempotency and ingest snapshot): idempotency records
+//! and committed ingest streams, written by `snapshot.create_all` and read at
 //! startup.
 //!
 //! The document is compact JSON plus `\n`, keys in this order:
@@ -11,7 +11,7 @@
 //!
 //! Extension: open streams would otherwise be lost when `create_all`
 //! truncates the WAL that holds their chunks (the reference loses them,
-//! COMMANDS.md 10.5). They go into one more field, `active_streams`, after
+//! docs/protocol.md, Streaming ingest). They go into one more field, `active_streams`, after
 //! `committed_streams` and only when there is at least one, so a file
 //! without open streams is byte-for-byte what Karma 1.0 writes, and Karma
 //! 1.0 ignores the field otherwise. A `replace_series` stream carries its
@@ -157,7 +157,7 @@ impl StreamHead<'_> {
 
 /// Parses `karma.idempotency.json` (Karma 1.0's, or ours with
 /// `active_streams`). Records are loaded with pruning relative to
-/// `now_unix` (PERSISTENCE.md 2.8); the third value is how many were
+/// `now_unix` (docs/storage.md, Idempotency and ingest snapshot); the third value is how many were
 /// pruned. `decode` turns `.tree` bytes back into a staged series.
 pub fn read_idempotency_json(
     bytes: &[u8],

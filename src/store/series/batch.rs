@@ -1,9 +1,9 @@
 //! Whole-batch writes: `series.batch_add` and `series.batch_set`.
 //!
 //! Karma 1.0 meets some overflow checks only halfway through a batch and
-//! leaves the items before them applied (COMMANDS.md §8.1, §8.2, §14 D3).
-//! Here every check runs first, in the order the reference would meet it,
-//! so a batch either applies completely or changes nothing, and a failing
+//! leaves the items before them applied (docs/protocol.md, series.batch_add / series.batch_set;
+//! Differences from Karma 1.0, D3). Here every check runs first, in the order the reference would
+//! meet it, so a batch either applies completely or changes nothing, and a failing
 //! batch gets the same error code and message as in the reference.
 //!
 //! Both writes first fold the items into the distinct `(key, bucket)`
@@ -93,7 +93,7 @@ fn items_total(items: &[(u64, Bucket, u64)]) -> Result<u64, BatchError> {
 
 impl Series {
     /// `series.batch_add`: adds each item's value to its key's bucket,
-    /// creating keys. Runs all four checks of COMMANDS.md §8.1 first, in
+    /// creating keys. Runs all four checks of docs/protocol.md, series.batch_add first, in
     /// the reference's order, and changes nothing when one fails:
     /// 1. a `(key, bucket)`'s summed values overflow: `BatchTotalOverflow`;
     /// 2. in order of first appearance, a bucket would overflow:
@@ -160,7 +160,7 @@ impl Series {
     /// `series.batch_set`: sets each item's bucket to exactly its value,
     /// the last value winning for a repeated `(key, bucket)`; 0 deletes the
     /// bucket and leaves the key (created empty if missing). Checks first
-    /// (COMMANDS.md §8.2) and changes nothing when one fails:
+    /// (docs/protocol.md, series.batch_set) and changes nothing when one fails:
     /// 1. starting from the series' grand total, for each distinct pair in
     ///    order of first appearance, add `new - current`; the first pair
     ///    taking it past `u64::MAX` gives `CounterOverflow` (computed

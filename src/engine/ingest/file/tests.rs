@@ -49,7 +49,7 @@ const F2: &str = "5a9462775a9462775a9462775a9462775a9462775a9462775a9462775a9462
 const FB: &str = "05b105e405b105e405b105e405b105e405b105e405b105e405b105e405b105e4";
 const FC: &str = "1f11252f1f11252f1f11252f1f11252f1f11252f1f11252f1f11252f1f11252f";
 
-/// The example of PERSISTENCE.md 2.8 with full-length fingerprints.
+/// The example of docs/storage.md, Idempotency and ingest snapshot with full-length fingerprints.
 fn example_file() -> String {
     format!(
         concat!(
