@@ -6,11 +6,15 @@
 //! burst waits once, for the highest LSN it queued, before anything is sent.
 //! So a client pipelining N writes costs one WAL batch (one fsync) instead
 //! of N, and still never sees a reply before every write of the burst is
-//! durable. If the WAL fails instead, each held-back success is replaced by
-//! the `internal_error` a lone request would have got, after memory has
-//! dropped the refused writes (see `degraded`); so is a write whose LSN
-//! became durable only in a later WAL epoch (handed out again after the WAL
-//! resumed from a failure: that LSN is another write).
+//! durable.
+//!
+//! If the WAL fails instead, each held write is judged on its own: one that
+//! reached the durable LSN before the failure keeps its success (memory,
+//! reloaded from the durable state, holds it), every other one gets the
+//! `internal_error` a lone request would have got, after memory has dropped
+//! it (see `degraded`). LSNs above the durable one are handed out again once
+//! the WAL resumes, so a write's LSN counts only in the WAL epoch it was
+//! given in.
 
 use std::ops::Range;
 use std::time::Instant;
@@ -18,22 +22,19 @@ use std::time::Instant;
 use super::{wal_refuses, Engine};
 use crate::protocol::reply::write_error;
 use crate::protocol::Op;
-use crate::wal::WalError;
+use crate::wal::Wal;
 
 /// The replies of the current burst that wait for the WAL.
 #[derive(Default)]
 pub struct Burst {
     held: Vec<Held>,
-    /// The highest LSN the held replies wait for.
-    lsn: u64,
-    /// The WAL epoch of the first held reply, and whether another held
-    /// reply had a different one.
-    epoch: Option<u64>,
-    mixed_epochs: bool,
 }
 
 /// One success reply already in the output buffer, not yet durable.
 struct Held {
+    /// The write's LSN and the WAL epoch it was given in.
+    lsn: u64,
+    epoch: u64,
     reply: Range<usize>,
     op: Op,
     /// A first idempotent write (timed on its own as well).
@@ -43,46 +44,66 @@ struct Held {
 
 impl Burst {
     pub(super) fn hold(&mut self, lsn: u64, epoch: u64, reply: Range<usize>, op: Op, keyed: bool, started: Instant) {
-        self.lsn = self.lsn.max(lsn);
-        self.mixed_epochs |= *self.epoch.get_or_insert(epoch) != epoch;
-        self.held.push(Held { reply, op, keyed, started });
+        self.held.push(Held { lsn, epoch, reply, op, keyed, started });
+    }
+}
+
+/// The WAL epoch and the durable LSN within it, read together (the epoch
+/// moves only when a failed WAL resumes; the durable LSN of the new epoch
+/// then grows past LSNs the old one refused).
+fn durable_now(wal: &Wal) -> (u64, u64) {
+    loop {
+        let epoch = wal.epoch();
+        let durable = wal.durable_lsn();
+        if wal.epoch() == epoch {
+            return (epoch, durable);
+        }
     }
 }
 
 impl Engine {
     /// Waits until every write of `burst` is durable, so `out` may be sent;
-    /// if the WAL failed, their replies in `out` become errors. Records the
-    /// held requests' latencies, including the wait. Leaves `burst` empty.
+    /// the replies of writes the WAL refused become errors. Records the held
+    /// requests' latencies, including the wait. Leaves `burst` empty.
     pub fn settle(&self, burst: &mut Burst, out: &mut Vec<u8>) {
         if burst.held.is_empty() {
             return;
         }
-        let failure = match &self.wal {
-            Some(wal) => wal.wait_durable(burst.lsn).err().or_else(|| {
-                let resumed = burst.mixed_epochs || burst.epoch != Some(wal.epoch());
-                resumed.then(|| WalError("the WAL failed before these writes were durable".to_string()))
-            }),
-            None => None,
-        };
-        if let Some(failure) = failure {
-            self.after_wal_failure();
-            let error = wal_refuses(&failure.0);
-            let mut rewritten = Vec::with_capacity(out.len());
-            let mut copied = 0;
-            for held in &burst.held {
-                rewritten.extend_from_slice(&out[copied..held.reply.start]);
-                write_error(&mut rewritten, &error);
-                copied = held.reply.end;
-                self.count_error(Some(held.op));
+        if let Some(wal) = &self.wal {
+            let epoch = wal.epoch();
+            let highest = burst.held.iter().filter(|h| h.epoch == epoch).map(|h| h.lsn).max();
+            let waited = highest.map_or(Ok(()), |lsn| wal.wait_durable(lsn));
+            let (epoch, durable) = durable_now(wal);
+            let refused: Vec<bool> = burst
+                .held
+                .iter()
+                .map(|held| match held.epoch == epoch {
+                    true => held.lsn > durable,
+                    false => self.epoch_end(held.epoch).is_none_or(|end| held.lsn > end),
+                })
+                .collect();
+            if refused.contains(&true) {
+                // Memory drops the refused writes before anyone is answered.
+                self.after_wal_failure();
+                let reason = match (waited, wal.failure()) {
+                    (Err(error), _) | (Ok(()), Some(error)) => error.0,
+                    (Ok(()), None) => "the WAL failed before these writes were durable".to_string(),
+                };
+                let error = wal_refuses(&reason);
+                let mut rewritten = Vec::with_capacity(out.len());
+                let mut copied = 0;
+                for (held, _) in burst.held.iter().zip(&refused).filter(|(_, refused)| **refused) {
+                    rewritten.extend_from_slice(&out[copied..held.reply.start]);
+                    write_error(&mut rewritten, &error);
+                    copied = held.reply.end;
+                    self.count_error(Some(held.op));
+                }
+                rewritten.extend_from_slice(&out[copied..]);
+                *out = rewritten;
             }
-            rewritten.extend_from_slice(&out[copied..]);
-            *out = rewritten;
         }
         for held in burst.held.drain(..) {
             self.record_latency(Some(held.op), held.started, held.keyed);
         }
-        burst.lsn = 0;
-        burst.epoch = None;
-        burst.mixed_epochs = false;
     }
 }

@@ -41,6 +41,9 @@ pub(super) struct Degraded {
     next_attempt: Option<Instant>,
     /// The last failed attempt's error (logged when it changes).
     last_attempt_error: Option<String>,
+    /// The last durable LSN of each WAL epoch that ended in a failure, by
+    /// epoch (a resume starts the next one).
+    epoch_ends: Vec<u64>,
     /// Times the WAL resumed after a failure, and when last (Unix seconds).
     recoveries: u64,
     last_recovery_unix: i64,
@@ -80,6 +83,9 @@ impl Engine {
         degraded.next_attempt = Some(started + RETRY_INTERVAL);
         match wal.resume() {
             Ok(()) => {
+                // Memory holds the durable state, so its LSN is where the
+                // epoch that failed ended.
+                degraded.epoch_ends.push(state.last_lsn);
                 degraded.reloaded = false;
                 degraded.next_attempt = None;
                 degraded.last_attempt_error = None;
@@ -96,6 +102,12 @@ impl Engine {
                 Err(wal_refuses(&failure.0))
             }
         }
+    }
+
+    /// The last durable LSN of a WAL epoch that has ended (`None` for the
+    /// current one).
+    pub(super) fn epoch_end(&self, epoch: u64) -> Option<u64> {
+        self.degraded.lock().epoch_ends.get(epoch as usize).copied()
     }
 
     /// After writes were refused because the WAL failed: take their effects
