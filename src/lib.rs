@@ -176,3 +176,8 @@ fn lock_directory(dir: &std::path::Path) -> Result<std::fs::File, String> {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The Russian README's Rust examples, compiled the same way.
+#[cfg(doctest)]
+#[doc = include_str!("../README.ru.md")]
+pub struct ReadmeRuDoctests;

@@ -375,3 +375,8 @@ fn storage_examples() {
 fn readme_examples() {
     check_document("README.md");
 }
+
+#[test]
+fn readme_ru_examples() {
+    check_document("README.ru.md");
+}
