@@ -49,7 +49,8 @@ fn snapshot_records(server: &Server) -> Vec<Value> {
     assert_eq!(server.request(r#"{"v":2,"op":"snapshot.create_all"}"#), ok(r#""OK""#));
     let chunk = response(&server.request(r#"{"v":2,"op":"idempotency.snapshot_fetch_chunk"}"#));
     assert_eq!(chunk["done"], json!(true), "{chunk}");
-    let data = karma::util::base64::decode(chunk["data_base64"].as_str().expect("data_base64")).expect("base64");
+    let text = chunk["data_base64"].as_str().expect("data_base64");
+    let data = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text).expect("base64");
     let document: Value = serde_json::from_slice(&data).expect("karma.idempotency.json is JSON");
     document["records"].as_array().expect("records").clone()
 }

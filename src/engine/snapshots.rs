@@ -19,6 +19,8 @@ use crate::protocol::{CommandError, ErrorCode};
 use crate::snapshot::{self, SnapshotError, SnapshotFile};
 use crate::store::Series;
 use crate::util::time::unix_now;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use std::collections::HashSet;
 use std::time::Instant;
 
@@ -215,7 +217,7 @@ impl Engine {
         out.extend_from_slice(b"{\"metadata\":");
         meta.write_reply_json(out);
         out.extend_from_slice(b",\"data_base64\":\"");
-        crate::util::base64::encode_into(&bytes, out);
+        out.extend_from_slice(STANDARD.encode(&bytes).as_bytes());
         out.extend_from_slice(b"\"}");
         Ok(())
     }
@@ -290,7 +292,7 @@ pub(super) fn write_chunk(
     out.extend_from_slice(b",\"done\":");
     write_bool(out, next >= total);
     out.extend_from_slice(b",\"data_base64\":\"");
-    crate::util::base64::encode_into(&data, out);
+    out.extend_from_slice(STANDARD.encode(&data).as_bytes());
     out.extend_from_slice(b"\"}");
     Ok(())
 }

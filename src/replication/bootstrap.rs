@@ -11,6 +11,8 @@ use super::{now_unix, ReplicationStats};
 use crate::client::{Client, Error as ClientError, Options};
 use crate::config::Config;
 use crate::snapshot::{self, SnapshotMeta};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::path::Path;
@@ -230,8 +232,7 @@ fn fetch_file(
             }
             Some(_) => {}
         }
-        let bytes = crate::util::base64::decode(&chunk.data_base64)
-            .map_err(|e| format!("Invalid chunk data from master: {e}"))?;
+        let bytes = STANDARD.decode(&chunk.data_base64).map_err(|e| format!("Invalid chunk data from master: {e}"))?;
         data.extend_from_slice(&bytes);
         offset = chunk.next_offset;
         if chunk.done {

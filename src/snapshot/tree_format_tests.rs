@@ -91,6 +91,22 @@ fn worked_example_decodes() {
     assert_eq!(series.get(42).unwrap().total(), 7);
 }
 
+/// `snapshot.fetch` and the chunk ops carry file bytes as RFC 4648 base64
+/// with `=` padding and no line breaks (docs/storage.md, Snapshots); the `base64`
+/// crate's `STANDARD` engine writes exactly that and, decoding, rejects
+/// anything it would not write (missing padding, set trailing bits, breaks).
+#[test]
+fn worked_example_base64_is_the_spec_text() {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+    let text = "gqxicmFuY2hlc19udW0JqGJyYW5jaGVzmYCAgICAgIEqgqV0YWJsZYHOATUmmQeldG90YWwHgIA=";
+    assert_eq!(STANDARD.encode(unhex(WORKED_EXAMPLE)), text);
+    assert_eq!(STANDARD.decode(text).unwrap(), unhex(WORKED_EXAMPLE));
+    for lenient in ["Zg", "Zh==", "Zm9v\nYmFy", "Zm9-", "Zg==Zg=="] {
+        assert!(STANDARD.decode(lenient).is_err(), "{lenient}");
+    }
+}
+
 #[test]
 fn empty_series_is_34_bytes() {
     let bytes = encode_series(&Series::new());

@@ -1,7 +1,5 @@
 //! Small dependency-free helpers shared by the rest of the crate.
 
-/// Standard base64 with `=` padding (snapshot and chunk transfer).
-pub mod base64;
 /// Durable file writes: temp file, fsync, rename, fsync the directory.
 pub mod fs;
 /// SHA-256 and lowercase hex (idempotency fingerprints, checksums).

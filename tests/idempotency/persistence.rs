@@ -221,7 +221,7 @@ fn idempotency_snapshot_document() {
             timestamp,
             bytes.len(),
             bytes.len(),
-            karma::util::base64::encode(&bytes[10..30])
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &bytes[10..30])
         ))
     );
 }

@@ -31,7 +31,8 @@ use crate::engine::idempotency::{IdempotencyRecord, IdempotencyRegistry};
 use crate::protocol::wide::write_saved_reply;
 use crate::protocol::write::{write_f64, write_i64, write_key, write_str, write_u64};
 use crate::store::Series;
-use crate::util::base64;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -103,7 +104,7 @@ pub fn write_idempotency_json(
             head.write(out);
             if let Some(staged) = &stream.staged {
                 out.extend_from_slice(b",\"staged_tree_base64\":\"");
-                base64::encode_into(&encode(staged), out);
+                out.extend_from_slice(STANDARD.encode(encode(staged)).as_bytes());
                 out.push(b'"');
             }
             out.push(b'}');
@@ -213,7 +214,7 @@ pub fn read_idempotency_json(
         let chunk_fingerprints = head.chunk_fingerprints()?;
         let staged = match (mode, stream.staged_tree_base64) {
             (IngestMode::ReplaceSeries, Some(text)) => {
-                let tree = base64::decode(&text).map_err(|e| bad(format!("staged series of stream \"{id}\": {e}")))?;
+                let tree = STANDARD.decode(&text).map_err(|e| bad(format!("staged series of stream \"{id}\": {e}")))?;
                 Some(decode(&tree).map_err(|e| bad(format!("staged series of stream \"{id}\": {e}")))?)
             }
             (IngestMode::ReplaceSeries, None) if head.last_chunk_seq == 0 => Some(Series::new()),
