@@ -316,7 +316,7 @@ pub fn check_fields(fields: &IdempotencyFields, computed: &Digest) -> Result<(),
 mod tests {
     use super::*;
     use crate::protocol::Op;
-    use crate::util::sha256::{hex, sha256};
+    use crate::util::sha256::sha256;
 
     /// The fingerprint digest the test records of `key` carry.
     fn fp(key: &str) -> Digest {
@@ -511,8 +511,8 @@ mod tests {
         assert_eq!(check_fields(&fields(&"k".repeat(256), None), &computed), Ok(()));
         assert_eq!(error(fields("k", Some(""))).message, "Field fingerprint must not be empty");
         assert_eq!(error(fields("k", Some(&"f".repeat(513)))).message, "Field fingerprint exceeds max size");
-        let hex_fp = hex(&computed);
-        for wrong in [hex(&sha256(b"abd")), hex_fp.to_uppercase(), hex_fp[..63].to_string(), format!("{hex_fp}0")] {
+        let hex_fp = hex::encode(computed);
+        for wrong in [hex::encode(sha256(b"abd")), hex_fp.to_uppercase(), hex_fp[..63].to_string(), format!("{hex_fp}0")] {
             let mismatch = error(fields("k", Some(&wrong)));
             assert_eq!(mismatch.code, ErrorCode::IdempotencyConflict);
             assert_eq!(mismatch.message, "Field fingerprint does not match request fingerprint");

@@ -24,7 +24,7 @@
 use super::fields::{Item, RawRange};
 use super::op::Op;
 use super::request::{Command, Request};
-use crate::util::sha256::{hex, sha256, Sha256};
+use crate::util::sha256::{sha256, Sha256};
 
 /// A SHA-256 digest of a canonical text; its lowercase hex is the
 /// fingerprint.
@@ -45,7 +45,7 @@ pub fn fingerprint(request: &Request<'_>) -> Option<String> {
 /// [`fingerprint`] from the op and command alone (WAL replay builds these
 /// without an envelope).
 pub fn command_fingerprint(op: Op, command: &Command<'_>) -> Option<String> {
-    command_digest(op, command).map(|digest| hex(&digest))
+    command_digest(op, command).map(hex::encode)
 }
 
 /// The SHA-256 of [`command_canonical_text`], hashed as it is produced:
@@ -66,32 +66,18 @@ pub fn command_canonical_text(op: Op, command: &Command<'_>) -> Option<String> {
 /// Whether `text` is exactly the lowercase hex of `digest` (what a client
 /// `fingerprint` must be), without rendering the hex.
 pub fn is_hex_of(text: &str, digest: &Digest) -> bool {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let text = text.as_bytes();
-    text.len() == 2 * digest.len()
-        && digest.iter().zip(text.chunks_exact(2)).all(|(&byte, pair)| {
-            pair[0] == DIGITS[usize::from(byte >> 4)] && pair[1] == DIGITS[usize::from(byte & 0x0f)]
-        })
+    digest_from_hex(text).as_ref() == Some(digest)
 }
 
 /// The digest whose lowercase hex is `text`; `None` unless `text` is
 /// exactly 64 lowercase hex digits.
 pub fn digest_from_hex(text: &str) -> Option<Digest> {
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        }
-    }
-    let text = text.as_bytes();
-    if text.len() != 64 {
+    // The hex crate also takes upper case; a fingerprint is lower case only.
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
         return None;
     }
     let mut digest = [0u8; 32];
-    for (byte, pair) in digest.iter_mut().zip(text.chunks_exact(2)) {
-        *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
-    }
+    hex::decode_to_slice(text, &mut digest).ok()?;
     Some(digest)
 }
 
@@ -490,7 +476,7 @@ mod tests {
         let text = canonical_text(&request).unwrap();
         assert!(text.len() > 10_000);
         assert_eq!(command_digest(request.op, &request.command), Some(sha256(text.as_bytes())));
-        assert_eq!(fp(&line), Some(hex(&sha256(text.as_bytes()))));
+        assert_eq!(fp(&line), Some(hex::encode(sha256(text.as_bytes()))));
         // Every length around the buffer's size.
         for len in 100..300 {
             let series = "s".repeat(len);
@@ -504,7 +490,7 @@ mod tests {
     #[test]
     fn hex_round_trips() {
         let digest = sha256(b"abc");
-        let text = hex(&digest);
+        let text = hex::encode(digest);
         assert!(is_hex_of(&text, &digest));
         assert_eq!(digest_from_hex(&text), Some(digest));
         assert!(!is_hex_of(&text.to_uppercase(), &digest));
@@ -512,7 +498,7 @@ mod tests {
         assert!(!is_hex_of(&text[..62], &digest));
         assert_eq!(digest_from_hex(&text[..62]), None);
         assert_eq!(digest_from_hex(&format!("{}g", &text[..63])), None);
-        assert!(!is_hex_of(&hex(&sha256(b"abd")), &digest));
+        assert!(!is_hex_of(&hex::encode(sha256(b"abd")), &digest));
     }
 
     #[test]

@@ -26,10 +26,11 @@ pub fn write_str(out: &mut Vec<u8>, value: &str) {
         out.extend_from_slice(&bytes[run_start..i]);
         run_start = i + 1;
         if escape.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let mut digits = [0u8; 2];
+            // Cannot fail: two digits for one byte.
+            let _ = hex::encode_to_slice([b], &mut digits);
             out.extend_from_slice(b"\\u00");
-            out.push(HEX[(b >> 4) as usize]);
-            out.push(HEX[(b & 0xf) as usize]);
+            out.extend_from_slice(&digits);
         } else {
             out.extend_from_slice(escape);
         }

@@ -2,7 +2,7 @@
 
 /// Durable file writes: temp file, fsync, rename, fsync the directory.
 pub mod fs;
-/// SHA-256 and lowercase hex (idempotency fingerprints, checksums).
+/// SHA-256 (idempotency fingerprints, checksums).
 pub mod sha256;
 /// Unique scratch directories for unit tests.
 #[cfg(test)]

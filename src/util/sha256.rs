@@ -1,4 +1,4 @@
-//! SHA-256 (FIPS 180-4) and lowercase hex.
+//! SHA-256 (FIPS 180-4).
 //!
 //! Used for idempotency fingerprints (docs/protocol.md, Fingerprints) and snapshot file
 //! names. The digest comes from the `sha2` crate, which uses the CPU's SHA
@@ -30,20 +30,10 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     sha2::Sha256::digest(data).into()
 }
 
-/// `bytes` as lowercase hexadecimal, two digits per byte.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{hex, sha256, Sha256};
+    use super::{sha256, Sha256};
+    use hex::encode as hex;
 
     #[test]
     fn fips_vectors() {
@@ -101,11 +91,5 @@ mod tests {
         assert_eq!(hex(&sha256(text.as_bytes())), "f5cec8440dbe3a2c8a1f2954263670d37ecfaecdacf186dc74c507ad42665f2e");
         let reset = "command:s:5:reset\nseries:s:5:usage\nkey:n\n";
         assert_eq!(hex(&sha256(reset.as_bytes())), "422e51677aebd841b23f86612755285b7200bc1c0ba822dd00463c24c6f8d205");
-    }
-
-    #[test]
-    fn hex_is_lowercase_and_padded() {
-        assert_eq!(hex(&[]), "");
-        assert_eq!(hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
     }
 }

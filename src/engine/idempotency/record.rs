@@ -174,15 +174,14 @@ impl IdempotencyRecord {
     /// Appends the fingerprint as a JSON string: the digest in lowercase
     /// hex, or the loaded text.
     pub fn write_fingerprint(&self, out: &mut Vec<u8>) {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         if let Some(text) = self.unusual_fingerprint() {
             return write_str(out, text);
         }
+        let mut text = [0u8; 64];
+        // Cannot fail: the buffer is exactly twice the digest's length.
+        let _ = hex::encode_to_slice(self.digest, &mut text);
         out.push(b'"');
-        for &byte in &self.digest {
-            out.push(DIGITS[usize::from(byte >> 4)]);
-            out.push(DIGITS[usize::from(byte & 0x0f)]);
-        }
+        out.extend_from_slice(&text);
         out.push(b'"');
     }
 
@@ -197,7 +196,7 @@ impl IdempotencyRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::util::sha256::{hex, sha256};
+    use crate::util::sha256::sha256;
 
     fn fingerprint_json(record: &IdempotencyRecord) -> String {
         let mut out = Vec::new();
@@ -223,7 +222,7 @@ mod tests {
             assert_eq!(record.created_at_unix, -5);
             assert!(record.fingerprint_matches(&digest));
             assert!(!record.fingerprint_matches(&sha256(b"y")));
-            assert_eq!(fingerprint_json(&record), format!("\"{}\"", hex(&digest)));
+            assert_eq!(fingerprint_json(&record), format!("\"{}\"", hex::encode(digest)));
             let inline = matches!(record.text, Text::Inline { .. });
             assert_eq!(record.key_bytes(), key.as_bytes());
             assert_eq!(inline, key.len() + response.len() <= INLINE, "{key}");
@@ -238,7 +237,7 @@ mod tests {
 
     #[test]
     fn file_fields_are_kept_verbatim() {
-        let hex_fp = hex(&sha256(b"x"));
+        let hex_fp = hex::encode(sha256(b"x"));
         let known = IdempotencyRecord::from_file("k", "reset", &hex_fp, "\"OK\"", 7);
         assert_eq!(known, IdempotencyRecord::new("k", Op::CounterReset, sha256(b"x"), "\"OK\"", 7));
         assert_eq!(known.operation(), "reset");
