@@ -315,8 +315,8 @@ pub fn check_fields(fields: &IdempotencyFields, computed: &Digest) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::fingerprint::sha256;
     use crate::protocol::Op;
-    use crate::util::sha256::sha256;
 
     /// The fingerprint digest the test records of `key` carry.
     fn fp(key: &str) -> Digest {
@@ -512,7 +512,9 @@ mod tests {
         assert_eq!(error(fields("k", Some(""))).message, "Field fingerprint must not be empty");
         assert_eq!(error(fields("k", Some(&"f".repeat(513)))).message, "Field fingerprint exceeds max size");
         let hex_fp = hex::encode(computed);
-        for wrong in [hex::encode(sha256(b"abd")), hex_fp.to_uppercase(), hex_fp[..63].to_string(), format!("{hex_fp}0")] {
+        for wrong in
+            [hex::encode(sha256(b"abd")), hex_fp.to_uppercase(), hex_fp[..63].to_string(), format!("{hex_fp}0")]
+        {
             let mismatch = error(fields("k", Some(&wrong)));
             assert_eq!(mismatch.code, ErrorCode::IdempotencyConflict);
             assert_eq!(mismatch.message, "Field fingerprint does not match request fingerprint");

@@ -24,11 +24,17 @@
 use super::fields::{Item, RawRange};
 use super::op::Op;
 use super::request::{Command, Request};
-use crate::util::sha256::{sha256, Sha256};
+use sha2::{Digest as _, Sha256};
 
 /// A SHA-256 digest of a canonical text; its lowercase hex is the
 /// fingerprint.
 pub type Digest = [u8; 32];
+
+/// The SHA-256 digest of `data`. `sha2` uses the CPU's SHA extensions when
+/// present: every keyed write is fingerprinted, so this is on the hot path.
+pub fn sha256(data: &[u8]) -> Digest {
+    Sha256::digest(data).into()
+}
 
 /// The canonical text of an idempotent-eligible request (docs/protocol.md, Idempotency)
 /// or of an ingest request; `None` for every other op.
@@ -213,7 +219,7 @@ impl HashSink {
             None => sha256(&self.buffer[..self.len]),
             Some(mut hasher) => {
                 hasher.update(&self.buffer[..self.len]);
-                hasher.finalize()
+                hasher.finalize().into()
             }
         }
     }

@@ -37,7 +37,7 @@
 
 use std::fmt;
 
-use crate::util::sha256::sha256;
+use sha2::{Digest, Sha256};
 
 /// Suffix of every snapshot file.
 pub const TREE_SUFFIX: &str = ".tree";
@@ -116,7 +116,7 @@ pub fn snapshot_file_name(unix: i64, series: &str) -> String {
     if escaped.len() <= MAX_VERBATIM_FILE_NAME {
         return escaped;
     }
-    format!("{prefix}_{HASHED_MARKER}{}{TREE_SUFFIX}", hex::encode(&sha256(series.as_bytes())))
+    format!("{prefix}_{HASHED_MARKER}{}{TREE_SUFFIX}", hex::encode(Sha256::digest(series)))
 }
 
 /// The name an older version of this server gave the snapshot: `%`, `/`
@@ -126,7 +126,7 @@ fn legacy_file_name(unix: i64, series: &str) -> String {
     if name.len() <= MAX_VERBATIM_FILE_NAME {
         return name;
     }
-    format!("{unix}_{HASHED_MARKER}{}{TREE_SUFFIX}", hex::encode(&sha256(series.as_bytes())))
+    format!("{unix}_{HASHED_MARKER}{}{TREE_SUFFIX}", hex::encode(Sha256::digest(series)))
 }
 
 /// Whether `file`, a snapshot taken at `timestamp`, is a file name this
@@ -321,7 +321,7 @@ mod tests {
     fn long_names_are_hashed() {
         let series = "x".repeat(300);
         let file = snapshot_file_name(1795245397, &series);
-        assert_eq!(file, format!("01795245397_%H{}.tree", hex::encode(&sha256(series.as_bytes()))));
+        assert_eq!(file, format!("01795245397_%H{}.tree", hex::encode(Sha256::digest(&series))));
         assert_eq!(file.len(), 11 + 1 + 2 + 64 + 5);
         assert_eq!(parse_snapshot_file_name(&file), parsed(1795245397, None, true));
         assert!(names_series(&file, 1795245397, &series));
@@ -357,7 +357,7 @@ mod tests {
             assert!(names_series(file, 7, series), "{file}");
         }
         let long = "é".repeat(150);
-        let file = format!("9_%H{}.tree", hex::encode(&sha256(long.as_bytes())));
+        let file = format!("9_%H{}.tree", hex::encode(Sha256::digest(&long)));
         assert_eq!(parse_snapshot_file_name(&file), parsed(9, None, true));
         assert!(names_series(&file, 9, &long));
         // A sidecar naming a series the file could not hold does not count.

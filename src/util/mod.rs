@@ -2,8 +2,6 @@
 
 /// Durable file writes: temp file, fsync, rename, fsync the directory.
 pub mod fs;
-/// SHA-256 (idempotency fingerprints, checksums).
-pub mod sha256;
 /// Unique scratch directories for unit tests.
 #[cfg(test)]
 pub(crate) mod test_dir;

@@ -233,7 +233,7 @@ pub fn fingerprint_of(lines: &[&str]) -> String {
         text.push_str(line);
         text.push('\n');
     }
-    hex::encode(karma::util::sha256::sha256(text.as_bytes()))
+    hex::encode(karma::protocol::fingerprint::sha256(text.as_bytes()))
 }
 
 /// A `.tree` file (docs/storage.md, Snapshots) holding `points`

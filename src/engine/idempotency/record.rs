@@ -196,7 +196,7 @@ impl IdempotencyRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::util::sha256::sha256;
+    use crate::protocol::fingerprint::sha256;
 
     fn fingerprint_json(record: &IdempotencyRecord) -> String {
         let mut out = Vec::new();
