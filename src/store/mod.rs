@@ -23,7 +23,7 @@ use std::collections::HashMap;
 
 pub use bucket::Bucket;
 pub use counter::{Counter, Overflow};
-pub use hash::FastKeyHasher;
+pub use hash::FastKeyState;
 pub use series::{BatchError, BatchOutcome, Series};
 
 /// Every series, by name, remembering the order in which they were created.

@@ -1,7 +1,7 @@
 //! A series: every key's [`Counter`], in one hash map.
 //!
 //! Keys are arbitrary client-chosen `u64`s, so they live in a `HashMap`
-//! with [`FastKeyHasher`] (seeded, a few cycles per key) rather than a
+//! with [`FastKeyState`] (seeded, a few cycles per key) rather than a
 //! sorted structure: point reads and writes, by far the most common ops,
 //! are one hash lookup. The few ops that need key order (`tree.keys`,
 //! `tree.top`) select what they return in O(n) and sort only that page.
@@ -19,7 +19,7 @@ use std::ops::{Deref, DerefMut};
 
 use super::bucket::Bucket;
 use super::counter::{Counter, Overflow};
-use super::hash::FastKeyHasher;
+use super::hash::FastKeyState;
 
 pub use batch::{BatchError, BatchOutcome};
 
@@ -31,7 +31,7 @@ pub use batch::{BatchError, BatchOutcome};
 /// key under the state lock.
 #[derive(Clone, Debug, Default)]
 pub struct Series {
-    counters: HashMap<u64, Counter, FastKeyHasher>,
+    counters: HashMap<u64, Counter, FastKeyState>,
     points: usize,
 }
 

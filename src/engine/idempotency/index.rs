@@ -25,48 +25,21 @@
 //! process so that a request's hash can be computed before the state lock
 //! is taken.
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
-use std::sync::OnceLock;
+use crate::store::FastKeyState;
+use std::hash::{BuildHasher, Hasher};
 
 /// The seeded hash of an `idempotency_key`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeyHash(u64);
 
 impl KeyHash {
-    /// A seeded folded-multiply hash over 8-byte words, the length mixed
-    /// in first so that trailing zero bytes change the hash.
+    /// The store's seeded folded-multiply hash over the key's bytes (8-byte
+    /// words, then the length, so trailing zero bytes change the hash).
     pub fn of(key: impl AsRef<[u8]>) -> KeyHash {
-        let bytes = key.as_ref();
-        let mut state = mix(seed() ^ bytes.len() as u64);
-        let mut words = bytes.chunks_exact(8);
-        for word in &mut words {
-            let mut le = [0u8; 8];
-            le.copy_from_slice(word);
-            state = mix(state ^ u64::from_le_bytes(le));
-        }
-        let rest = words.remainder();
-        if !rest.is_empty() {
-            let mut le = [0u8; 8];
-            le[..rest.len()].copy_from_slice(rest);
-            state = mix(state ^ u64::from_le_bytes(le));
-        }
-        KeyHash(state)
+        let mut hasher = FastKeyState::default().build_hasher();
+        hasher.write(key.as_ref());
+        KeyHash(hasher.finish())
     }
-}
-
-/// One random seed per process, from std's randomly keyed hasher.
-fn seed() -> u64 {
-    static SEED: OnceLock<u64> = OnceLock::new();
-    *SEED.get_or_init(|| RandomState::new().hash_one(0x006b_6172_6d61_u64))
-}
-
-/// One round of folded multiplication (the high and low halves of the
-/// 128-bit product, xored): every input bit reaches every output bit.
-fn mix(x: u64) -> u64 {
-    const MULTIPLIER: u64 = 0x9E37_79B9_7F4A_7C15;
-    let product = u128::from(x ^ 0x2D35_8DCC_AA6C_78A5) * u128::from(MULTIPLIER);
-    (product as u64) ^ ((product >> 64) as u64)
 }
 
 /// A record's sequence number as the index keeps it: the low 32 bits.

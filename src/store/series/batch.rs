@@ -20,7 +20,7 @@ use std::fmt;
 use super::Series;
 use crate::store::bucket::Bucket;
 use crate::store::counter::{Counter, Overflow};
-use crate::store::hash::FastKeyHasher;
+use crate::store::hash::FastKeyState;
 
 /// Why a batch was refused. Nothing was changed.
 #[derive(Debug, PartialEq, Eq)]
@@ -71,8 +71,8 @@ struct Pair {
 /// Folds `items` into distinct pairs in order of first appearance, merging
 /// a repeated pair's value into the earlier one with `merge`.
 fn fold_pairs<E>(items: &[(u64, Bucket, u64)], merge: impl Fn(u64, u64) -> Result<u64, E>) -> Result<Vec<Pair>, E> {
-    let mut index: HashMap<(u64, Bucket), usize, FastKeyHasher> =
-        HashMap::with_capacity_and_hasher(items.len(), FastKeyHasher::default());
+    let mut index: HashMap<(u64, Bucket), usize, FastKeyState> =
+        HashMap::with_capacity_and_hasher(items.len(), FastKeyState::default());
     let mut pairs: Vec<Pair> = Vec::with_capacity(items.len());
     for &(key, bucket, value) in items {
         match index.get(&(key, bucket)) {
@@ -130,8 +130,8 @@ impl Series {
         }
         // Checks 3 and 4, met item by item as the reference applies them.
         let mut total: u64 = 0;
-        let mut key_totals: HashMap<u64, u64, FastKeyHasher> =
-            HashMap::with_capacity_and_hasher(pairs.len(), FastKeyHasher::default());
+        let mut key_totals: HashMap<u64, u64, FastKeyState> =
+            HashMap::with_capacity_and_hasher(pairs.len(), FastKeyState::default());
         for &(key, bucket, value) in items {
             total = total.checked_add(value).ok_or(BatchError::BatchTotalOverflow)?;
             let key_total = key_totals.entry(key).or_insert_with(|| self.get(key).map_or(0, |counter| counter.total()));
