@@ -160,8 +160,6 @@ fn write_checkpoint(out: &mut Vec<u8>, checkpoint: &Checkpoint, nulls: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn checkpoint(source: &str, offset: Option<&str>, event_id: Option<&str>, at: i64) -> Checkpoint {
         Checkpoint {
@@ -174,26 +172,6 @@ mod tests {
 
     fn text(bytes: &[u8]) -> &str {
         std::str::from_utf8(bytes).expect("UTF-8")
-    }
-
-    /// A fresh directory for one test, removed on drop.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new() -> TempDir {
-            static COUNTER: AtomicUsize = AtomicUsize::new(0);
-            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let dir = std::env::temp_dir().join(format!("karma-recovery-{}-{n}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).expect("create temp dir");
-            TempDir(dir)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
     }
 
     #[test]
@@ -261,31 +239,31 @@ mod tests {
 
     #[test]
     fn load_reads_what_file_bytes_wrote() {
-        let dir = TempDir::new();
-        assert_eq!(RecoveryCheckpoints::load(&dir.0), Ok(RecoveryCheckpoints::new()));
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(RecoveryCheckpoints::load(dir.path()), Ok(RecoveryCheckpoints::new()));
         let mut checkpoints = RecoveryCheckpoints::new();
         checkpoints.set(checkpoint("usage", Some("42"), None, 1795245230));
         checkpoints.set(checkpoint("abc", None, Some("e1"), 1795245230));
-        crate::util::fs::write_atomic(&dir.0, RECOVERY_FILE, &checkpoints.file_bytes(), false).unwrap();
-        assert_eq!(RecoveryCheckpoints::load(&dir.0), Ok(checkpoints));
+        crate::util::fs::write_atomic(dir.path(), RECOVERY_FILE, &checkpoints.file_bytes(), false).unwrap();
+        assert_eq!(RecoveryCheckpoints::load(dir.path()), Ok(checkpoints));
         // The Karma 1.0 example, with unknown fields tolerated.
         let karma = r#"{"checkpoints":[{"source":"abc","event_id":"e1","updated_at_unix":1795245230,"x":1},{"source":"usage","offset":"42","updated_at_unix":1795245230}],"v":1}"#;
-        std::fs::write(dir.0.join(RECOVERY_FILE), karma).unwrap();
-        let loaded = RecoveryCheckpoints::load(&dir.0).unwrap();
+        std::fs::write(dir.path().join(RECOVERY_FILE), karma).unwrap();
+        let loaded = RecoveryCheckpoints::load(dir.path()).unwrap();
         assert_eq!(loaded.get("abc"), Some(&checkpoint("abc", None, Some("e1"), 1795245230)));
         assert_eq!(loaded.get("usage"), Some(&checkpoint("usage", Some("42"), None, 1795245230)));
     }
 
     #[test]
     fn a_bad_file_is_an_error_naming_it() {
-        let dir = TempDir::new();
-        std::fs::write(dir.0.join(RECOVERY_FILE), "{\"checkpoints\":[{\"source\":1}]}").unwrap();
-        let error = RecoveryCheckpoints::load(&dir.0).unwrap_err();
-        let path = std::path::absolute(dir.0.join(RECOVERY_FILE)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(RECOVERY_FILE), "{\"checkpoints\":[{\"source\":1}]}").unwrap();
+        let error = RecoveryCheckpoints::load(dir.path()).unwrap_err();
+        let path = std::path::absolute(dir.path().join(RECOVERY_FILE)).unwrap();
         assert!(error.starts_with(&format!("Cannot parse {}: invalid type", path.display())), "{error}");
-        std::fs::remove_file(dir.0.join(RECOVERY_FILE)).unwrap();
-        std::fs::create_dir(dir.0.join(RECOVERY_FILE)).unwrap();
-        let error = RecoveryCheckpoints::load(&dir.0).unwrap_err();
+        std::fs::remove_file(dir.path().join(RECOVERY_FILE)).unwrap();
+        std::fs::create_dir(dir.path().join(RECOVERY_FILE)).unwrap();
+        let error = RecoveryCheckpoints::load(dir.path()).unwrap_err();
         assert!(error.starts_with(&format!("Cannot read {}: ", path.display())), "{error}");
     }
 }

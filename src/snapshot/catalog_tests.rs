@@ -4,7 +4,7 @@ use std::fs;
 
 use super::*;
 use crate::store::{Bucket, Counter};
-use crate::util::test_dir::TempDir;
+use tempfile::TempDir;
 
 fn api_series() -> Series {
     let mut series = Series::new();
@@ -31,7 +31,7 @@ fn put(dir: &Path, series: &str, unix: i64, last_lsn: u64) -> SnapshotMeta {
 
 #[test]
 fn write_snapshot_writes_the_worked_example_and_its_sidecar() {
-    let dir = TempDir::new("catalog_write");
+    let dir = TempDir::new().unwrap();
     let meta = write_snapshot(dir.path(), "api", &api_series(), 1, 1795245397).unwrap();
     assert_eq!(
         meta,
@@ -56,7 +56,7 @@ fn write_snapshot_writes_the_worked_example_and_its_sidecar() {
 
 #[test]
 fn write_snapshot_creates_the_directory() {
-    let dir = TempDir::new("catalog_mkdir");
+    let dir = TempDir::new().unwrap();
     let nested = dir.path().join("a").join("b");
     put(&nested, "s", 1, 0);
     assert_eq!(names_in(&nested), vec!["1_s.tree", "1_s.tree.meta.json"]);
@@ -64,7 +64,7 @@ fn write_snapshot_creates_the_directory() {
 
 #[test]
 fn unsafe_series_names_stay_inside_the_directory() {
-    let dir = TempDir::new("catalog_unsafe");
+    let dir = TempDir::new().unwrap();
     put(dir.path(), "../../escape", 5, 0);
     put(dir.path(), "a/b%c", 5, 0);
     put(dir.path(), "50%", 5, 0);
@@ -89,7 +89,7 @@ fn unsafe_series_names_stay_inside_the_directory() {
 /// verbatim, as Karma 1.0 reads it.
 #[test]
 fn escaped_names_of_older_versions_keep_their_series() {
-    let dir = TempDir::new("catalog_legacy");
+    let dir = TempDir::new().unwrap();
     let legacy = |file: &str, tree: &str| {
         fs::write(dir.path().join(file), tree_format::encode_series(&Series::new())).unwrap();
         let meta =
@@ -124,7 +124,7 @@ fn escaped_names_of_older_versions_keep_their_series() {
 
 #[test]
 fn a_300_byte_series_name_is_hashed_and_resolved_through_its_sidecar() {
-    let dir = TempDir::new("catalog_hashed");
+    let dir = TempDir::new().unwrap();
     let long = "é".repeat(150);
     let meta = put(dir.path(), &long, 9, 4);
     assert!(meta.file.starts_with("09_%H"));
@@ -146,7 +146,7 @@ fn a_300_byte_series_name_is_hashed_and_resolved_through_its_sidecar() {
 
 #[test]
 fn listing_is_newest_first_ties_by_name_and_skips_what_is_not_a_snapshot() {
-    let dir = TempDir::new("catalog_list");
+    let dir = TempDir::new().unwrap();
     put(dir.path(), "b", 100, 0);
     put(dir.path(), "a", 100, 0);
     put(dir.path(), "a", 300, 0);
@@ -170,7 +170,7 @@ fn listing_is_newest_first_ties_by_name_and_skips_what_is_not_a_snapshot() {
 
 #[test]
 fn a_missing_directory_lists_empty() {
-    let dir = TempDir::new("catalog_missing");
+    let dir = TempDir::new().unwrap();
     let missing = dir.path().join("nope");
     assert_eq!(list_snapshots(&missing).unwrap(), vec![]);
     assert_eq!(restore_lsn(&missing).unwrap(), 0);
@@ -180,7 +180,7 @@ fn a_missing_directory_lists_empty() {
 
 #[test]
 fn load_meta_reads_or_synthesises_and_reports_bad_sidecars() {
-    let dir = TempDir::new("catalog_meta");
+    let dir = TempDir::new().unwrap();
     put(dir.path(), "api", 1795245397, 12);
     fs::write(dir.path().join("1795245000_api.tree"), [0x80]).unwrap();
     let list = list_snapshots(dir.path()).unwrap();
@@ -205,7 +205,7 @@ fn load_meta_reads_or_synthesises_and_reports_bad_sidecars() {
 
 #[test]
 fn latest_per_series_orders_series_by_their_newest_snapshot() {
-    let dir = TempDir::new("catalog_latest");
+    let dir = TempDir::new().unwrap();
     put(dir.path(), "a", 100, 0);
     put(dir.path(), "b", 150, 0);
     put(dir.path(), "a", 120, 0);
@@ -223,7 +223,7 @@ fn latest_per_series_orders_series_by_their_newest_snapshot() {
 
 #[test]
 fn restore_lsn_is_the_minimum_and_last_snapshot_lsn_the_maximum() {
-    let dir = TempDir::new("catalog_lsn");
+    let dir = TempDir::new().unwrap();
     put(dir.path(), "a", 100, 50);
     put(dir.path(), "a", 200, 9);
     put(dir.path(), "b", 150, 20);
@@ -239,7 +239,7 @@ fn restore_lsn_is_the_minimum_and_last_snapshot_lsn_the_maximum() {
 
 #[test]
 fn restore_lsn_falls_back_to_the_idempotency_sidecar() {
-    let dir = TempDir::new("catalog_idem_lsn");
+    let dir = TempDir::new().unwrap();
     assert_eq!(restore_lsn(dir.path()).unwrap(), 0);
     write_idempotency_snapshot(dir.path(), b"{\"records\":[],\"committed_streams\":[]}\n", 23, 0, 0).unwrap();
     assert_eq!(restore_lsn(dir.path()).unwrap(), 23);
@@ -255,7 +255,7 @@ fn restore_lsn_falls_back_to_the_idempotency_sidecar() {
 
 #[test]
 fn prune_keeps_the_newest_n_per_series_with_their_sidecars() {
-    let dir = TempDir::new("catalog_prune");
+    let dir = TempDir::new().unwrap();
     for unix in [10, 20, 30, 40] {
         put(dir.path(), "a", unix, 0);
     }
@@ -283,7 +283,7 @@ fn prune_keeps_the_newest_n_per_series_with_their_sidecars() {
 
 #[test]
 fn remove_series_snapshots_removes_only_that_series() {
-    let dir = TempDir::new("catalog_drop");
+    let dir = TempDir::new().unwrap();
     put(dir.path(), "a", 1, 0);
     put(dir.path(), "a", 2, 0);
     put(dir.path(), "a_b", 3, 0);
@@ -295,7 +295,7 @@ fn remove_series_snapshots_removes_only_that_series() {
 
 #[test]
 fn read_snapshot_names_the_corrupt_file() {
-    let dir = TempDir::new("catalog_corrupt");
+    let dir = TempDir::new().unwrap();
     let path = dir.path().join("1_x.tree");
     fs::write(&path, [0x81, 0xa8]).unwrap();
     let err = read_snapshot(&path).unwrap_err();
@@ -308,7 +308,7 @@ fn read_snapshot_names_the_corrupt_file() {
 
 #[test]
 fn stat_snapshot_checks_the_name_before_existence() {
-    let dir = TempDir::new("catalog_stat");
+    let dir = TempDir::new().unwrap();
     put(dir.path(), "api", 7, 0);
     let found = stat_snapshot(dir.path(), "7_api.tree").unwrap().unwrap();
     assert_eq!((found.series.as_str(), found.timestamp, found.bytes), ("api", 7, 34));
@@ -325,7 +325,7 @@ fn stat_snapshot_checks_the_name_before_existence() {
 
 #[test]
 fn idempotency_snapshot_and_its_sidecar() {
-    let dir = TempDir::new("catalog_idem");
+    let dir = TempDir::new().unwrap();
     assert_eq!(read_idempotency_meta(dir.path(), (3, 4)).unwrap(), None);
     let payload = b"{\"records\":[],\"committed_streams\":[]}\n";
     let meta = write_idempotency_snapshot(dir.path(), payload, 23, 2, 1).unwrap();

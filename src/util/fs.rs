@@ -204,7 +204,7 @@ impl Write for TempWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::util::test_dir::TempDir;
+    use tempfile::TempDir;
 
     /// The names in `dir`, sorted.
     fn entries(dir: &Path) -> Vec<PathBuf> {
@@ -223,7 +223,7 @@ mod tests {
 
     #[test]
     fn creates_then_replaces_and_leaves_no_temp_file() {
-        let dir = TempDir::new("replace");
+        let dir = TempDir::new().unwrap();
         for fsync in [true, false] {
             write_atomic(dir.path(), "karma.wal.lsn", b"41\n", fsync).expect("first write");
             assert_eq!(fs::read(dir.path().join("karma.wal.lsn")).expect("read"), b"41\n");
@@ -237,7 +237,7 @@ mod tests {
 
     #[test]
     fn writes_and_replaces_leaving_no_temp_file() {
-        let dir = TempDir::new("durable_replace");
+        let dir = TempDir::new().unwrap();
         write_atomic(dir.path(), "a.json", b"one\n", true).unwrap();
         assert_eq!(fs::read(dir.path().join("a.json")).unwrap(), b"one\n");
         write_atomic(dir.path(), "a.json", b"two!\n", false).unwrap();
@@ -247,7 +247,7 @@ mod tests {
 
     #[test]
     fn streaming_writer_counts_bytes() {
-        let dir = TempDir::new("durable_stream");
+        let dir = TempDir::new().unwrap();
         let n = write_atomic_with(dir.path(), "b.bin", true, |out| {
             out.write_all(&[7u8; 100_000])?;
             out.write_all(b"end")
@@ -259,7 +259,7 @@ mod tests {
 
     #[test]
     fn every_fsync_level_writes_the_same_bytes() {
-        let dir = TempDir::new("levels");
+        let dir = TempDir::new().unwrap();
         for (fsync, content) in [(Fsync::Off, "off"), (Fsync::File, "file"), (Fsync::FileAndDir, "file and dir")] {
             let n = write_atomic_with(dir.path(), "f.json", fsync, |out| out.write_all(content.as_bytes())).unwrap();
             assert_eq!(n, content.len() as u64);
@@ -272,7 +272,7 @@ mod tests {
 
     #[test]
     fn a_failed_fill_removes_the_temp_file_and_keeps_the_old_content() {
-        let dir = TempDir::new("durable_fail");
+        let dir = TempDir::new().unwrap();
         write_atomic(dir.path(), "c.json", b"old\n", true).unwrap();
         let err = write_atomic_with(dir.path(), "c.json", true, |out| {
             out.write_all(b"partial")?;
@@ -286,7 +286,7 @@ mod tests {
 
     #[test]
     fn missing_directory_fails_and_creates_nothing() {
-        let dir = TempDir::new("missing");
+        let dir = TempDir::new().unwrap();
         let missing = dir.path().join("nope");
         let error = write_atomic(&missing, "a.tree", b"x", true).expect_err("must fail");
         assert_eq!(error.kind(), io::ErrorKind::NotFound);
@@ -300,7 +300,7 @@ mod tests {
     fn failed_rename_removes_the_temp_file() {
         // A directory in the target's place makes the rename fail after the
         // temp file was written.
-        let dir = TempDir::new("rename");
+        let dir = TempDir::new().unwrap();
         fs::create_dir(dir.path().join("target")).expect("create blocking dir");
         fs::write(dir.path().join("target").join("inside"), b"keep").expect("fill it");
         let error = write_atomic(dir.path(), "target", b"new", true).expect_err("must fail");
@@ -311,7 +311,7 @@ mod tests {
 
     #[test]
     fn a_failed_rename_removes_the_temp_file() {
-        let dir = TempDir::new("durable_rename_fail");
+        let dir = TempDir::new().unwrap();
         // A non-empty directory in the target's place makes the rename fail.
         fs::create_dir_all(dir.path().join("d.json").join("inner")).unwrap();
         assert!(write_atomic(dir.path(), "d.json", b"x", true).is_err());
@@ -330,7 +330,7 @@ mod tests {
 
     #[test]
     fn temp_names_follow_the_documented_pattern() {
-        let dir = TempDir::new("durable_pattern");
+        let dir = TempDir::new().unwrap();
         let mut seen = None;
         let _ = write_atomic_with(dir.path(), "e.tree", true, |_| {
             seen = Some(entry_names(dir.path()));
@@ -348,7 +348,7 @@ mod tests {
 
     #[test]
     fn fsync_dir_reports_the_path() {
-        let dir = TempDir::new("fsync");
+        let dir = TempDir::new().unwrap();
         fsync_dir(dir.path()).expect("fsync an existing dir");
         let error = fsync_dir(&dir.path().join("gone")).expect_err("must fail");
         assert!(error.to_string().contains("cannot fsync directory "), "{error}");

@@ -2,8 +2,5 @@
 
 /// Durable file writes: temp file, fsync, rename, fsync the directory.
 pub mod fs;
-/// Unique scratch directories for unit tests.
-#[cfg(test)]
-pub(crate) mod test_dir;
 /// Unix time, RFC 3339 formatting and parsing, civil-date math.
 pub mod time;

@@ -180,15 +180,9 @@ pub fn decimal_len(mut value: u64) -> usize {
 }
 
 #[cfg(test)]
-pub(crate) mod test_dir {
-    //! The crate's test scratch directory, where the WAL tests import it.
-    pub(crate) use crate::util::test_dir::TempDir;
-}
-
-#[cfg(test)]
 mod tests {
-    use super::test_dir::TempDir;
     use super::*;
+    use tempfile::TempDir;
 
     #[test]
     fn segment_names_round_trip_and_reject_non_u64_middles() {
@@ -209,7 +203,7 @@ mod tests {
 
     #[test]
     fn wal_files_orders_segments_numerically_then_the_active_file() {
-        let tmp = TempDir::new("files");
+        let tmp = TempDir::new().unwrap();
         for name in [
             "karma.wal",
             "karma.wal.10.segment",

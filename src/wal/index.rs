@@ -165,8 +165,8 @@ fn parse_digits(field: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::files::test_dir::TempDir;
     use super::*;
+    use tempfile::TempDir;
 
     #[test]
     fn renders_the_documented_example() {
@@ -176,7 +176,7 @@ mod tests {
 
     #[test]
     fn write_replaces_atomically_and_leaves_no_temp_file() {
-        let tmp = TempDir::new("idx");
+        let tmp = TempDir::new().unwrap();
         let segment = tmp.path().join("karma.wal.00000000000000000001.segment");
         let path = write(&segment, 324, &[(1, 0), (2, 108), (3, 216)], true).expect("write");
         assert_eq!(fs::read(&path).unwrap(), b"KARMA_WAL_INDEX_V1 size=324\n1 0\n2 108\n3 216\n");

@@ -4,11 +4,11 @@
 use std::fs;
 use std::sync::Arc;
 
-use super::super::files::test_dir::TempDir;
 use super::super::replay::for_each_record;
 use super::super::writer::tests::{append_each, entry, options};
 use super::super::{Wal, WalOptions};
 use super::*;
+use tempfile::TempDir;
 
 /// Every entry of the WAL in `dir`, from replay.
 fn all_entries(dir: &Path) -> Vec<(u64, String)> {
@@ -77,7 +77,7 @@ fn assert_all_pages(dir: &Path, entries: &[(u64, String)], what: &str) {
 
 #[test]
 fn pages_across_segments_and_the_active_file() {
-    let tmp = TempDir::new("pages");
+    let tmp = TempDir::new().unwrap();
     let entries = ten_entries(&tmp);
     assert_all_pages(tmp.path(), &entries, "intact");
     let reader = WalReader::new(tmp.path().to_path_buf());
@@ -92,7 +92,7 @@ fn pages_across_segments_and_the_active_file() {
 
 #[test]
 fn the_documented_byte_budget_example() {
-    let tmp = TempDir::new("budget");
+    let tmp = TempDir::new().unwrap();
     let wal = Wal::open(options(tmp.path()), 0).expect("open");
     for lsn in 1..=4 {
         wal.append(lsn, &entry(lsn)).expect("append");
@@ -121,7 +121,7 @@ fn the_documented_byte_budget_example() {
 
 #[test]
 fn damaged_or_lying_indexes_still_give_correct_pages() {
-    let tmp = TempDir::new("idx");
+    let tmp = TempDir::new().unwrap();
     let entries = ten_entries(&tmp);
     let idx = |first: u64| tmp.path().join(format!("karma.wal.{first:020}.segment.idx"));
     let good = fs::read_to_string(idx(4)).unwrap();
@@ -152,7 +152,7 @@ fn damaged_or_lying_indexes_still_give_correct_pages() {
 
 #[test]
 fn the_active_file_is_read_only_up_to_the_durable_lsn_and_whole_lines() {
-    let tmp = TempDir::new("durable");
+    let tmp = TempDir::new().unwrap();
     let entries = ten_entries(&tmp);
     let reader = WalReader::new(tmp.path().to_path_buf());
     let page = reader.read_page(&request(6, 100, None, 8)).expect("page");
@@ -169,7 +169,7 @@ fn the_active_file_is_read_only_up_to_the_durable_lsn_and_whole_lines() {
 
 #[test]
 fn a_corrupt_line_in_range_is_reported() {
-    let tmp = TempDir::new("badline");
+    let tmp = TempDir::new().unwrap();
     fs::write(tmp.path().join("karma.wal"), "{\"v\":2,\"lsn\":1,\"entry\":{}}\nnot json\n").unwrap();
     let reader = WalReader::new(tmp.path().to_path_buf());
     let error = reader.read_page(&request(0, 10, None, 2)).unwrap_err();
@@ -184,7 +184,7 @@ fn a_corrupt_line_in_range_is_reported() {
 
 #[test]
 fn pages_stay_contiguous_while_the_writer_rotates_and_truncates() {
-    let tmp = TempDir::new("race");
+    let tmp = TempDir::new().unwrap();
     let options = WalOptions { segment_bytes: 2000, batch_size: 7, ..options(tmp.path()) };
     let wal = Arc::new(Wal::open(options, 0).expect("open"));
     let progress = Arc::new(std::sync::atomic::AtomicU64::new(0));

@@ -2,9 +2,9 @@
 
 use std::fs;
 
-use super::super::files::test_dir::TempDir;
 use super::super::writer::tests::line;
 use super::*;
+use tempfile::TempDir;
 
 /// (lsn, entry, file name, line) of every visited record.
 type Seen = Vec<(u64, String, String, usize)>;
@@ -23,7 +23,7 @@ const E1: &str = r#"{"v":2,"op":"counter.increment","series":"api","key":1,"buck
 
 #[test]
 fn visits_every_entry_in_file_order_with_lines() {
-    let tmp = TempDir::new("replay");
+    let tmp = TempDir::new().unwrap();
     let dir = tmp.path();
     fs::write(dir.join("karma.wal.00000000000000000001.segment"), format!("{}\n{}", line(1, 1), line(2, 2))).unwrap();
     fs::write(dir.join("karma.wal.00000000000000000001.segment.idx"), "garbage").unwrap();
@@ -53,7 +53,7 @@ fn visits_every_entry_in_file_order_with_lines() {
 
 #[test]
 fn a_torn_tail_is_cut_and_the_file_truncated() {
-    let tmp = TempDir::new("torn");
+    let tmp = TempDir::new().unwrap();
     let path = tmp.path().join("karma.wal");
     let good = format!("{}{}", line(1, 1), line(2, 2));
     fs::write(&path, format!("{good}{{\"v\":2,\"lsn\":3,\"entry\":{{\"v\":2,\"op\":\"tree.create\"}}")).unwrap();
@@ -69,7 +69,7 @@ fn a_torn_tail_is_cut_and_the_file_truncated() {
 
 #[test]
 fn corruption_anywhere_else_names_file_and_line() {
-    let tmp = TempDir::new("corrupt");
+    let tmp = TempDir::new().unwrap();
     let path = tmp.path().join("karma.wal");
     fs::write(&path, format!("{}garbage\n{}", line(1, 1), line(3, 3))).unwrap();
     assert_eq!(
@@ -94,7 +94,7 @@ fn corruption_anywhere_else_names_file_and_line() {
 
 #[test]
 fn a_visitor_error_stops_the_replay() {
-    let tmp = TempDir::new("visit");
+    let tmp = TempDir::new().unwrap();
     fs::write(tmp.path().join("karma.wal"), format!("{}{}", line(1, 1), line(2, 2))).unwrap();
     let mut calls = 0;
     let error = for_each_record(tmp.path(), |record| {
@@ -107,7 +107,7 @@ fn a_visitor_error_stops_the_replay() {
 
 #[test]
 fn recover_lsn_takes_the_larger_of_the_lsn_file_and_the_last_entry() {
-    let tmp = TempDir::new("recover");
+    let tmp = TempDir::new().unwrap();
     let dir = tmp.path();
     assert_eq!(recover_lsn(dir), Ok(0));
     fs::write(dir.join("karma.wal.lsn"), "23\n").unwrap();
@@ -131,7 +131,7 @@ fn recover_lsn_takes_the_larger_of_the_lsn_file_and_the_last_entry() {
 
 #[test]
 fn lsn_file_parsing() {
-    let tmp = TempDir::new("lsnfile");
+    let tmp = TempDir::new().unwrap();
     let dir = tmp.path();
     assert_eq!(read_lsn_file(dir), Ok(None));
     for (text, value) in [("", 0), ("23\n", 23), (" \t7 \r\n", 7), ("18446744073709551615", u64::MAX)] {

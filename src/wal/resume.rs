@@ -110,15 +110,15 @@ fn end_of_durable(data: &[u8], durable: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::{end_of_durable, PROBE_BYTES};
-    use crate::wal::files::test_dir::TempDir;
     use crate::wal::replay::for_each_record;
     use crate::wal::writer::tests::{append_each, entry, line, options};
     use crate::wal::Wal;
     use std::io::Write;
+    use tempfile::TempDir;
 
     #[test]
     fn a_resumed_wal_blanks_the_refused_tail_and_continues_after_the_durable_lsn() {
-        let tmp = TempDir::new("resume");
+        let tmp = TempDir::new().unwrap();
         let wal = Wal::open(options(tmp.path()), 0).expect("open");
         append_each(&wal, 1..=2);
         // A batch that ran out of space half way through its line.

@@ -5,9 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::super::files::test_dir::TempDir;
 use super::super::replay::for_each_record;
 use super::*;
+use tempfile::TempDir;
 
 /// The example entry of docs/storage.md, The write-ahead log, with a
 /// one-digit key: 83 bytes, so lines with a one-digit LSN are 108 bytes.
@@ -57,7 +57,7 @@ fn wait_for_lsn_file(dir: &Path, expected: &str) {
 
 #[test]
 fn lines_are_byte_exact_and_the_lsn_file_follows() {
-    let tmp = TempDir::new("exact");
+    let tmp = TempDir::new().unwrap();
     let wal = Wal::open(options(tmp.path()), 0).expect("open");
     append_each(&wal, 1..=3);
     assert_eq!(read(tmp.path().join("karma.wal")), format!("{}{}{}", line(1, 1), line(2, 2), line(3, 3)));
@@ -71,7 +71,7 @@ fn lines_are_byte_exact_and_the_lsn_file_follows() {
 }
 
 fn group_commit(fsync: bool) {
-    let tmp = TempDir::new("group");
+    let tmp = TempDir::new().unwrap();
     let wal = Arc::new(Wal::open(WalOptions { fsync, ..options(tmp.path()) }, 0).expect("open"));
     let state = Arc::new(parking_lot::Mutex::new(0u64));
     let threads: Vec<_> = (0..8)
@@ -116,7 +116,7 @@ fn group_commit_without_fsync() {
 
 #[test]
 fn batch_wait_collects_records_queued_within_the_wait() {
-    let tmp = TempDir::new("wait");
+    let tmp = TempDir::new().unwrap();
     let options = WalOptions { batch_wait: Duration::from_millis(200), ..options(tmp.path()) };
     let wal = Wal::open(options, 0).expect("open");
     let started = Instant::now();
@@ -130,7 +130,7 @@ fn batch_wait_collects_records_queued_within_the_wait() {
 
 #[test]
 fn batch_size_bounds_a_batch() {
-    let tmp = TempDir::new("size");
+    let tmp = TempDir::new().unwrap();
     let options = WalOptions { batch_size: 1, ..options(tmp.path()) };
     let wal = Wal::open(options, 0).expect("open");
     for lsn in 1..=5 {
@@ -142,7 +142,7 @@ fn batch_size_bounds_a_batch() {
 
 #[test]
 fn rotation_reproduces_the_documented_example() {
-    let tmp = TempDir::new("rotate");
+    let tmp = TempDir::new().unwrap();
     let wal = Wal::open(WalOptions { segment_bytes: 250, ..options(tmp.path()) }, 0).expect("open");
     append_each(&wal, 1..=4);
     let segment = tmp.path().join("karma.wal.00000000000000000001.segment");
@@ -162,7 +162,7 @@ fn rotation_reproduces_the_documented_example() {
 
 #[test]
 fn rotation_of_a_file_that_existed_at_open_scans_it_for_the_index() {
-    let tmp = TempDir::new("rescan");
+    let tmp = TempDir::new().unwrap();
     fs::write(tmp.path().join("karma.wal"), format!("{}\n{}", line(5, 5), line(6, 6))).expect("seed");
     let wal = Wal::open(WalOptions { segment_bytes: 200, ..options(tmp.path()) }, 6).expect("open");
     append_each(&wal, 7..=7);
@@ -175,7 +175,7 @@ fn rotation_of_a_file_that_existed_at_open_scans_it_for_the_index() {
 
 #[test]
 fn an_existing_segment_name_fails_the_wal_instead_of_overwriting() {
-    let tmp = TempDir::new("exists");
+    let tmp = TempDir::new().unwrap();
     let taken = tmp.path().join("karma.wal.00000000000000000001.segment");
     fs::write(&taken, b"").expect("seed");
     let wal = Wal::open(WalOptions { segment_bytes: 100, ..options(tmp.path()) }, 0).expect("open");
@@ -188,7 +188,7 @@ fn an_existing_segment_name_fails_the_wal_instead_of_overwriting() {
 
 #[test]
 fn seal_and_drop_through_keep_every_entry_above_the_lsn() {
-    let tmp = TempDir::new("drop");
+    let tmp = TempDir::new().unwrap();
     let wal = Wal::open(WalOptions { segment_bytes: 250, ..options(tmp.path()) }, 0).expect("open");
     append_each(&wal, 1..=5); // segment 1-3, active 4-5
     wal.seal().expect("seal"); // segment 4-5
@@ -215,7 +215,7 @@ fn seal_and_drop_through_keep_every_entry_above_the_lsn() {
 
 #[test]
 fn a_failed_write_is_sticky_and_nothing_unwritten_is_acknowledged() {
-    let tmp = TempDir::new("fail");
+    let tmp = TempDir::new().unwrap();
     let wal = Wal::open(options(tmp.path()), 0).expect("open");
     append_each(&wal, 1..=1);
     wal.inject_failure("No space left on device (os error 28)");
@@ -235,7 +235,7 @@ fn a_failed_write_is_sticky_and_nothing_unwritten_is_acknowledged() {
 
 #[test]
 fn concurrent_writers_never_get_an_ack_for_a_line_not_in_the_file() {
-    let tmp = TempDir::new("failmany");
+    let tmp = TempDir::new().unwrap();
     let wal = Arc::new(Wal::open(options(tmp.path()), 0).expect("open"));
     let state = Arc::new(parking_lot::Mutex::new(0u64));
     let threads: Vec<_> = (0..4)
@@ -274,7 +274,7 @@ fn concurrent_writers_never_get_an_ack_for_a_line_not_in_the_file() {
 
 #[test]
 fn reopen_terminates_a_complete_last_line_and_cuts_a_torn_one() {
-    let tmp = TempDir::new("reopen");
+    let tmp = TempDir::new().unwrap();
     let path = tmp.path().join("karma.wal");
     let unterminated = line(2, 2).trim_end().to_string();
     fs::write(&path, format!("{}{unterminated}", line(1, 1))).expect("seed");
@@ -293,7 +293,7 @@ fn reopen_terminates_a_complete_last_line_and_cuts_a_torn_one() {
 
 #[test]
 fn shutdown_writes_what_is_queued_and_is_idempotent() {
-    let tmp = TempDir::new("shutdown");
+    let tmp = TempDir::new().unwrap();
     let wal = Wal::open(WalOptions { fsync: true, ..options(tmp.path()) }, 10).expect("open");
     for lsn in 11..=60 {
         wal.append(lsn, &entry(1)).expect("append");
@@ -310,7 +310,7 @@ fn shutdown_writes_what_is_queued_and_is_idempotent() {
 
 #[test]
 fn open_creates_the_directory_and_reports_io_errors_with_the_path() {
-    let tmp = TempDir::new("open");
+    let tmp = TempDir::new().unwrap();
     let dir = tmp.path().join("a/b");
     let wal = Wal::open(options(&dir), 0).expect("open");
     assert!(dir.join("karma.wal").exists());
