@@ -39,31 +39,15 @@ pub fn write_str(out: &mut Vec<u8>, value: &str) {
     out.push(b'"');
 }
 
-/// Appends an unsigned integer in decimal.
+/// Appends an unsigned integer in decimal (every reply and WAL line has
+/// some; itoa writes two digits per step from a table).
 pub fn write_u64(out: &mut Vec<u8>, value: u64) {
-    out.extend_from_slice(decimal(value, &mut [0u8; 20]));
-}
-
-/// The decimal digits of `value`, written into the end of `buffer`.
-pub fn decimal(mut value: u64, buffer: &mut [u8; 20]) -> &[u8] {
-    let mut at = buffer.len();
-    loop {
-        at -= 1;
-        buffer[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    &buffer[at..]
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
 }
 
 /// Appends a signed integer in decimal.
 pub fn write_i64(out: &mut Vec<u8>, value: i64) {
-    if value < 0 {
-        out.push(b'-');
-    }
-    write_u64(out, value.unsigned_abs());
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
 }
 
 /// Appends a float in its shortest round-trip form, always with a
