@@ -198,12 +198,16 @@ fn metric(server: &Server, name: &str) -> String {
     text.as_str().unwrap().lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or("missing").to_string()
 }
 
-/// Error-level `wal.entry_failed` log lines naming `during` and `lsn`.
+/// Error-level `wal.entry_failed` log lines naming `during` and `lsn`,
+/// waited for: stderr is read as it comes, so a line the server has written
+/// may not have reached the log yet.
 fn failed_entry_logged(server: &Server, during: &str, lsn: u64) -> bool {
-    server.log_lines().iter().any(|line| {
-        line.contains(r#""level":"error""#)
-            && line.contains(r#""event":"wal.entry_failed""#)
-            && line.contains(&format!("during={during} lsn={lsn} "))
+    common::eventually(std::time::Duration::from_secs(30), || {
+        server.log_lines().iter().any(|line| {
+            line.contains(r#""level":"error""#)
+                && line.contains(r#""event":"wal.entry_failed""#)
+                && line.contains(&format!("during={during} lsn={lsn} "))
+        })
     })
 }
 
