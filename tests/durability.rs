@@ -455,3 +455,42 @@ fn systemd_readiness_is_notified() {
     assert_eq!(&buf[..n], b"STOPPING=1");
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn a_wal_failure_under_many_writers_acknowledges_nothing_it_lost() {
+    let temp = temp_dir();
+    let (mut child, client) = start_with_small_file_limit(temp.path());
+    let addr = client.writer().unwrap().peer_addr().unwrap();
+    // Eight writers share each WAL batch; the one that fails holds several
+    // of them, each still waiting for its reply.
+    let writers: Vec<_> = (0..8u64)
+        .map(|key| {
+            std::thread::spawn(move || {
+                let mut client = karma::client::Connection::connect(addr, Some(Duration::from_secs(10))).unwrap();
+                let mut acked = 0u64;
+                loop {
+                    let reply = client.request(&increment("many", key, 20260501, 1)).unwrap();
+                    if reply == ok("1") {
+                        acked += 1;
+                    } else {
+                        assert!(reply.contains(r#""error_code":"internal_error""#), "{reply}");
+                        return acked;
+                    }
+                }
+            })
+        })
+        .collect();
+    let acked: Vec<u64> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+    let mut client = client;
+    let health = client.request(r#"{"v":2,"op":"system.health"}"#).unwrap();
+    assert!(health.contains(r#""status":"degraded""#), "{health}");
+    let again = client.request(&increment("many", 0, 20260501, 1)).unwrap();
+    assert!(again.contains("WAL is unavailable"), "{again}");
+    let _ = child.kill();
+    let _ = child.wait();
+    let server = Server::start_in(temp.path(), &[]);
+    for (key, acked) in acked.into_iter().enumerate() {
+        let value = sum_value(&server, "many", key as u64);
+        assert!(value >= acked && value <= acked + 1, "key {key}: {value} vs acked {acked}");
+    }
+}

@@ -16,13 +16,21 @@
 //! the WAL resumes, so a write's LSN counts only in the WAL epoch it was
 //! given in.
 
+//!
+//! The burst waits either by blocking ([`Engine::settle`]) or, on the
+//! request path, without a thread: [`Engine::defer`] takes the held replies
+//! out as a [`Deferred`], the session registers a completion for its LSN
+//! ([`Engine::when_durable`]) and reads on, and the completion finishes the
+//! replies with [`Engine::finish`] before sending them.
+
 use std::ops::Range;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::{wal_refuses, Engine};
 use crate::protocol::reply::write_error;
 use crate::protocol::Op;
-use crate::wal::Wal;
+use crate::wal::{Completion, Wal, WalError};
 
 /// The replies of the current burst that wait for the WAL.
 #[derive(Default)]
@@ -40,6 +48,20 @@ struct Held {
     /// A first idempotent write (timed on its own as well).
     keyed: bool,
     started: Instant,
+}
+
+/// A burst's held replies, waiting for the WAL while the session reads on.
+pub struct Deferred {
+    held: Vec<Held>,
+    /// The highest LSN of the current WAL epoch among them (0: none).
+    lsn: u64,
+}
+
+impl Deferred {
+    /// The LSN the replies wait for.
+    pub fn lsn(&self) -> u64 {
+        self.lsn
+    }
 }
 
 impl Burst {
@@ -69,30 +91,86 @@ impl Engine {
         if burst.held.is_empty() {
             return;
         }
+        let mut deferred = self.take_held(burst);
+        let waited = match &self.wal {
+            Some(wal) if deferred.lsn > 0 => wal.wait_durable(deferred.lsn),
+            _ => Ok(()),
+        };
+        self.release(&mut deferred, out, waited.as_ref().map(|_| ()));
+    }
+
+    /// Without blocking: `None` when `out` may be sent now (nothing held,
+    /// or every held write durable already; latencies are recorded), else
+    /// the held replies, to be finished by [`Engine::finish`] once their LSN
+    /// is settled. Leaves `burst` empty.
+    pub fn defer(&self, burst: &mut Burst) -> Option<Deferred> {
+        if burst.held.is_empty() {
+            return None;
+        }
+        let mut deferred = self.take_held(burst);
         if let Some(wal) = &self.wal {
+            if wal.durable_lsn() < deferred.lsn || wal.has_failed() || self.refused(wal, &deferred).contains(&true) {
+                return Some(deferred);
+            }
+        }
+        self.release(&mut deferred, &mut Vec::new(), Ok(()));
+        None
+    }
+
+    /// Calls `completion` once `lsn` is durable or never will be, and gets
+    /// it committed (see `Wal::when_durable`).
+    pub fn when_durable(&self, lsn: u64, completion: Arc<dyn Completion>) {
+        match &self.wal {
+            Some(wal) => wal.when_durable(lsn, completion),
+            None => completion.complete(lsn, Ok(())),
+        }
+    }
+
+    /// The replies of `deferred`, in `out` (the burst's output as it was
+    /// when deferred), once their LSN is settled: the replies of writes the
+    /// WAL refused become errors. Takes the state lock when some were
+    /// refused (see `degraded`): call it without the WAL's locks.
+    pub fn finish(&self, mut deferred: Deferred, out: &mut Vec<u8>, outcome: Result<(), &WalError>) {
+        self.release(&mut deferred, out, outcome);
+    }
+
+    fn take_held(&self, burst: &mut Burst) -> Deferred {
+        let held = std::mem::take(&mut burst.held);
+        let lsn = self.wal.as_ref().map_or(0, |wal| {
             let epoch = wal.epoch();
-            let highest = burst.held.iter().filter(|h| h.epoch == epoch).map(|h| h.lsn).max();
-            let waited = highest.map_or(Ok(()), |lsn| wal.wait_durable(lsn));
-            let (epoch, durable) = durable_now(wal);
-            let refused: Vec<bool> = burst
-                .held
-                .iter()
-                .map(|held| match held.epoch == epoch {
-                    true => held.lsn > durable,
-                    false => self.epoch_end(held.epoch).is_none_or(|end| held.lsn > end),
-                })
-                .collect();
+            held.iter().filter(|h| h.epoch == epoch).map(|h| h.lsn).max().unwrap_or(0)
+        });
+        Deferred { held, lsn }
+    }
+
+    /// Which held writes the WAL refused (each judged in its own epoch).
+    fn refused(&self, wal: &Wal, deferred: &Deferred) -> Vec<bool> {
+        let (epoch, durable) = durable_now(wal);
+        deferred
+            .held
+            .iter()
+            .map(|held| match held.epoch == epoch {
+                true => held.lsn > durable,
+                false => self.epoch_end(held.epoch).is_none_or(|end| held.lsn > end),
+            })
+            .collect()
+    }
+
+    fn release(&self, deferred: &mut Deferred, out: &mut Vec<u8>, waited: Result<(), &WalError>) {
+        if let Some(wal) = &self.wal {
+            let refused = self.refused(wal, deferred);
             if refused.contains(&true) {
                 // Memory drops the refused writes before anyone is answered.
                 self.after_wal_failure();
                 let reason = match (waited, wal.failure()) {
-                    (Err(error), _) | (Ok(()), Some(error)) => error.0,
+                    (Err(error), _) => error.0.clone(),
+                    (Ok(()), Some(error)) => error.0,
                     (Ok(()), None) => "the WAL failed before these writes were durable".to_string(),
                 };
                 let error = wal_refuses(&reason);
                 let mut rewritten = Vec::with_capacity(out.len());
                 let mut copied = 0;
-                for (held, _) in burst.held.iter().zip(&refused).filter(|(_, refused)| **refused) {
+                for (held, _) in deferred.held.iter().zip(&refused).filter(|(_, refused)| **refused) {
                     rewritten.extend_from_slice(&out[copied..held.reply.start]);
                     write_error(&mut rewritten, &error);
                     copied = held.reply.end;
@@ -102,7 +180,7 @@ impl Engine {
                 *out = rewritten;
             }
         }
-        for held in burst.held.drain(..) {
+        for held in deferred.held.drain(..) {
             self.record_latency(Some(held.op), held.started, held.keyed);
         }
     }

@@ -25,7 +25,7 @@ mod state;
 mod system;
 mod verify;
 
-pub use burst::Burst;
+pub use burst::{Burst, Deferred};
 pub use inspect::Deadline;
 pub use probe::Health;
 pub use restore::RestoreReport;

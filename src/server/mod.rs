@@ -12,6 +12,7 @@
 //! (and wait up to one more second for those sessions to end). The caller
 //! then snapshots and exits 0.
 
+mod outbox;
 mod pool;
 mod session;
 

@@ -1,6 +1,7 @@
-//! One client connection: read request lines, answer each in order, flush
-//! once per burst of pipelined requests, after one wait for the burst's
-//! writes to be durable (see `engine::Burst`).
+//! One client connection: read request lines, answer each in order, and
+//! hand each burst of pipelined requests' output to the connection's
+//! [`Outbox`], which sends it once the burst's writes are durable (one
+//! wait per burst, see `engine::Burst`) while the session reads on.
 //!
 //! Framing (docs/protocol.md, Connections and framing): a line ends at `\n`, a `\r` before it is
 //! dropped; the bytes before `\n` (the `\r` included) may be at most
@@ -16,23 +17,27 @@
 //! byte).
 //!
 //! Memory: replies wait in the session's output buffer until the burst is
-//! answered, but once they pass [`MAX_PENDING_OUTPUT`] they are sent (after
-//! the wait for their writes to be durable) before more requests are
-//! handled. A client that pipelines big reads and never reads its replies
-//! then blocks its own session on the socket until the write timeout, and
-//! the node holds at most that much for it.
+//! answered, but once they pass [`MAX_PENDING_OUTPUT`] they go to the
+//! outbox mid-burst; and once the outbox holds that much (replies waiting
+//! for the WAL or for the socket), the session waits until it is all sent
+//! before more requests are handled. A client that pipelines big reads and
+//! never reads its replies then blocks its own session on the socket until
+//! the write timeout, and the node holds at most about that much for it.
 
+use super::outbox::Outbox;
 use crate::engine::{Burst, Engine};
 use crate::protocol::reply::write_error_parts;
 use crate::protocol::ErrorCode;
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read};
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const READ_CHUNK: usize = 64 * 1024;
 
-/// Replies held for one burst before they are sent mid-burst. Ordinary
-/// bursts stay far below it and keep their single flush.
+/// Replies held for one burst before they go to the outbox mid-burst, and
+/// the most the outbox holds before the session waits for it to be sent.
+/// Ordinary bursts stay far below it and keep their single flush.
 const MAX_PENDING_OUTPUT: usize = 4 << 20;
 
 /// What the output and scratch buffers keep between bursts; a burst of big
@@ -40,8 +45,10 @@ const MAX_PENDING_OUTPUT: usize = 4 << 20;
 const KEEP_BUFFER_BYTES: usize = 256 << 10;
 
 /// Serves `stream` until the client leaves, times out, or breaks framing.
-pub fn serve(mut stream: TcpStream, engine: &Engine) {
+pub fn serve(stream: TcpStream, engine: &Arc<Engine>) {
     let max_line = engine.config.max_request_bytes;
+    let write_timeout = Some(engine.config.write_timeout_secs).filter(|&s| s > 0).map(Duration::from_secs);
+    let outbox = Outbox::new(stream, Arc::clone(engine));
     let mut pending: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut scanned = 0; // bytes of `pending` known to hold no '\n'
     let mut out: Vec<u8> = Vec::with_capacity(4096);
@@ -56,22 +63,22 @@ pub fn serve(mut stream: TcpStream, engine: &Engine) {
             let end = start + scanned + offset;
             let raw = &pending[start..end];
             if raw.len() > max_line {
-                engine.settle(&mut burst, &mut out);
-                reject_too_large(&mut stream, &mut out, max_line);
+                outbox.submit(&mut out, &mut burst);
+                reject_too_large(&outbox, max_line, write_timeout);
                 return;
             }
             let line = raw.strip_suffix(b"\r").unwrap_or(raw);
             engine.handle_in_burst(line, &mut out, &mut body, &mut burst);
             start = end + 1;
             scanned = 0;
-            if out.len() >= MAX_PENDING_OUTPUT && !send(&mut stream, engine, &mut burst, &mut out) {
+            if out.len() >= MAX_PENDING_OUTPUT && !send(&outbox, &mut burst, &mut out, write_timeout) {
                 return;
             }
         }
         scanned = pending.len() - start;
         if scanned > max_line {
-            engine.settle(&mut burst, &mut out);
-            reject_too_large(&mut stream, &mut out, max_line);
+            outbox.submit(&mut out, &mut burst);
+            reject_too_large(&outbox, max_line, write_timeout);
             return;
         }
         if start > 0 {
@@ -85,24 +92,29 @@ pub fn serve(mut stream: TcpStream, engine: &Engine) {
         if pending.is_empty() {
             clock.line_started = None;
         }
-        // Nothing complete is left in the buffer: answer the burst now, once
-        // its writes are durable.
-        if !send(&mut stream, engine, &mut burst, &mut out) {
+        // Nothing complete is left in the buffer: the burst's output goes
+        // out as soon as its writes are durable, and the session reads on.
+        if !send(&outbox, &mut burst, &mut out, write_timeout) {
             return;
         }
         if body.capacity() > KEEP_BUFFER_BYTES {
             body = Vec::with_capacity(4096);
         }
-        if !clock.arm(&stream) {
+        if outbox.busy() && outbox.wait_input(write_timeout).is_err() {
+            return; // stalled replies could not be sent: the client is gone or stuck
+        }
+        if !clock.arm(outbox.stream()) {
+            outbox.drain(write_timeout);
             return; // the request line is overdue
         }
-        match stream.read(&mut chunk) {
+        match outbox.stream().read(&mut chunk) {
             Ok(0) => {
                 if !pending.is_empty() {
                     let line = pending.strip_suffix(b"\r").unwrap_or(&pending);
-                    engine.handle_line(line, &mut out, &mut body);
-                    let _ = stream.write_all(&out);
+                    engine.handle_in_burst(line, &mut out, &mut body, &mut burst);
+                    outbox.submit(&mut out, &mut burst);
                 }
+                outbox.drain(write_timeout);
                 return;
             }
             Ok(n) => {
@@ -110,28 +122,22 @@ pub fn serve(mut stream: TcpStream, engine: &Engine) {
                 last_read = Instant::now();
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            // Timeouts and socket errors end the session without a reply.
-            Err(_) => return,
+            // Timeouts and socket errors end the session without a reply
+            // (what earlier requests were answered still goes out).
+            Err(_) => {
+                outbox.drain(write_timeout);
+                return;
+            }
         }
     }
 }
 
-/// Waits until the replies in `out` may be sent (see `Engine::settle`),
-/// sends them and empties `out`; false when the client is gone or the
-/// write timed out.
-fn send(stream: &mut TcpStream, engine: &Engine, burst: &mut Burst, out: &mut Vec<u8>) -> bool {
-    engine.settle(burst, out);
-    if out.is_empty() {
-        return true;
-    }
-    if stream.write_all(out).is_err() {
-        return false;
-    }
-    out.clear();
-    if out.capacity() > KEEP_BUFFER_BYTES {
-        out.shrink_to(KEEP_BUFFER_BYTES);
-    }
-    true
+/// Hands the burst's output to the outbox (`out` is left empty); once the
+/// outbox holds [`MAX_PENDING_OUTPUT`], waits until all of it is sent.
+/// False when the client is gone or the write timed out.
+fn send(outbox: &Arc<Outbox>, burst: &mut Burst, out: &mut Vec<u8>, write_timeout: Option<Duration>) -> bool {
+    outbox.submit(out, burst);
+    outbox.queued_bytes() < MAX_PENDING_OUTPUT || outbox.drain(write_timeout)
 }
 
 /// The socket's read timeout: `--read-timeout` while waiting for a request,
@@ -179,8 +185,10 @@ fn memchr_newline(haystack: &[u8]) -> Option<usize> {
     haystack.iter().position(|&b| b == b'\n')
 }
 
-fn reject_too_large(stream: &mut TcpStream, out: &mut Vec<u8>, max_line: usize) {
-    write_error_parts(out, ErrorCode::RequestTooLarge, &format!("Request exceeds {max_line} bytes"));
-    let _ = stream.write_all(out);
-    let _ = stream.shutdown(std::net::Shutdown::Both);
+fn reject_too_large(outbox: &Arc<Outbox>, max_line: usize, write_timeout: Option<Duration>) {
+    let mut out = Vec::new();
+    write_error_parts(&mut out, ErrorCode::RequestTooLarge, &format!("Request exceeds {max_line} bytes"));
+    outbox.submit(&mut out, &mut Burst::default());
+    outbox.drain(write_timeout);
+    let _ = outbox.stream().shutdown(std::net::Shutdown::Both);
 }

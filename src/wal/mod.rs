@@ -8,13 +8,15 @@
 //! [`Wal::wait_durable`] outside the lock and acknowledges the client only
 //! when it returns `Ok`.
 //!
-//! Group commit is leader-based ([`writer`]): `append` only queues the
-//! encoded line; `wait_durable` lets the first waiter that finds the
-//! writer free commit everything queued (batches of up to `batch_size`,
-//! waiting up to `batch_wait` for more, one write and at most one fsync
-//! each, rotating the active file into a sealed segment when it has reached
-//! `segment_bytes`), while the others wait for the durable LSN it publishes
-//! ([`commit`] does the file work). So:
+//! Group commit ([`writer`], [`committer`]): `append` only queues the
+//! encoded line; a session registers a completion for its LSN
+//! ([`Wal::when_durable`]) and commits everything queued itself if the
+//! writer is free, else leaves it to the committer of the moment and the
+//! WAL thread (batches of up to `batch_size`, waiting up to `batch_wait`
+//! for more, one write and at most one fsync each, rotating the active
+//! file into a sealed segment when it has reached `segment_bytes`); the
+//! committer calls the completions of the LSNs it made durable, which send
+//! the replies ([`commit`] does the file work). So:
 //!
 //! - *durable LSN = D* means every line with `lsn <= D` is in a WAL file
 //!   (and fsynced when `fsync` is on); nothing above D has been reported
@@ -36,6 +38,7 @@
 //! touches the engine's lock and reads at most up to the durable LSN.
 
 mod commit;
+mod committer;
 mod files;
 mod index;
 mod line;
@@ -52,6 +55,7 @@ use std::time::Duration;
 
 use crate::metrics::HistogramSnapshot;
 
+pub use committer::Completion;
 pub use files::{remove_all, wal_files};
 pub use reader::{Page, PageError, PageRequest, WalReader};
 pub use replay::{for_each_record, read_lsn_file, recover_lsn, scan_records, ReplaySummary, WalRecord};

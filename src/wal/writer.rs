@@ -1,19 +1,18 @@
-//! The WAL handle the engine and the sessions share, and leader-based
-//! group commit.
+//! The WAL handle the engine and the sessions share, and group commit.
 //!
 //! [`Wal::append`] (called under the engine's state lock, so in LSN order)
-//! only encodes the line into the shared queue. [`Wal::wait_durable`] makes
-//! the caller's record durable: if nobody holds the writer lock, the caller
-//! takes it and becomes the leader, committing everything queued (its own
-//! record and every other one appended meanwhile) in batches of at most
-//! `batch_size`, with one write and at most one fsync each; otherwise it
-//! parks until a leader reports its LSN durable or hands it the lead. While
-//! a leader writes and fsyncs, the records of other sessions gather in the
-//! queue, and the next leader commits them as one batch: that is the group
-//! commit. A dedicated writer thread would do the same batching, but every
-//! write would then cross two threads (wake the writer, wake the session
-//! back); on a small machine those two hand-offs cost more than the write
-//! itself, while a lone writer here never switches threads at all.
+//! only encodes the line into the shared queue. A session then either
+//! registers a completion for its LSN and moves on ([`Wal::when_durable`],
+//! the request path; see [`super::committer`]), or blocks until it is
+//! durable ([`Wal::wait_durable`]: maintenance and replication steps).
+//! Whoever commits takes everything queued (the records of every session
+//! appended meanwhile) and writes it in batches of at most `batch_size`,
+//! with one write and at most one fsync each: while one batch is fsynced,
+//! the next one gathers in the queue. That is the group commit.
+//!
+//! A blocked waiter that finds the writer lock free commits itself (a lone
+//! caller never changes threads); otherwise it parks until the committer
+//! of the moment reports its LSN durable.
 //!
 //! Invariants:
 //!
@@ -23,9 +22,9 @@
 //!   then appends continue after that `durable` value in a new epoch (the
 //!   refused LSNs are handed out again, so a waiter from before must
 //!   compare [`Wal::epoch`]);
-//! - a waiter is never left parked with its record queued and no leader:
-//!   a leader, after releasing the writer lock, wakes the lowest waiter not
-//!   yet durable, and a waiter registers before its last look at the lock;
+//! - a queued record always has a committer coming: whoever releases the
+//!   writer lock and finds the queue non-empty wakes the WAL thread, and a
+//!   waiter registers before its last look at the lock;
 //! - after `shutdown`, nothing more is written and waiters of non-durable
 //!   LSNs are released with an error.
 
@@ -39,14 +38,15 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use super::commit::{Queue, Writer};
+use super::committer::{lead, Batching, Committer, Completion, ReleaseOnPanic};
 use super::files::{self, io_error};
 use super::line::{is_blank, parse_line_strict};
 use super::{WalError, WalOptions, WalStats};
 use crate::metrics::{Histogram, LATENCY_MS_BOUNDS, SIZE_BOUNDS};
 
-/// How many queue takes one leader commits before it hands the lead on:
-/// taking again is cheaper than waking another thread, but the leader's own
-/// client is waiting for its reply meanwhile.
+/// How many queue takes a blocked waiter commits before it leaves the rest
+/// to the WAL thread: taking again is cheaper than waking another thread,
+/// but the waiter's own caller is waiting meanwhile.
 const LEADER_ROUNDS: usize = 4;
 
 /// Followers yield instead of parking while a commit takes less than this
@@ -66,25 +66,28 @@ enum Spin {
 /// The write-ahead log. `Send + Sync`; share it by reference or `Arc`.
 pub struct Wal {
     pub(super) shared: Arc<Shared>,
-    /// The files; whoever holds this lock is the leader.
-    writer: Mutex<Writer>,
-    batch_size: usize,
-    batch_wait: Duration,
+    /// The files; whoever holds this lock is the committer.
+    writer: Arc<Mutex<Writer>>,
+    batching: Batching,
     /// How many followers may spin at once: the cores.
     max_spinners: usize,
+    committer: Committer,
 }
 
 /// What the handle and the writer share.
 pub(super) struct Shared {
-    queue: Mutex<Queue>,
+    pub(super) queue: Mutex<Queue>,
     /// Signalled when the queue reaches `batch_size` records (ends a
-    /// leader's `batch_wait` early).
-    queue_full: Condvar,
+    /// committer's `batch_wait` early).
+    pub(super) queue_full: Condvar,
     progress: Mutex<Progress>,
     /// Moving average of the time one commit (a queue take) takes, in ns.
     commit_ns: AtomicU64,
     /// Followers spinning right now (see `Wal::spin`).
     spinners: AtomicUsize,
+    /// Completions released by the holder of the writer lock, to be called
+    /// once it is released.
+    deliveries: Mutex<Vec<Delivery>>,
     /// Mirror of `progress.durable` for lock-free reads.
     durable: AtomicU64,
     last_appended: AtomicU64,
@@ -109,45 +112,90 @@ struct Progress {
     durable: u64,
     failure: Option<WalError>,
     stopped: bool,
-    /// Callers blocked in `wait_durable`, with the LSN each waits for. A
-    /// batch wakes only those it made durable (a condvar would wake every
-    /// waiter on every batch, and most would go back to sleep: on a busy
-    /// node that doubled the context switches per write).
-    waiters: Vec<(u64, std::thread::Thread)>,
+    /// What waits for an LSN. A batch releases only those it made
+    /// durable (a condvar would wake every waiter on every batch, and most
+    /// would go back to sleep: on a busy node that doubled the context
+    /// switches per write).
+    waiters: Vec<(u64, Waiter)>,
+}
+
+/// A caller blocked in `wait_durable`, or a completion to call.
+enum Waiter {
+    Thread(std::thread::Thread),
+    Completion(Arc<dyn Completion>),
 }
 
 impl Progress {
     /// Takes the waiters whose LSN is durable (all of them when `all`).
-    fn take_ready(&mut self, all: bool) -> Vec<std::thread::Thread> {
+    fn take_ready(&mut self, all: bool) -> Vec<(u64, Waiter)> {
         let durable = self.durable;
-        let mut ready = Vec::new();
-        self.waiters.retain(|(lsn, thread)| {
-            let done = all || *lsn <= durable;
-            if done {
-                ready.push(thread.clone());
-            }
-            !done
-        });
+        if !all && self.waiters.iter().all(|(lsn, _)| *lsn > durable) {
+            return Vec::new();
+        }
+        let (ready, waiting) =
+            std::mem::take(&mut self.waiters).into_iter().partition(|(lsn, _)| all || *lsn <= durable);
+        self.waiters = waiting;
         ready
     }
 }
 
-/// Wakes threads taken from the waiter list (outside the lock).
-fn wake(threads: Vec<std::thread::Thread>) {
-    for thread in threads {
-        thread.unpark();
-    }
-}
+/// A completion to call once the writer lock is released, with its outcome
+/// (`Some` error: never durable).
+type Delivery = (u64, Arc<dyn Completion>, Option<WalError>);
 
 impl Shared {
-    /// Publishes `lsn` as durable and wakes every waiter.
+    /// Releases waiters taken from the list (outside the progress lock, by
+    /// the holder of the writer lock): a thread is woken now (it looks at
+    /// the progress itself); a completion waits in `deliveries` until the
+    /// writer lock is released ([`Shared::deliver`]), so that another thread
+    /// can write and fsync the next batch while this one sends replies, and
+    /// so that no completion runs under the writer lock (a refused write's
+    /// completion takes the state lock, which is taken before the writer's).
+    fn wake(&self, ready: Vec<(u64, Waiter)>, outcome: Result<(), &WalError>) {
+        let mut deliveries = Vec::new();
+        for (lsn, waiter) in ready {
+            match waiter {
+                Waiter::Thread(thread) => thread.unpark(),
+                Waiter::Completion(completion) => deliveries.push((lsn, completion, outcome.err().cloned())),
+            }
+        }
+        if !deliveries.is_empty() {
+            self.deliveries.lock().append(&mut deliveries);
+        }
+    }
+
+    /// Calls the completions released so far, outside every lock. Only
+    /// the WAL thread, which never holds another lock here, calls those of
+    /// refused writes (`refusals`): they take the state lock, which any
+    /// other caller may hold. Returns whether refusals are left for it.
+    pub(super) fn deliver(&self, refusals: bool) -> bool {
+        let deliveries = {
+            let mut pending = self.deliveries.lock();
+            if pending.is_empty() {
+                return false;
+            }
+            if refusals {
+                std::mem::take(&mut *pending)
+            } else {
+                let (ok, refused) = std::mem::take(&mut *pending).into_iter().partition(|d| d.2.is_none());
+                *pending = refused;
+                ok
+            }
+        };
+        for (lsn, completion, failure) in deliveries {
+            completion.complete(lsn, failure.as_ref().map_or(Ok(()), Err));
+        }
+        !refusals && !self.deliveries.lock().is_empty()
+    }
+
+    /// Publishes `lsn` as durable and releases its waiters.
     pub(super) fn publish(&self, lsn: u64) {
         let mut progress = self.progress.lock();
         progress.durable = progress.durable.max(lsn);
         self.durable.store(progress.durable, Ordering::Release);
         let ready = progress.take_ready(false);
         drop(progress);
-        wake(ready);
+        self.wake(ready, Ok(()));
     }
 
     /// Sets both LSNs to `lsn` after a reset (nobody is waiting: the
@@ -159,7 +207,7 @@ impl Shared {
         self.last_appended.store(lsn, Ordering::Release);
         let ready = progress.take_ready(true);
         drop(progress);
-        wake(ready);
+        self.wake(ready, Err(&WalError("the WAL was reset".to_string())));
     }
 
     /// Records the sticky failure and releases every waiter.
@@ -170,8 +218,11 @@ impl Shared {
         }
         self.failed.store(true, Ordering::Release);
         let ready = progress.take_ready(true);
+        let failure = progress.failure.clone();
         drop(progress);
-        wake(ready);
+        if let Some(failure) = failure {
+            self.wake(ready, Err(&failure));
+        }
     }
 
     /// Clears the failure once the writer has resumed: appends continue
@@ -196,23 +247,10 @@ impl Shared {
         self.durable.load(Ordering::Acquire)
     }
 
-    fn observe_commit(&self, took: Duration) {
+    pub(super) fn observe_commit(&self, took: Duration) {
         let sample = took.as_nanos().min(u128::from(u64::MAX / 8)) as u64;
         let average = self.commit_ns.load(Ordering::Relaxed);
         self.commit_ns.store((average * 7 + sample) / 8, Ordering::Relaxed);
-    }
-
-    /// After a leader released the writer lock: if anyone still waits (its
-    /// record was queued after the leader's last take), wake the lowest
-    /// such waiter to lead next. Its entry stays; it is removed once its
-    /// LSN is durable.
-    fn pass_leadership(&self) {
-        let progress = self.progress.lock();
-        let next = progress.waiters.iter().min_by_key(|(lsn, _)| *lsn).map(|(_, thread)| thread.clone());
-        drop(progress);
-        if let Some(thread) = next {
-            thread.unpark();
-        }
     }
 
     /// Shut down: nothing more becomes durable.
@@ -221,7 +259,7 @@ impl Shared {
         progress.stopped = true;
         let ready = progress.take_ready(true);
         drop(progress);
-        wake(ready);
+        self.wake(ready, Err(&shut_down_error()));
     }
 }
 
@@ -268,6 +306,7 @@ impl Wal {
             queue: Mutex::new(Queue::default()),
             queue_full: Condvar::new(),
             progress: Mutex::new(Progress { durable: last_lsn, failure: None, stopped: false, waiters: Vec::new() }),
+            deliveries: Mutex::new(Vec::new()),
             commit_ns: AtomicU64::new(0),
             spinners: AtomicUsize::new(0),
             durable: AtomicU64::new(last_lsn),
@@ -285,11 +324,14 @@ impl Wal {
             fsync_ms: Histogram::new(LATENCY_MS_BOUNDS),
             injected: Mutex::new(None),
         });
-        let (batch_size, batch_wait) = (options.batch_size.max(1), options.batch_wait);
+        let batching = Batching { size: options.batch_size.max(1), wait: options.batch_wait };
         let writer =
             Writer::new(Arc::clone(&shared), WalOptions { dir: dir.clone(), ..options }, file, active_size, lsn_file);
+        let writer = Arc::new(Mutex::new(writer));
+        let committer = Committer::start(Arc::clone(&shared), Arc::clone(&writer), batching)
+            .map_err(|e| WalError(format!("Cannot start the WAL thread: {e}")))?;
         let max_spinners = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Ok(Wal { shared, writer: Mutex::new(writer), batch_size, batch_wait, max_spinners })
+        Ok(Wal { shared, writer, batching, max_spinners, committer })
     }
 
     /// Queues one entry; never blocks on I/O. `lsn` must be the previous
@@ -304,10 +346,10 @@ impl Wal {
         );
         let mut queue = self.shared.queue.lock();
         queue.push_record(lsn, entry);
-        let full = queue.records() == self.batch_size;
+        let full = queue.records() == self.batching.size;
         drop(queue);
         self.shared.last_appended.store(lsn, Ordering::Release);
-        if full && !self.batch_wait.is_zero() {
+        if full && !self.batching.wait.is_zero() {
             self.shared.queue_full.notify_one();
         }
         Ok(())
@@ -330,9 +372,9 @@ impl Wal {
         let mut registered = false;
         loop {
             if let Some(mut writer) = self.writer.try_lock() {
-                self.lead(&mut writer);
+                lead(shared, &mut writer, self.batching, LEADER_ROUNDS);
                 drop(writer);
-                shared.pass_leadership();
+                self.after_release();
             } else {
                 match self.spin(lsn) {
                     Spin::Durable => return Ok(()),
@@ -352,13 +394,14 @@ impl Wal {
                     return Err(shut_down_error());
                 }
                 if !registered {
-                    progress.waiters.push((lsn, std::thread::current()));
+                    progress.waiters.push((lsn, Waiter::Thread(std::thread::current())));
                     registered = true;
                 }
             }
-            // Registered before this last look: a leader still holding the
-            // lock will either make `lsn` durable or hand us the lead, and
-            // an unpark that comes first makes `park` return at once.
+            // Registered before this last look: the committer still holding
+            // the lock will either make `lsn` durable or leave it queued for
+            // the WAL thread, and an unpark that comes first makes `park`
+            // return at once.
             if self.writer.is_locked() {
                 std::thread::park();
             }
@@ -402,30 +445,53 @@ impl Wal {
         }
     }
 
-    /// Commits what is queued, up to [`LEADER_ROUNDS`] takes. With a
-    /// `batch_wait`, a take that is not a full batch first waits for more.
-    fn lead(&self, writer: &mut Writer) {
-        let released = ReleaseOnPanic(&self.shared);
-        for _ in 0..LEADER_ROUNDS {
-            let mut queue = self.shared.queue.lock();
-            if !self.batch_wait.is_zero() && !queue.is_empty() && queue.records() < self.batch_size {
-                let deadline = Instant::now() + self.batch_wait;
-                while queue.records() < self.batch_size {
-                    if self.shared.queue_full.wait_until(&mut queue, deadline).timed_out() {
-                        break;
-                    }
-                }
-            }
-            let took = writer.take(&mut queue);
-            drop(queue);
-            if !took {
-                break;
-            }
-            let started = Instant::now();
-            writer.commit_taken();
-            self.shared.observe_commit(started.elapsed());
+    /// Calls `completion` once `lsn` is durable, or with the error once it
+    /// never will be (at once when that is already known), and makes sure
+    /// it gets committed: the caller commits what is queued itself when
+    /// the writer is free (one take, which includes its own record), else
+    /// the committer of the moment or the WAL thread will. Never blocks on
+    /// another committer.
+    pub fn when_durable(&self, lsn: u64, completion: Arc<dyn Completion>) {
+        let shared = &self.shared;
+        let mut progress = shared.progress.lock();
+        let known = if progress.durable >= lsn {
+            Some(Ok(()))
+        } else if let Some(failure) = &progress.failure {
+            Some(Err(failure.clone()))
+        } else if progress.stopped {
+            Some(Err(shut_down_error()))
+        } else if lsn > self.last_appended_lsn() {
+            Some(Err(WalError(format!("WAL LSN {lsn} was never appended"))))
+        } else {
+            progress.waiters.push((lsn, Waiter::Completion(completion.clone())));
+            None
+        };
+        drop(progress);
+        if let Some(outcome) = known {
+            completion.complete(lsn, outcome.as_ref().map(|_| ()));
+            return;
         }
-        std::mem::forget(released);
+        if self.committer.is_busy() {
+            self.committer.wake();
+        } else if let Some(mut writer) = self.writer.try_lock() {
+            lead(shared, &mut writer, self.batching, 1);
+            drop(writer);
+            self.after_release();
+        }
+    }
+
+    /// After releasing the writer lock: records queued meanwhile go to the
+    /// WAL thread, the completions released are called (refusals are left
+    /// to the WAL thread too).
+    fn after_release(&self) {
+        // The WAL thread first, so it can write and fsync the next batch
+        // while this thread sends the replies.
+        if !self.shared.queue.lock().is_empty() {
+            self.committer.wake();
+        }
+        if self.shared.deliver(false) {
+            self.committer.wake();
+        }
     }
 
     /// Takes the writer lock for a maintenance step, first committing what
@@ -439,7 +505,7 @@ impl Wal {
         let result = step(&mut writer);
         std::mem::forget(released);
         drop(writer);
-        self.shared.pass_leadership();
+        self.after_release();
         result
     }
 
@@ -556,16 +622,6 @@ impl Wal {
 impl Drop for Wal {
     fn drop(&mut self) {
         self.shutdown();
-    }
-}
-
-/// Fails the WAL if a leader panics mid-commit: what it took from the queue
-/// may be half written, and its waiters must not park for ever.
-struct ReleaseOnPanic<'a>(&'a Shared);
-
-impl Drop for ReleaseOnPanic<'_> {
-    fn drop(&mut self) {
-        self.0.fail(WalError("the WAL writer panicked".to_string()));
     }
 }
 

@@ -321,3 +321,67 @@ fn open_creates_the_directory_and_reports_io_errors_with_the_path() {
     let error = Wal::open(options(&blocker.join("sub")), 0).err().expect("a file is in the way");
     assert!(error.0.starts_with(&format!("Cannot create WAL directory {}", blocker.join("sub").display())), "{error}");
 }
+
+/// Records each completion's outcome.
+#[derive(Default)]
+struct Outcomes(parking_lot::Mutex<Vec<(u64, bool)>>);
+
+impl Completion for Outcomes {
+    fn complete(&self, lsn: u64, outcome: Result<(), &WalError>) {
+        self.0.lock().push((lsn, outcome.is_ok()));
+    }
+}
+
+#[test]
+fn completions_are_told_once_each_and_never_ok_for_a_line_not_in_the_file() {
+    let tmp = TempDir::new().unwrap();
+    let wal = Arc::new(Wal::open(WalOptions { fsync: true, ..options(tmp.path()) }, 0).expect("open"));
+    let state = Arc::new(parking_lot::Mutex::new(0u64));
+    let outcomes = Arc::new(Outcomes::default());
+    let threads: Vec<_> = (0..4)
+        .map(|thread| {
+            let (wal, state, outcomes) = (Arc::clone(&wal), Arc::clone(&state), Arc::clone(&outcomes));
+            std::thread::spawn(move || {
+                let mut registered = 0;
+                for n in 0..300 {
+                    if thread == 0 && n == 100 {
+                        // Fails whichever batch comes next, with the
+                        // completions of every thread in it.
+                        wal.inject_failure("Input/output error (os error 5)");
+                    }
+                    let lsn = {
+                        let mut last = state.lock();
+                        if wal.append(*last + 1, &entry(1)).is_err() {
+                            break;
+                        }
+                        *last += 1;
+                        *last
+                    };
+                    wal.when_durable(lsn, Arc::clone(&outcomes) as Arc<dyn Completion>);
+                    registered += 1;
+                }
+                registered
+            })
+        })
+        .collect();
+    let registered: usize = threads.into_iter().map(|t| t.join().expect("thread")).sum();
+    // Completions may still be on their way from the WAL thread.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while outcomes.0.lock().len() < registered {
+        assert!(Instant::now() < deadline, "{} of {registered} completions called", outcomes.0.lock().len());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let failure_at = wal.durable_lsn();
+    assert!(wal.failure().is_some());
+    let on_disk = replayed_lsns(tmp.path());
+    let mut told: Vec<(u64, bool)> = outcomes.0.lock().clone();
+    told.sort_unstable();
+    assert_eq!(told.len(), registered);
+    assert!(told.windows(2).all(|w| w[0].0 < w[1].0), "an LSN was told twice");
+    for (lsn, durable) in told {
+        assert_eq!(durable, lsn <= failure_at, "LSN {lsn} (durable up to {failure_at})");
+        if durable {
+            assert!(on_disk.contains(&lsn), "LSN {lsn} was reported durable but is not in the file");
+        }
+    }
+}

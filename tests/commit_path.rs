@@ -1,0 +1,96 @@
+//! The durable-write path over real TCP: a session hands its writes' replies
+//! to whoever commits them and reads on, so these check what that can get
+//! wrong (reply order behind a write still waiting for its fsync, a client
+//! that stops reading, a client that leaves with a write in flight).
+//!
+//! `--wal-batch-wait-us` makes the first writer's commit wait for batch
+//! mates, which keeps later writes in flight long enough to send more
+//! requests behind them; the assertions hold whatever the timing.
+mod common;
+use common::{ok, temp_dir, Server};
+use std::io::{BufRead, BufReader, Write};
+use std::time::Duration;
+
+fn increment(series: &str, key: u64, value: u64) -> String {
+    format!(r#"{{"v":2,"op":"counter.increment","series":"{series}","key":{key},"bucket":20260501,"value":{value}}}"#)
+}
+
+fn batch_sum(series: &str, key: u64) -> String {
+    format!(r#"{{"v":2,"op":"counter.batch_sum","series":"{series}","keys":[{key}]}}"#)
+}
+
+const PING: &str = r#"{"v":2,"op":"system.ping"}"#;
+
+#[test]
+fn a_read_behind_a_write_waiting_for_its_fsync_is_answered_after_it() {
+    let server = Server::start(&["--wal-fsync=true", "--wal-batch-wait-us=300000"]);
+    // The first writer's commit waits for batch mates ...
+    let mut first = server.client();
+    first.send(&increment("order", 0, 1)).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    // ... so this write is queued behind it, and its session reads on.
+    let mut client = server.client();
+    client.send(&increment("order", 1, 5)).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    client.send_raw(format!("{}\n{PING}\n", batch_sum("order", 1)).as_bytes()).unwrap();
+    assert_eq!(client.receive().unwrap().as_deref(), Some(ok("5").as_str()));
+    assert_eq!(client.receive().unwrap().as_deref(), Some(ok(r#"[{"key":1,"value":5}]"#).as_str()));
+    assert_eq!(client.receive().unwrap().as_deref(), Some(ok(r#""pong""#).as_str()));
+    assert_eq!(first.receive().unwrap().as_deref(), Some(ok("1").as_str()));
+}
+
+#[test]
+fn a_client_that_stops_reading_gets_every_reply_in_order_and_holds_up_nobody() {
+    let server = Server::start(&["--wal-fsync=true", "--write-timeout=60"]);
+    const WRITES: u64 = 150_000;
+    let stream = std::net::TcpStream::connect(server.addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut sender = stream.try_clone().unwrap();
+    // Far more replies than the socket buffers hold, sent before reading
+    // any: each write followed by a read of its counter.
+    let writer = std::thread::spawn(move || {
+        let pair = format!("{}\n{}\n", increment("stuck", 7, 1), batch_sum("stuck", 7));
+        let chunk = pair.repeat(1000);
+        for _ in 0..WRITES / 1000 {
+            sender.write_all(chunk.as_bytes()).unwrap();
+        }
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    // Meanwhile everybody else is served.
+    let mut other = server.client();
+    assert_eq!(other.request(&increment("other", 1, 3)).unwrap(), ok("3"));
+    assert_eq!(other.request(&batch_sum("other", 1)).unwrap(), ok(r#"[{"key":1,"value":3}]"#));
+    // In order: each write's reply, then its read's, which sees it.
+    let mut replies = BufReader::new(stream);
+    let mut reply = String::new();
+    for expected in 1..=WRITES {
+        reply.clear();
+        replies.read_line(&mut reply).unwrap();
+        assert_eq!(reply.trim_end(), ok("1"), "write {expected}");
+        reply.clear();
+        replies.read_line(&mut reply).unwrap();
+        assert_eq!(reply.trim_end(), ok(&format!(r#"[{{"key":7,"value":{expected}}}]"#)), "read {expected}");
+    }
+    writer.join().unwrap();
+}
+
+#[test]
+fn a_client_that_leaves_with_a_write_in_flight_changes_nothing_else() {
+    let temp = temp_dir();
+    let mut server = Server::start_in(temp.path(), &["--wal-fsync=true", "--wal-batch-wait-us=300000"]);
+    let mut first = server.client();
+    first.send(&increment("gone", 0, 1)).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    {
+        let mut leaving = server.client();
+        leaving.send(&increment("gone", 9, 4)).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+    } // closed before its reply can come
+    assert_eq!(first.receive().unwrap().as_deref(), Some(ok("1").as_str()));
+    // The write was applied and committed; the server goes on.
+    assert_eq!(server.request(&batch_sum("gone", 9)), ok(r#"[{"key":9,"value":4}]"#));
+    assert_eq!(server.request(&increment("gone", 9, 1)), ok("1"));
+    server.kill9();
+    let server = Server::start_in(temp.path(), &[]);
+    assert_eq!(server.request(&batch_sum("gone", 9)), ok(r#"[{"key":9,"value":5}]"#));
+}
