@@ -59,7 +59,7 @@ pub fn serve(stream: TcpStream, engine: &Arc<Engine>) {
     let mut last_read = Instant::now();
     loop {
         let mut start = 0;
-        while let Some(offset) = memchr_newline(&pending[start + scanned..]) {
+        while let Some(offset) = memchr::memchr(b'\n', &pending[start + scanned..]) {
             let end = start + scanned + offset;
             let raw = &pending[start..end];
             if raw.len() > max_line {
@@ -179,10 +179,6 @@ impl LineClock {
         }
         true
     }
-}
-
-fn memchr_newline(haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|&b| b == b'\n')
 }
 
 fn reject_too_large(outbox: &Arc<Outbox>, max_line: usize, write_timeout: Option<Duration>) {
