@@ -43,8 +43,10 @@ mod files;
 mod index;
 mod line;
 mod locate;
+mod progress;
 pub mod reader;
 pub mod replay;
+mod tail;
 mod writer;
 
 mod fault;

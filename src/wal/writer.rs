@@ -30,7 +30,6 @@
 
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::FileExt;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,7 +39,8 @@ use parking_lot::{Condvar, Mutex};
 use super::commit::{Queue, Writer};
 use super::committer::{lead, Batching, Committer, Completion, ReleaseOnPanic};
 use super::files::{self, io_error};
-use super::line::{is_blank, parse_line_strict};
+use super::progress::{Progress, Waiter};
+use super::tail::repair_tail;
 use super::{WalError, WalOptions, WalStats};
 use crate::metrics::{Histogram, LATENCY_MS_BOUNDS, SIZE_BOUNDS};
 
@@ -106,37 +106,6 @@ pub(super) struct Shared {
     pub(super) fsync_ms: Histogram,
     /// Test seam: the next batch write fails with this message.
     pub(super) injected: Mutex<Option<String>>,
-}
-
-struct Progress {
-    durable: u64,
-    failure: Option<WalError>,
-    stopped: bool,
-    /// What waits for an LSN. A batch releases only those it made
-    /// durable (a condvar would wake every waiter on every batch, and most
-    /// would go back to sleep: on a busy node that doubled the context
-    /// switches per write).
-    waiters: Vec<(u64, Waiter)>,
-}
-
-/// A caller blocked in `wait_durable`, or a completion to call.
-enum Waiter {
-    Thread(std::thread::Thread),
-    Completion(Arc<dyn Completion>),
-}
-
-impl Progress {
-    /// Takes the waiters whose LSN is durable (all of them when `all`).
-    fn take_ready(&mut self, all: bool) -> Vec<(u64, Waiter)> {
-        let durable = self.durable;
-        if !all && self.waiters.iter().all(|(lsn, _)| *lsn > durable) {
-            return Vec::new();
-        }
-        let (ready, waiting) =
-            std::mem::take(&mut self.waiters).into_iter().partition(|(lsn, _)| all || *lsn <= durable);
-        self.waiters = waiting;
-        ready
-    }
 }
 
 /// A completion to call once the writer lock is released, with its outcome
@@ -622,47 +591,6 @@ impl Wal {
 impl Drop for Wal {
     fn drop(&mut self) {
         self.shutdown();
-    }
-}
-
-/// Makes `karma.wal` end with `\n` before anything is appended (docs/storage.md, The write-ahead
-/// log): a complete unterminated last line gets its `\n`; a torn one (not valid JSON) is cut off.
-/// Returns the resulting file size.
-fn repair_tail(file: &fs::File, path: &Path, fsync: bool) -> Result<u64, WalError> {
-    let size = file.metadata().map_err(|e| io_error("stat WAL file", path, &e))?.len();
-    if size == 0 {
-        return Ok(0);
-    }
-    let map = files::map_file(file).map_err(|e| io_error("map WAL file", path, &e))?;
-    if map.last() == Some(&b'\n') {
-        return Ok(size);
-    }
-    let line_start = map.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-    let tail = &map[line_start..];
-    let complete = is_blank(tail) || parse_line_strict(tail).is_ok();
-    let tail_len = tail.len();
-    drop(map);
-    let new_size = if complete {
-        let mut writer = file;
-        std::io::Write::write_all(&mut writer, b"\n").map_err(|e| io_error("write WAL file", path, &e))?;
-        size + 1
-    } else {
-        file.set_len(line_start as u64).map_err(|e| io_error("truncate WAL file", path, &e))?;
-        let line = line_number_at(file, line_start);
-        log::warn!(target: "wal.torn_tail", "path={} line={line} bytes={tail_len}", path.display());
-        line_start as u64
-    };
-    if fsync {
-        file.sync_data().map_err(|e| io_error("fsync WAL file", path, &e))?;
-    }
-    Ok(new_size)
-}
-
-/// 1-based number of the line starting at byte `at` (for the log line).
-fn line_number_at(file: &fs::File, at: usize) -> usize {
-    match files::map_file(file) {
-        Ok(map) => map[..at.min(map.len())].iter().filter(|&&b| b == b'\n').count() + 1,
-        Err(_) => 0,
     }
 }
 
