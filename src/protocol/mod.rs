@@ -9,6 +9,7 @@ pub mod entry;
 pub mod error;
 pub mod fields;
 pub mod fingerprint;
+pub mod ingest_mode;
 pub mod json;
 pub mod op;
 pub mod reply;
@@ -18,5 +19,6 @@ pub mod wide;
 pub mod write;
 
 pub use error::{CommandError, ErrorCode};
+pub use ingest_mode::IngestMode;
 pub use op::Op;
 pub use request::{parse_request, Command, IdempotencyFields, Rejected, Request};

@@ -27,26 +27,7 @@ impl Range {
     }
 }
 
-/// How an ingest stream applies its chunks (`ingest.begin`'s `mode`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IngestMode {
-    /// Items are added to the live series, like `series.batch_add`.
-    Add,
-    /// Items set the live series' buckets, like `series.batch_set`.
-    Set,
-    /// Items build a new series that replaces the live one on commit.
-    ReplaceSeries,
-}
-
-impl IngestMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IngestMode::Add => "add",
-            IngestMode::Set => "set",
-            IngestMode::ReplaceSeries => "replace_series",
-        }
-    }
-}
+pub use crate::protocol::IngestMode;
 
 /// The fields of one request, in the order they are added.
 struct Fields(Map<String, Value>);
