@@ -378,5 +378,4 @@ fn unix_now() -> i64 {
 }
 
 #[cfg(test)]
-#[path = "catalog_tests.rs"]
 mod tests;

@@ -515,5 +515,4 @@ impl<'de> Visitor<'de> for TableSeed<'_, '_> {
 }
 
 #[cfg(test)]
-#[path = "tree_format_tests.rs"]
 mod tests;

@@ -33,7 +33,6 @@ use super::line::{encode_line, is_blank, parse_line};
 use super::writer::Shared;
 use super::{WalError, WalOptions};
 
-#[path = "resume.rs"]
 mod resume;
 
 /// The most a queue buffer keeps between commits (ordinary batches of small

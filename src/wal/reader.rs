@@ -328,5 +328,4 @@ impl<'r> PageBuilder<'r> {
 }
 
 #[cfg(test)]
-#[path = "reader_tests.rs"]
 mod tests;

@@ -230,5 +230,4 @@ pub fn read_lsn_file(dir: &Path) -> Result<Option<u64>, WalError> {
 }
 
 #[cfg(test)]
-#[path = "replay_tests.rs"]
 mod tests;

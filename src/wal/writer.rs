@@ -595,5 +595,4 @@ impl Drop for Wal {
 }
 
 #[cfg(test)]
-#[path = "writer_tests.rs"]
 pub(crate) mod tests;
