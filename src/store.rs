@@ -19,7 +19,7 @@ pub mod counter;
 mod hash;
 pub mod series;
 
-use std::collections::HashMap;
+use indexmap::IndexMap;
 
 pub use bucket::Bucket;
 pub use counter::{Counter, Overflow};
@@ -28,13 +28,11 @@ pub use series::{BatchError, BatchOutcome, Series};
 
 /// Every series, by name, remembering the order in which they were created.
 ///
-/// Invariant: `index` maps each name in `series` to its position there,
-/// and nothing else. Replacing a series keeps its position; removing one
-/// shifts the later ones down.
+/// Replacing a series keeps its position; removing one shifts the later
+/// ones down (`tree.list` and snapshots list series in this order).
 #[derive(Debug, Default)]
 pub struct Store {
-    series: Vec<(String, Series)>,
-    index: HashMap<String, usize>,
+    series: IndexMap<String, Series>,
 }
 
 impl Store {
@@ -45,57 +43,49 @@ impl Store {
 
     /// The series called `name`, if it exists.
     pub fn get(&self, name: &str) -> Option<&Series> {
-        let &at = self.index.get(name)?;
-        Some(&self.series[at].1)
+        self.series.get(name)
     }
 
     /// The series called `name` for changing, if it exists.
     pub fn get_mut(&mut self, name: &str) -> Option<&mut Series> {
-        let &at = self.index.get(name)?;
-        Some(&mut self.series[at].1)
+        self.series.get_mut(name)
     }
 
     /// The series called `name`, created empty (and listed last) if missing.
     pub fn get_or_create(&mut self, name: &str) -> &mut Series {
-        let at = match self.index.get(name) {
-            Some(&at) => at,
-            None => self.push(name, Series::new()),
-        };
-        &mut self.series[at].1
+        // Look up first: the common case (the series exists) then costs no
+        // allocation of an owned name, which `entry` would need.
+        match self.series.get_index_of(name) {
+            Some(at) => &mut self.series[at],
+            None => self.series.entry(name.to_owned()).or_default(),
+        }
     }
 
     /// Whether a series called `name` exists.
     pub fn contains(&self, name: &str) -> bool {
-        self.index.contains_key(name)
+        self.series.contains_key(name)
     }
 
     /// Stores `series` as `name`. A replaced series keeps its position in
     /// the creation order; a new one goes last.
     pub fn insert(&mut self, name: &str, series: Series) {
-        match self.index.get(name) {
-            Some(&at) => self.series[at].1 = series,
+        match self.series.get_mut(name) {
+            Some(existing) => *existing = series,
             None => {
-                self.push(name, series);
+                self.series.insert(name.to_owned(), series);
             }
         }
     }
 
-    /// Removes the series called `name` and returns it.
+    /// Removes the series called `name` and returns it; the later series
+    /// move up one place, so the creation order of the rest is kept.
     pub fn remove(&mut self, name: &str) -> Option<Series> {
-        let at = self.index.remove(name)?;
-        let (_, series) = self.series.remove(at);
-        for (name, _) in &self.series[at..] {
-            if let Some(position) = self.index.get_mut(name.as_str()) {
-                *position -= 1;
-            }
-        }
-        debug_assert!(self.invariant_holds());
-        Some(series)
+        self.series.shift_remove(name)
     }
 
     /// The series names in creation order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.series.iter().map(|(name, _)| name.as_str())
+        self.series.keys().map(String::as_str)
     }
 
     /// Every series with its name, in creation order.
@@ -115,32 +105,17 @@ impl Store {
 
     /// Number of keys over all series, empty counters included.
     pub fn key_count(&self) -> usize {
-        self.series.iter().map(|(_, series)| series.key_count()).sum()
+        self.series.values().map(Series::key_count).sum()
     }
 
     /// Number of buckets (data points) over all series.
     pub fn point_count(&self) -> usize {
-        self.series.iter().map(|(_, series)| series.bucket_count()).sum()
+        self.series.values().map(Series::bucket_count).sum()
     }
 
     /// An estimate of the heap memory of all series, in bytes.
     pub fn heap_bytes(&self) -> usize {
         self.series.iter().map(|(name, series)| name.capacity() + series.heap_bytes()).sum()
-    }
-
-    /// Appends a new series and returns its position.
-    fn push(&mut self, name: &str, series: Series) -> usize {
-        let at = self.series.len();
-        self.series.push((name.to_owned(), series));
-        self.index.insert(name.to_owned(), at);
-        debug_assert!(self.invariant_holds());
-        at
-    }
-
-    /// The type invariant (see [`Store`]).
-    fn invariant_holds(&self) -> bool {
-        self.index.len() == self.series.len()
-            && self.series.iter().enumerate().all(|(at, (name, _))| self.index.get(name.as_str()) == Some(&at))
     }
 }
 
