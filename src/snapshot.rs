@@ -7,7 +7,7 @@
 //!
 //! - [`names`]: `<unix>_<series>.tree`, escaped so that no series name can
 //!   produce a path outside the data directory (defect D10);
-//! - [`tree_format`]: the Karma 1.0 MessagePack layout, streamed straight
+//! - [`series_codec`]: the Karma 1.0 MessagePack layout, streamed straight
 //!   from / into `store::Series` (docs/storage.md, Snapshots);
 //! - [`meta`]: the JSON sidecars and their reply forms (docs/storage.md,
 //!   Snapshots; Idempotency and ingest snapshot);
@@ -24,7 +24,7 @@
 pub mod catalog;
 pub mod meta;
 pub mod names;
-pub mod tree_format;
+pub mod series_codec;
 
 use std::fmt;
 use std::io;
@@ -37,7 +37,7 @@ pub use catalog::{
 };
 pub use meta::{IdempotencyMeta, SnapshotMeta};
 pub use names::{check_requested_file, parse_snapshot_file_name, snapshot_file_name, NameError, ParsedName};
-pub use tree_format::{decode_series, encode_series, encode_series_into, TreeFormatError};
+pub use series_codec::{decode_series, encode_series, encode_series_into, SeriesDecodeError};
 
 /// What can go wrong reading or writing snapshot files. Every variant names
 /// the file involved.
@@ -57,7 +57,7 @@ pub enum SnapshotError {
         /// The `.tree` file.
         path: PathBuf,
         /// Why it does not decode.
-        reason: TreeFormatError,
+        reason: SeriesDecodeError,
     },
     /// A sidecar that exists but does not parse (or does not match its
     /// snapshot's hashed name).

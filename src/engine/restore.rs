@@ -54,8 +54,8 @@ pub(super) fn load_snapshots(dir: &std::path::Path, state: &mut State, metrics: 
     for file in latest.iter().rev() {
         let meta = snapshot::load_meta(file).map_err(|e| e.to_string())?;
         let series = snapshot::read_snapshot(&file.path).map_err(|e| e.to_string())?;
-        state.store.insert(&meta.tree, series);
-        covered.per_series.insert(meta.tree.clone(), meta.last_lsn);
+        state.store.insert(&meta.series, series);
+        covered.per_series.insert(meta.series.clone(), meta.last_lsn);
     }
     if let Some(meta) = snapshot::read_idempotency_meta(dir, (0, 0)).map_err(|e| e.to_string())? {
         covered.global = meta.last_lsn;

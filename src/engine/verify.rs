@@ -101,7 +101,7 @@ impl Engine {
             if meta.file != file.file {
                 return Err(mismatch("file"));
             }
-            if meta.tree != file.series {
+            if meta.series != file.series {
                 return Err(mismatch("tree"));
             }
             if meta.timestamp != file.timestamp {

@@ -163,13 +163,8 @@ fn copy_snapshots(source: &Source, dir: &Path, fsync: bool) -> Result<u64, Strin
         let parsed =
             snapshot::parse_snapshot_file_name(&file).map_err(|e| format!("Invalid snapshot name {file:?}: {e:?}"))?;
         let bytes = std::fs::metadata(dir.join(&file)).map(|m| m.len()).unwrap_or(meta.bytes);
-        let sidecar = SnapshotMeta {
-            tree: series,
-            file: file.clone(),
-            timestamp: parsed.timestamp,
-            last_lsn: meta.last_lsn,
-            bytes,
-        };
+        let sidecar =
+            SnapshotMeta { series, file: file.clone(), timestamp: parsed.timestamp, last_lsn: meta.last_lsn, bytes };
         crate::util::fs::write_atomic(dir, &sidecar.sidecar_file_name(), &sidecar.to_sidecar_json(), fsync)
             .map_err(|e| format!("Cannot write the sidecar of {file}: {e}"))?;
         lowest = Some(lowest.map_or(meta.last_lsn, |low| low.min(meta.last_lsn)));

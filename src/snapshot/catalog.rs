@@ -26,7 +26,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::meta::{IdempotencyMeta, SnapshotMeta};
 use super::names::{self, parse_snapshot_file_name, sidecar_file_name, snapshot_file_name};
-use super::tree_format;
+use super::series_codec;
 use super::SnapshotError;
 use crate::store::Series;
 use crate::util::fs::{fsync_dir, write_atomic, write_atomic_with, Fsync};
@@ -78,12 +78,12 @@ pub fn list_snapshots(dir: &Path) -> io::Result<Vec<SnapshotFile>> {
         let raw_name = entry.file_name();
         let path = entry.path();
         let Some(file) = raw_name.to_str() else {
-            if raw_name.as_encoded_bytes().ends_with(names::TREE_SUFFIX.as_bytes()) {
+            if raw_name.as_encoded_bytes().ends_with(names::SNAPSHOT_SUFFIX.as_bytes()) {
                 log::warn!(target: "backup.invalid_name", "path={} reason=name is not UTF-8", path.display());
             }
             continue;
         };
-        if !file.ends_with(names::TREE_SUFFIX) {
+        if !file.ends_with(names::SNAPSHOT_SUFFIX) {
             continue;
         }
         // Follows symlinks, as Karma 1.0's `File.file?` did.
@@ -120,14 +120,16 @@ fn snapshot_file_at(dir: &Path, file: &str, bytes: u64) -> Result<SnapshotFile, 
         (spelled, _) => {
             let sidecar = path.with_file_name(sidecar_file_name(file));
             let named = match read_sidecar(&sidecar) {
-                Ok(meta) => meta.map(|meta| meta.tree).filter(|tree| names::names_series(file, parsed.timestamp, tree)),
+                Ok(meta) => {
+                    meta.map(|meta| meta.series).filter(|named| names::names_series(file, parsed.timestamp, named))
+                }
                 // A verbatim name stands on its own; the broken sidecar is
                 // reported where metadata is read.
                 Err(_) if spelled.is_some() => None,
                 Err(err) => return Err(err.to_string()),
             };
             match (named, spelled) {
-                (Some(tree), _) => tree,
+                (Some(named), _) => named,
                 (None, Some(verbatim)) => verbatim,
                 (None, None) => return Err("hashed name without a sidecar naming its series".to_string()),
             }
@@ -181,7 +183,7 @@ fn read_sidecar(path: &Path) -> Result<Option<SnapshotMeta>, SnapshotError> {
 /// size}` (docs/storage.md, Snapshots). A sidecar that does not parse is an error.
 pub fn load_meta(snapshot: &SnapshotFile) -> Result<SnapshotMeta, SnapshotError> {
     Ok(read_sidecar(&snapshot.sidecar_path())?.unwrap_or_else(|| SnapshotMeta {
-        tree: snapshot.series.clone(),
+        series: snapshot.series.clone(),
         file: snapshot.file.clone(),
         timestamp: snapshot.timestamp,
         last_lsn: 0,
@@ -293,9 +295,9 @@ pub fn write_snapshot(
     fs::create_dir_all(dir).map_err(io_error("create", dir))?;
     let file = snapshot_file_name(unix, series_name);
     let path = dir.join(&file);
-    let bytes = write_atomic_with(dir, &file, Fsync::File, |out| tree_format::encode_series_into(series, out))
+    let bytes = write_atomic_with(dir, &file, Fsync::File, |out| series_codec::encode_series_into(series, out))
         .map_err(io_error("write", &path))?;
-    let meta = SnapshotMeta { tree: series_name.to_string(), file, timestamp: unix, last_lsn, bytes };
+    let meta = SnapshotMeta { series: series_name.to_string(), file, timestamp: unix, last_lsn, bytes };
     let sidecar = meta.sidecar_file_name();
     write_atomic(dir, &sidecar, &meta.to_sidecar_json(), true).map_err(io_error("write", &dir.join(&sidecar)))?;
     log::info!(target: "backup.dump", "tree={series_name} path={}", path.display());
@@ -306,7 +308,7 @@ pub fn write_snapshot(
 /// (`Corrupt snapshot <path>: <reason>`).
 pub fn read_snapshot(path: &Path) -> Result<Series, SnapshotError> {
     let bytes = fs::read(path).map_err(io_error("read", path))?;
-    tree_format::decode_series(&bytes).map_err(|reason| SnapshotError::Corrupt { path: path.to_path_buf(), reason })
+    series_codec::decode_series(&bytes).map_err(|reason| SnapshotError::Corrupt { path: path.to_path_buf(), reason })
 }
 
 /// Writes the idempotency snapshot (docs/storage.md, Idempotency and ingest snapshot):

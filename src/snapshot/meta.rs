@@ -15,11 +15,13 @@ use serde::Deserialize;
 
 use crate::protocol::write::write_str;
 
-/// Metadata of one `.tree` snapshot (docs/storage.md, Snapshots).
+/// Metadata of one series snapshot (a `.tree` file) (docs/storage.md, Snapshots).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct SnapshotMeta {
-    /// The series name (the real one, also for hashed file names).
-    pub tree: String,
+    /// The series name (the real one, also for hashed file names); the
+    /// sidecar's `tree` field.
+    #[serde(rename = "tree")]
+    pub series: String,
     /// Basename of the `.tree` file.
     pub file: String,
     /// The `<unix>` of the file name (not the clock).
@@ -39,9 +41,9 @@ impl SnapshotMeta {
     /// The sidecar's bytes: compact JSON, keys
     /// `tree,file,timestamp,last_lsn,bytes`, then `\n`.
     pub fn to_sidecar_json(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(96 + self.tree.len() + self.file.len());
+        let mut out = Vec::with_capacity(96 + self.series.len() + self.file.len());
         out.extend_from_slice(b"{\"tree\":");
-        write_str(&mut out, &self.tree);
+        write_str(&mut out, &self.series);
         out.extend_from_slice(b",\"file\":");
         write_str(&mut out, &self.file);
         push_fmt(
@@ -63,7 +65,7 @@ impl SnapshotMeta {
     /// `{"tree","file","timestamp","bytes","last_lsn","metadata_file"}`.
     pub fn write_reply_json(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"tree\":");
-        write_str(out, &self.tree);
+        write_str(out, &self.series);
         out.extend_from_slice(b",\"file\":");
         write_str(out, &self.file);
         push_fmt(

@@ -39,8 +39,8 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-/// Suffix of every snapshot file.
-pub const TREE_SUFFIX: &str = ".tree";
+/// Suffix of every series snapshot file (Karma 1.0 named them `.tree`).
+pub const SNAPSHOT_SUFFIX: &str = ".tree";
 
 /// Suffix appended to a snapshot's file name to name its sidecar.
 pub const SIDECAR_SUFFIX: &str = ".meta.json";
@@ -107,26 +107,26 @@ impl std::error::Error for NameError {}
 /// `series` must not be empty (the protocol layer rejects empty names);
 /// an empty name would produce `<unix>_.tree`, which does not parse.
 pub fn snapshot_file_name(unix: i64, series: &str) -> String {
-    let verbatim = format!("{unix}_{series}{TREE_SUFFIX}");
+    let verbatim = format!("{unix}_{series}{SNAPSHOT_SUFFIX}");
     if !series.contains(['/', '\0']) && verbatim.len() <= MAX_VERBATIM_FILE_NAME {
         return verbatim;
     }
     let prefix = marked_prefix(unix);
-    let escaped = format!("{prefix}_{}{TREE_SUFFIX}", escape(series));
+    let escaped = format!("{prefix}_{}{SNAPSHOT_SUFFIX}", escape(series));
     if escaped.len() <= MAX_VERBATIM_FILE_NAME {
         return escaped;
     }
-    format!("{prefix}_{HASHED_MARKER}{}{TREE_SUFFIX}", hex::encode(Sha256::digest(series)))
+    format!("{prefix}_{HASHED_MARKER}{}{SNAPSHOT_SUFFIX}", hex::encode(Sha256::digest(series)))
 }
 
 /// The name an older version of this server gave the snapshot: `%`, `/`
 /// and NUL escaped in every name, long names hashed, no marked prefix.
 fn legacy_file_name(unix: i64, series: &str) -> String {
-    let name = format!("{unix}_{}{TREE_SUFFIX}", escape(series));
+    let name = format!("{unix}_{}{SNAPSHOT_SUFFIX}", escape(series));
     if name.len() <= MAX_VERBATIM_FILE_NAME {
         return name;
     }
-    format!("{unix}_{HASHED_MARKER}{}{TREE_SUFFIX}", hex::encode(Sha256::digest(series)))
+    format!("{unix}_{HASHED_MARKER}{}{SNAPSHOT_SUFFIX}", hex::encode(Sha256::digest(series)))
 }
 
 /// Whether `file`, a snapshot taken at `timestamp`, is a file name this
@@ -166,7 +166,7 @@ pub fn sidecar_file_name(file: &str) -> String {
 
 /// Takes a snapshot file name (a basename) apart, as docs/storage.md, Snapshots.
 pub fn parse_snapshot_file_name(file: &str) -> Result<ParsedName, NameError> {
-    let stem = file.strip_suffix(TREE_SUFFIX).ok_or(NameError::MissingSuffix)?;
+    let stem = file.strip_suffix(SNAPSHOT_SUFFIX).ok_or(NameError::MissingSuffix)?;
     let (prefix, encoded) = stem.split_once('_').ok_or(NameError::NoSeparator)?;
     let timestamp = parse_timestamp(prefix)?;
     if encoded.is_empty() {
@@ -201,7 +201,7 @@ pub fn check_requested_file(file: &str) -> Result<(), &'static str> {
     if file.contains('/') {
         return Err("Field file must be a snapshot basename");
     }
-    if !file.ends_with(TREE_SUFFIX) {
+    if !file.ends_with(SNAPSHOT_SUFFIX) {
         return Err("Field file must end with .tree");
     }
     Ok(())

@@ -36,7 +36,7 @@ fn write_snapshot_writes_the_worked_example_and_its_sidecar() {
     assert_eq!(
         meta,
         SnapshotMeta {
-            tree: "api".to_string(),
+            series: "api".to_string(),
             file: "1795245397_api.tree".to_string(),
             timestamp: 1795245397,
             last_lsn: 1,
@@ -44,8 +44,8 @@ fn write_snapshot_writes_the_worked_example_and_its_sidecar() {
         }
     );
     assert_eq!(names_in(dir.path()), vec!["1795245397_api.tree", "1795245397_api.tree.meta.json"]);
-    let tree = fs::read(dir.path().join("1795245397_api.tree")).unwrap();
-    assert_eq!(tree.len(), 56);
+    let written = fs::read(dir.path().join("1795245397_api.tree")).unwrap();
+    assert_eq!(written.len(), 56);
     assert_eq!(
         fs::read_to_string(dir.path().join("1795245397_api.tree.meta.json")).unwrap(),
         "{\"tree\":\"api\",\"file\":\"1795245397_api.tree\",\"timestamp\":1795245397,\"last_lsn\":1,\"bytes\":56}\n"
@@ -90,10 +90,10 @@ fn unsafe_series_names_stay_inside_the_directory() {
 #[test]
 fn escaped_names_of_older_versions_keep_their_series() {
     let dir = TempDir::new().unwrap();
-    let legacy = |file: &str, tree: &str| {
-        fs::write(dir.path().join(file), tree_format::encode_series(&Series::new())).unwrap();
+    let legacy = |file: &str, series: &str| {
+        fs::write(dir.path().join(file), series_codec::encode_series(&Series::new())).unwrap();
         let meta =
-            SnapshotMeta { tree: tree.to_string(), file: file.to_string(), timestamp: 5, last_lsn: 3, bytes: 34 };
+            SnapshotMeta { series: series.to_string(), file: file.to_string(), timestamp: 5, last_lsn: 3, bytes: 34 };
         fs::write(dir.path().join(meta.sidecar_file_name()), meta.to_sidecar_json()).unwrap();
     };
     legacy("5_50%25.tree", "50%");
@@ -101,7 +101,7 @@ fn escaped_names_of_older_versions_keep_their_series() {
     legacy("5_cpu%2Fload.tree", "cpu%2Fload");
     // A sidecar naming a series this file could never hold does not count.
     legacy("5_x%25.tree", "y");
-    fs::write(dir.path().join("5_%25.tree"), tree_format::encode_series(&Series::new())).unwrap();
+    fs::write(dir.path().join("5_%25.tree"), series_codec::encode_series(&Series::new())).unwrap();
     let list = list_snapshots(dir.path()).unwrap();
     let found: Vec<(&str, &str)> = list.iter().map(|f| (f.file.as_str(), f.series.as_str())).collect();
     assert_eq!(
@@ -128,7 +128,7 @@ fn a_300_byte_series_name_is_hashed_and_resolved_through_its_sidecar() {
     let long = "é".repeat(150);
     let meta = put(dir.path(), &long, 9, 4);
     assert!(meta.file.starts_with("09_%H"));
-    assert_eq!(meta.tree, long);
+    assert_eq!(meta.series, long);
     let list = list_snapshots(dir.path()).unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].series, long);
@@ -139,7 +139,7 @@ fn a_300_byte_series_name_is_hashed_and_resolved_through_its_sidecar() {
     assert_eq!(list_snapshots(dir.path()).unwrap(), vec![]);
     // So is a sidecar naming another series.
     let mut other = meta.clone();
-    other.tree = "other".to_string();
+    other.series = "other".to_string();
     fs::write(dir.path().join(meta.sidecar_file_name()), other.to_sidecar_json()).unwrap();
     assert_eq!(list_snapshots(dir.path()).unwrap(), vec![]);
 }
@@ -188,7 +188,7 @@ fn load_meta_reads_or_synthesises_and_reports_bad_sidecars() {
     assert_eq!(
         load_meta(&list[1]).unwrap(),
         SnapshotMeta {
-            tree: "api".to_string(),
+            series: "api".to_string(),
             file: "1795245000_api.tree".to_string(),
             timestamp: 1795245000,
             last_lsn: 0,

@@ -2,7 +2,7 @@ use super::*;
 
 fn api_meta() -> SnapshotMeta {
     SnapshotMeta {
-        tree: "api".to_string(),
+        series: "api".to_string(),
         file: "1795245397_api.tree".to_string(),
         timestamp: 1795245397,
         last_lsn: 1,
@@ -72,6 +72,6 @@ fn idempotency_sidecar_and_reply_are_exact() {
 
 #[test]
 fn a_series_name_with_quotes_survives_the_sidecar() {
-    let meta = SnapshotMeta { tree: "we\"ird\n/name".to_string(), ..api_meta() };
+    let meta = SnapshotMeta { series: "we\"ird\n/name".to_string(), ..api_meta() };
     assert_eq!(SnapshotMeta::from_sidecar_json(&meta.to_sidecar_json()), Ok(meta));
 }

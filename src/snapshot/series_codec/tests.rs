@@ -268,7 +268,7 @@ fn with_counter(counter: &[u8]) -> Vec<u8> {
     cat(&[&[0x82], &fixstr("branches_num"), &[0x09], &fixstr("branches"), &[0x91, 0x81, 0x2a], counter])
 }
 
-fn error_of(doc: &[u8]) -> (TreeFormatError, String) {
+fn error_of(doc: &[u8]) -> (SeriesDecodeError, String) {
     let err = decode_series(doc).unwrap_err();
     let text = err.to_string();
     (err, text)
@@ -278,7 +278,7 @@ fn error_of(doc: &[u8]) -> (TreeFormatError, String) {
 fn rejects_a_float() {
     let counter = cat(&[&[0x82], &fixstr("table"), &[0x80], &fixstr("total"), &[0xcb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0]]);
     let (err, text) = error_of(&with_counter(&counter));
-    assert!(matches!(err, TreeFormatError::Malformed(_)));
+    assert!(matches!(err, SeriesDecodeError::Malformed(_)));
     assert_eq!(text, "invalid type: floating point `1.5`, expected u64");
 }
 
@@ -303,11 +303,11 @@ fn rejects_array_encoded_structs() {
 #[test]
 fn rejects_missing_or_zero_branches_num() {
     let missing = cat(&[&[0x81], &fixstr("branches"), &[0x90]]);
-    assert_eq!(error_of(&missing), (TreeFormatError::MissingBranchesNum, "missing field `branches_num`".to_string()));
+    assert_eq!(error_of(&missing), (SeriesDecodeError::MissingBranchesNum, "missing field `branches_num`".to_string()));
     let zero = cat(&[&[0x82], &fixstr("branches_num"), &[0x00], &fixstr("branches"), &[0x90]]);
     assert_eq!(
         error_of(&zero),
-        (TreeFormatError::ZeroBranchesNum, "branches_num must be at least 1, got 0".to_string())
+        (SeriesDecodeError::ZeroBranchesNum, "branches_num must be at least 1, got 0".to_string())
     );
     let too_wide = cat(&[&[0x81], &fixstr("branches_num"), &[0xcf, 0, 0, 0, 1, 0, 0, 0, 0]]);
     assert_eq!(error_of(&too_wide).1, "invalid value: integer `4294967296`, expected u32");
@@ -321,7 +321,7 @@ fn rejects_a_bucket_that_is_not_a_date() {
     assert_eq!(
         error_of(&with_counter(&counter)),
         (
-            TreeFormatError::NotADate { key: 42, bucket: 20260230 },
+            SeriesDecodeError::NotADate { key: 42, bucket: 20260230 },
             "bucket 20260230 of key 42 is not a YYYYMMDD date".to_string()
         )
     );
@@ -334,7 +334,7 @@ fn rejects_a_total_that_is_not_the_sum() {
     assert_eq!(
         error_of(&with_counter(&counter)),
         (
-            TreeFormatError::TotalMismatch { key: 42, total: 8, sum: Some(7) },
+            SeriesDecodeError::TotalMismatch { key: 42, total: 8, sum: Some(7) },
             "total 8 of key 42 does not equal the sum of its table 7".to_string()
         )
     );
@@ -357,8 +357,8 @@ fn rejects_a_total_that_is_not_the_sum() {
 #[test]
 fn rejects_truncated_and_non_map_documents() {
     let bytes = unhex(WORKED_EXAMPLE);
-    assert!(matches!(decode_series(&bytes[..40]), Err(TreeFormatError::Malformed(_))));
-    assert!(matches!(decode_series(&[]), Err(TreeFormatError::Malformed(_))));
+    assert!(matches!(decode_series(&bytes[..40]), Err(SeriesDecodeError::Malformed(_))));
+    assert!(matches!(decode_series(&[]), Err(SeriesDecodeError::Malformed(_))));
     assert_eq!(error_of(&[0xc0]).1, "invalid type: unit value, expected a snapshot map with branches_num and branches");
     // A corrupt map32 length must fail cleanly, not allocate.
     let huge = with_counter(&cat(&[

@@ -41,7 +41,7 @@ pub const BRANCHES_NUM: u32 = 9;
 
 /// Why a `.tree` document does not decode.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TreeFormatError {
+pub enum SeriesDecodeError {
     /// Not MessagePack of the expected shape: truncated, wrong types (a
     /// float, a negative, an array where a map belongs, ...). rmp-serde's
     /// message.
@@ -68,16 +68,16 @@ pub enum TreeFormatError {
     },
 }
 
-impl fmt::Display for TreeFormatError {
+impl fmt::Display for SeriesDecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TreeFormatError::Malformed(message) => f.write_str(message),
-            TreeFormatError::MissingBranchesNum => f.write_str("missing field `branches_num`"),
-            TreeFormatError::ZeroBranchesNum => f.write_str("branches_num must be at least 1, got 0"),
-            TreeFormatError::NotADate { key, bucket } => {
+            SeriesDecodeError::Malformed(message) => f.write_str(message),
+            SeriesDecodeError::MissingBranchesNum => f.write_str("missing field `branches_num`"),
+            SeriesDecodeError::ZeroBranchesNum => f.write_str("branches_num must be at least 1, got 0"),
+            SeriesDecodeError::NotADate { key, bucket } => {
                 write!(f, "bucket {bucket} of key {key} is not a YYYYMMDD date")
             }
-            TreeFormatError::TotalMismatch { key, total, sum } => match sum {
+            SeriesDecodeError::TotalMismatch { key, total, sum } => match sum {
                 Some(sum) => write!(f, "total {total} of key {key} does not equal the sum of its table {sum}"),
                 None => write!(
                     f,
@@ -88,7 +88,7 @@ impl fmt::Display for TreeFormatError {
     }
 }
 
-impl std::error::Error for TreeFormatError {}
+impl std::error::Error for SeriesDecodeError {}
 
 // ---------------------------------------------------------------------------
 // Writing
@@ -237,7 +237,7 @@ impl Serialize for TableOut<'_> {
 // ---------------------------------------------------------------------------
 
 /// Decodes a `.tree` document into a series.
-pub fn decode_series(bytes: &[u8]) -> Result<Series, TreeFormatError> {
+pub fn decode_series(bytes: &[u8]) -> Result<Series, SeriesDecodeError> {
     // Errors the model finds are kept here with their structure; rmp-serde
     // only carries a message through the visitor stack.
     let failure = RefCell::new(None);
@@ -245,14 +245,14 @@ pub fn decode_series(bytes: &[u8]) -> Result<Series, TreeFormatError> {
     let result = StoreSeed { failure: &failure }.deserialize(&mut deserializer);
     match result {
         Ok(series) => Ok(series),
-        Err(err) => Err(failure.into_inner().unwrap_or_else(|| TreeFormatError::Malformed(err.to_string()))),
+        Err(err) => Err(failure.into_inner().unwrap_or_else(|| SeriesDecodeError::Malformed(err.to_string()))),
     }
 }
 
-type Failure = RefCell<Option<TreeFormatError>>;
+type Failure = RefCell<Option<SeriesDecodeError>>;
 
 /// Records a model error and returns the matching serde error.
-fn fail<E: de::Error>(failure: &Failure, error: TreeFormatError) -> E {
+fn fail<E: de::Error>(failure: &Failure, error: SeriesDecodeError) -> E {
     let message = error.to_string();
     *failure.borrow_mut() = Some(error);
     E::custom(message)
@@ -323,8 +323,8 @@ impl<'de> Visitor<'de> for StoreSeed<'_> {
             }
         }
         match branches_num {
-            None => Err(fail(self.failure, TreeFormatError::MissingBranchesNum)),
-            Some(0) => Err(fail(self.failure, TreeFormatError::ZeroBranchesNum)),
+            None => Err(fail(self.failure, SeriesDecodeError::MissingBranchesNum)),
+            Some(0) => Err(fail(self.failure, SeriesDecodeError::ZeroBranchesNum)),
             // Keys are not sharded in memory, so neither the branch count
             // nor which branch a key sat in matters once it is read.
             Some(_) => Ok(series),
@@ -441,7 +441,7 @@ impl<'de> Visitor<'de> for CounterSeed<'_> {
                 }
             }
         }
-        let mismatch = |sum| fail(self.failure, TreeFormatError::TotalMismatch { key: self.key, total, sum });
+        let mismatch = |sum| fail(self.failure, SeriesDecodeError::TotalMismatch { key: self.key, total, sum });
         last_entry_wins(&mut points);
         let sum = points.iter().try_fold(0u64, |sum, &(_, value)| sum.checked_add(value));
         if sum != Some(total) {
@@ -504,7 +504,7 @@ impl<'de> Visitor<'de> for TableSeed<'_, '_> {
         self.points.reserve(map.size_hint().unwrap_or(0).min(4096));
         while let Some(raw) = map.next_key::<u64>()? {
             let Some(bucket) = Bucket::from_yyyymmdd(raw) else {
-                return Err(fail(self.failure, TreeFormatError::NotADate { key: self.key, bucket: raw }));
+                return Err(fail(self.failure, SeriesDecodeError::NotADate { key: self.key, bucket: raw }));
             };
             if let Some(value) = map.next_value::<Option<u64>>()? {
                 self.points.push((bucket, value));
