@@ -93,8 +93,9 @@ pub struct Config {
     pub auth_token: Option<String>,
     /// Token allowed to run read-only commands.
     pub read_auth_token: Option<String>,
-    /// Snapshots kept per series by `snapshot.create_all`; 0 = keep all.
-    pub dump_retention_per_tree: usize,
+    /// Snapshots kept per series by `snapshot.create_all`; 0 = keep all
+    /// (`--dump-retention-per-tree`).
+    pub snapshot_retention_per_series: usize,
     /// Most idempotency records kept (always > 0).
     pub idempotency_max_records: usize,
     /// Idempotency record lifetime; 0 = no age pruning.
@@ -146,7 +147,7 @@ impl Default for Config {
             shutdown_timeout_secs: 5,
             auth_token: None,
             read_auth_token: None,
-            dump_retention_per_tree: 5,
+            snapshot_retention_per_series: 5,
             idempotency_max_records: 1_000_000,
             idempotency_max_age_secs: 604_800,
             replication_source_host: None,
@@ -359,8 +360,8 @@ fn build(raw: Raw) -> Result<Config, Invalid> {
     let query_timeout_ms = at_least(raw.query_timeout_ms, 0, ("query_timeout_ms", "query-timeout-ms"))?;
     let shutdown_timeout_secs =
         at_least(raw.shutdown_timeout_secs, 0, ("shutdown_timeout_seconds", "shutdown-timeout"))?;
-    let dump_retention_per_tree =
-        at_least(raw.dump_retention_per_tree, 0, ("dump_retention_per_tree", "dump-retention-per-tree"))?;
+    let snapshot_retention_per_series =
+        at_least(raw.snapshot_retention_per_series, 0, ("dump_retention_per_tree", "dump-retention-per-tree"))?;
     let idempotency_max_records =
         at_least(raw.idempotency_max_records, 1, ("idempotency_max_records", "idempotency-max-records"))?;
     let idempotency_max_age_secs =
@@ -419,7 +420,7 @@ fn build(raw: Raw) -> Result<Config, Invalid> {
         shutdown_timeout_secs,
         auth_token: raw.auth_token,
         read_auth_token: raw.read_auth_token,
-        dump_retention_per_tree,
+        snapshot_retention_per_series,
         idempotency_max_records,
         idempotency_max_age_secs,
         replication_source_host: raw.replication_source_host,

@@ -51,7 +51,7 @@ fn defaults_match_the_spec() {
     assert_eq!(c.shutdown_timeout_secs, 5);
     assert_eq!(c.auth_token, None);
     assert_eq!(c.read_auth_token, None);
-    assert_eq!(c.dump_retention_per_tree, 5);
+    assert_eq!(c.snapshot_retention_per_series, 5);
     assert_eq!(c.idempotency_max_records, 1_000_000);
     assert_eq!(c.idempotency_max_age_secs, 604_800);
     assert_eq!(c.replication_source_host, None);
@@ -119,7 +119,7 @@ fn assert_every_option_changed(c: &Config) {
     assert_eq!(c.shutdown_timeout_secs, 30);
     assert_eq!(c.auth_token.as_deref(), Some("w"));
     assert_eq!(c.read_auth_token.as_deref(), Some("r"));
-    assert_eq!(c.dump_retention_per_tree, 0);
+    assert_eq!(c.snapshot_retention_per_series, 0);
     assert_eq!(c.idempotency_max_records, 10);
     assert_eq!(c.idempotency_max_age_secs, 0);
     assert_eq!(c.replication_source_host.as_deref(), Some("master.local"));

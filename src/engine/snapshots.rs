@@ -95,7 +95,7 @@ impl Engine {
         if let Some(wal) = &self.wal {
             wal.drop_through(lsn).map_err(|e| CommandError::internal(e.to_string()))?;
         }
-        snapshot::prune(dir, self.config.dump_retention_per_tree).map_err(io_error)?;
+        snapshot::prune(dir, self.config.snapshot_retention_per_series).map_err(io_error)?;
         Ok(())
     }
 
@@ -148,9 +148,9 @@ impl Engine {
 
     /// `snapshot.info`.
     pub(super) fn snapshot_info(&self, out: &mut Vec<u8>) -> Result<(), CommandError> {
-        let dump_count = snapshot::list_snapshots(&self.config.directory).map_err(io_error)?.len();
+        let snapshot_files = snapshot::list_snapshots(&self.config.directory).map_err(io_error)?.len();
         out.extend_from_slice(b"{\"dump_count\":");
-        write_u64(out, dump_count as u64);
+        write_u64(out, snapshot_files as u64);
         out.extend_from_slice(b",\"latest_by_tree\":");
         let last = self.write_latest_snapshots(out)?;
         out.extend_from_slice(b",\"idempotency_snapshot\":");
@@ -169,7 +169,7 @@ impl Engine {
         out.extend_from_slice(b",\"wal_current_lsn\":");
         write_u64(out, self.current_lsn());
         out.extend_from_slice(b",\"dump_retention_per_tree\":");
-        write_u64(out, self.config.dump_retention_per_tree as u64);
+        write_u64(out, self.config.snapshot_retention_per_series as u64);
         out.push(b'}');
         Ok(())
     }

@@ -7,6 +7,7 @@ use crate::metrics::{resident_memory_bytes, HistogramSnapshot};
 use crate::protocol::op::ALL_OPS;
 use crate::protocol::write::{write_bool, write_f64, write_key, write_opt_str, write_str, write_u64};
 use crate::protocol::{Command, CommandError, Request};
+use crate::snapshot::names::SNAPSHOT_SUFFIX;
 use crate::util::time::unix_now;
 
 /// One value of the stats object / metrics text.
@@ -32,7 +33,7 @@ impl Figures {
 
 /// Figures read under the state lock in one go.
 struct Counts {
-    trees: u64,
+    series: u64,
     keys: u64,
     points: u64,
     lsn: u64,
@@ -102,7 +103,7 @@ impl Engine {
             let state = self.state.lock();
             let store = &state.store;
             Counts {
-                trees: store.series_count() as u64,
+                series: store.series_count() as u64,
                 keys: store.key_count() as u64,
                 points: store.point_count() as u64,
                 lsn: state.last_lsn,
@@ -114,14 +115,14 @@ impl Engine {
                 last_checkpoint: state.recovery.last_updated_unix().max(0) as u64,
             }
         };
-        let Counts { trees, keys, points, lsn, .. } = counts;
+        let Counts { series, keys, points, lsn, .. } = counts;
         let wal = self.wal.as_ref().map(|wal| wal.stats());
         let r = &self.replication;
         let mut f = Figures(Vec::with_capacity(80));
         f.0.push(("uptime_seconds", Some(("karma_uptime_seconds", GAUGE)), Figure::Float(self.uptime_seconds())));
-        f.int("trees", Some(("karma_trees", GAUGE)), trees);
+        f.int("trees", Some(("karma_trees", GAUGE)), series);
         f.int("keys", Some(("karma_keys", GAUGE)), keys);
-        f.int("dump_count", Some(("karma_dumps", GAUGE)), self.dump_count());
+        f.int("dump_count", Some(("karma_dumps", GAUGE)), self.snapshot_file_count());
         f.0.push(("role", None, Figure::Text(Some(self.config.role.as_str().to_string()))));
         f.0.push(("wal_enabled", None, Figure::Bool(self.config.wal)));
         f.int("wal_bytes", Some(("karma_wal_bytes", GAUGE)), wal.as_ref().map_or(0, |w| w.bytes));
@@ -366,12 +367,14 @@ impl Engine {
         f
     }
 
-    /// Number of `*.tree` files in the data directory.
-    fn dump_count(&self) -> u64 {
+    /// Number of series snapshot files (`*.tree`) in the data directory.
+    fn snapshot_file_count(&self) -> u64 {
         std::fs::read_dir(&self.config.directory)
             .map(|entries| {
-                entries.filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().ends_with(".tree")).count()
-                    as u64
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(SNAPSHOT_SUFFIX))
+                    .count() as u64
             })
             .unwrap_or(0)
     }

@@ -21,7 +21,7 @@ fn invalid(message: impl Into<String>) -> CommandError {
 
 #[derive(Default)]
 struct Findings {
-    dump_count: u64,
+    snapshot_files: u64,
     metadata_checked: u64,
     missing_metadata: u64,
     restore_snapshot_lsn: u64,
@@ -65,7 +65,7 @@ impl Engine {
             }
         }
         let figures: [(&str, u64); 10] = [
-            ("dump_count", findings.dump_count),
+            ("dump_count", findings.snapshot_files),
             ("trees", scratch.store.series_count() as u64),
             ("keys", scratch.store.key_count() as u64),
             ("snapshot_metadata_checked", findings.metadata_checked),
@@ -90,7 +90,7 @@ impl Engine {
     fn check_snapshots(&self, findings: &mut Findings) -> Result<(), CommandError> {
         let files =
             snapshot::list_snapshots(&self.config.directory).map_err(|e| CommandError::internal(e.to_string()))?;
-        findings.dump_count = files.len() as u64;
+        findings.snapshot_files = files.len() as u64;
         for file in &files {
             if !file.sidecar_path().exists() {
                 findings.missing_metadata += 1;

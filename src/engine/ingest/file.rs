@@ -212,10 +212,11 @@ pub fn read_idempotency_json(
         }
         let mode = head.mode()?;
         let chunk_fingerprints = head.chunk_fingerprints()?;
-        let staged = match (mode, stream.staged_tree_base64) {
+        let staged = match (mode, stream.staged_series_base64) {
             (IngestMode::ReplaceSeries, Some(text)) => {
-                let tree = STANDARD.decode(&text).map_err(|e| bad(format!("staged series of stream \"{id}\": {e}")))?;
-                Some(decode(&tree).map_err(|e| bad(format!("staged series of stream \"{id}\": {e}")))?)
+                let bytes =
+                    STANDARD.decode(&text).map_err(|e| bad(format!("staged series of stream \"{id}\": {e}")))?;
+                Some(decode(&bytes).map_err(|e| bad(format!("staged series of stream \"{id}\": {e}")))?)
             }
             (IngestMode::ReplaceSeries, None) if head.last_chunk_seq == 0 => Some(Series::new()),
             (IngestMode::ReplaceSeries, None) => {
@@ -305,8 +306,9 @@ struct FileCommitted {
 struct FileActive {
     #[serde(flatten)]
     head: FileHead,
-    #[serde(default)]
-    staged_tree_base64: Option<String>,
+    /// The staged series as `.tree` bytes in base64.
+    #[serde(default, rename = "staged_tree_base64")]
+    staged_series_base64: Option<String>,
 }
 
 /// Any JSON value, re-rendered compactly in document order.
