@@ -1,6 +1,6 @@
 //! A small borrowing JSON reader for request lines.
 //!
-//! Requests are parsed into [`Value`] trees whose strings borrow from the
+//! Requests are parsed into nested [`Value`]s whose strings borrow from the
 //! line whenever they hold no escapes, so the hot path allocates only the
 //! vectors of arrays and objects. It exists (instead of `serde_json::Value`)
 //! because the protocol needs what a generic reader hides: integers outside

@@ -94,14 +94,15 @@ pub(super) fn envelope<'a>(reply: &'a str, what: &str) -> Result<Envelope<'a>, S
 
 #[derive(Deserialize)]
 struct Info {
-    latest_by_tree: Vec<ChunkMeta>,
+    #[serde(rename = "latest_by_tree")]
+    latest_per_series: Vec<ChunkMeta>,
     idempotency_snapshot: Option<ChunkMeta>,
 }
 
 #[derive(Deserialize, Clone, PartialEq, Debug)]
 struct ChunkMeta {
-    #[serde(default)]
-    tree: Option<String>,
+    #[serde(default, rename = "tree")]
+    series: Option<String>,
     file: String,
     last_lsn: u64,
     bytes: u64,
@@ -147,7 +148,7 @@ fn copy_snapshots(source: &Source, dir: &Path, fsync: bool) -> Result<u64, Strin
     let info: Info = serde_json::from_str(envelope(&reply, "snapshot")?.response.get())
         .map_err(|e| format!("Invalid snapshot.info reply from master: {e}"))?;
     let mut lowest: Option<u64> = None;
-    for latest in &info.latest_by_tree {
+    for latest in &info.latest_per_series {
         let file = latest.file.clone();
         if snapshot::check_requested_file(&file).is_err() {
             return Err(format!("Master offered an unsafe snapshot name {file:?}"));
@@ -159,7 +160,7 @@ fn copy_snapshots(source: &Source, dir: &Path, fsync: bool) -> Result<u64, Strin
             format!(r#"{{"v":2,"op":"snapshot.fetch_chunk","file":{file},"offset":{offset},"limit":{CHUNK_BYTES}}}"#)
         };
         let meta = fetch_file(source, dir, &file, request, "Snapshot changed during fetch", fsync)?;
-        let series = meta.tree.clone().unwrap_or_default();
+        let series = meta.series.clone().unwrap_or_default();
         let parsed =
             snapshot::parse_snapshot_file_name(&file).map_err(|e| format!("Invalid snapshot name {file:?}: {e:?}"))?;
         let bytes = std::fs::metadata(dir.join(&file)).map(|m| m.len()).unwrap_or(meta.bytes);

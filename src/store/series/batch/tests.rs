@@ -11,7 +11,7 @@ fn items(raw: &[(u64, u64, u64)]) -> Vec<(u64, Bucket, u64)> {
 }
 
 /// Every key's points, sorted, for exact comparisons.
-fn dump(series: &Series) -> Vec<(u64, Vec<(u32, u64)>)> {
+fn contents(series: &Series) -> Vec<(u64, Vec<(u32, u64)>)> {
     let mut out: Vec<(u64, Vec<(u32, u64)>)> = series
         .iter()
         .map(|(key, counter)| {
@@ -36,7 +36,7 @@ fn batch_add_example_from_the_spec() {
     let mut series = Series::new();
     let outcome = series.batch_add(&items(&[(1, 20260501, 5), (2, 20260501, 3), (1, 20260501, 2)])).unwrap();
     assert_eq!(outcome, BatchOutcome { applied: 3, total: 10 });
-    assert_eq!(dump(&series), vec![(1, vec![(20260501, 7)]), (2, vec![(20260501, 3)])]);
+    assert_eq!(contents(&series), vec![(1, vec![(20260501, 7)]), (2, vec![(20260501, 3)])]);
     let empty = series.batch_add(&[]).unwrap();
     assert_eq!(empty, BatchOutcome { applied: 0, total: 0 });
 }
@@ -44,22 +44,22 @@ fn batch_add_example_from_the_spec() {
 #[test]
 fn batch_add_check_1_pair_sum_overflow() {
     let mut series = series_from(&[(7, 20260501, 1)]);
-    let before = dump(&series);
+    let before = contents(&series);
     let batch = items(&[(1, 20260501, MAX), (2, 20260501, 1), (1, 20260501, 1)]);
     assert_eq!(series.batch_add(&batch), Err(BatchError::BatchTotalOverflow));
-    assert_eq!(dump(&series), before);
+    assert_eq!(contents(&series), before);
 }
 
 #[test]
 fn batch_add_check_2_bucket_overflow_in_first_appearance_order() {
     let mut series = series_from(&[(1, 20260501, MAX - 1), (2, 20260502, MAX)]);
-    let before = dump(&series);
+    let before = contents(&series);
     // Pair (1, 20260501) appears first; its summed delta is 2.
     let batch = items(&[(1, 20260501, 1), (2, 20260502, 1), (1, 20260501, 1)]);
     let err = series.batch_add(&batch).unwrap_err();
     assert_eq!(err, BatchError::CounterOverflow { key: 1, bucket: b(20260501) });
     assert_eq!(err.to_string(), "Counter overflow in batch item key=1 bucket=20260501");
-    assert_eq!(dump(&series), before);
+    assert_eq!(contents(&series), before);
 }
 
 #[test]
@@ -75,12 +75,12 @@ fn batch_add_check_3_running_sum_overflow() {
 #[test]
 fn batch_add_check_4_key_total_overflow() {
     let mut series = series_from(&[(1, 20260501, MAX - 1)]);
-    let before = dump(&series);
+    let before = contents(&series);
     let batch = items(&[(2, 20260501, 5), (1, 20260502, 1), (1, 20260503, 1)]);
     let err = series.batch_add(&batch).unwrap_err();
     assert_eq!(err, BatchError::KeyTotalOverflow { key: 1, bucket: b(20260503) });
     assert_eq!(err.to_string(), "counter overflow");
-    assert_eq!(dump(&series), before);
+    assert_eq!(contents(&series), before);
     assert_eq!(series.key_count(), 1);
 }
 
@@ -93,7 +93,7 @@ fn batch_add_checks_3_and_4_in_item_order() {
     // The running sum overflows first when it comes earlier.
     let batch = items(&[(2, 20260501, MAX), (3, 20260501, 1), (1, 20260502, 1)]);
     assert_eq!(series.batch_add(&batch), Err(BatchError::BatchTotalOverflow));
-    assert_eq!(dump(&series), vec![(1, vec![(20260501, MAX)])]);
+    assert_eq!(contents(&series), vec![(1, vec![(20260501, MAX)])]);
 }
 
 #[test]
@@ -103,7 +103,7 @@ fn batch_add_up_to_the_limits_succeeds() {
     let outcome = series.batch_add(&batch).unwrap();
     assert_eq!(outcome, BatchOutcome { applied: 3, total: 3 });
     assert_eq!(series.get(1).map(Counter::total), Some(MAX));
-    assert_eq!(dump(&series), vec![(1, vec![(20260501, MAX - 1), (20260502, 1)])]);
+    assert_eq!(contents(&series), vec![(1, vec![(20260501, MAX - 1), (20260502, 1)])]);
 }
 
 #[test]
@@ -115,7 +115,7 @@ fn batch_add_without_headroom_still_applies_what_fits() {
     assert_eq!(series.add_headroom(&batch), None);
     assert_eq!(series.batch_add(&batch).unwrap(), BatchOutcome { applied: 4, total: 10 });
     let expected = vec![(1, vec![(20260501, MAX - 3)]), (2, vec![(20260501, 10)]), (3, vec![])];
-    assert_eq!(dump(&series), expected);
+    assert_eq!(contents(&series), expected);
 }
 
 #[test]
@@ -129,7 +129,7 @@ fn batch_add_with_headroom_matches_the_folded_path() {
     assert_eq!(series.add_headroom(&batch), Some(total));
     assert_eq!(series.batch_add(&batch).unwrap(), BatchOutcome { applied: 3000, total });
     assert_eq!(folded.batch_add_folded(&batch).unwrap(), BatchOutcome { applied: 3000, total });
-    assert_eq!(dump(&series), dump(&folded));
+    assert_eq!(contents(&series), contents(&folded));
     assert_eq!(series.key_count(), 401);
     assert_eq!(series.grand_total(), u128::from(MAX / 2 + 1 + total));
 }
@@ -152,7 +152,7 @@ fn batch_set_example_from_the_spec() {
     let batch = items(&[(101, 20260527, 42), (102, 20260527, 5), (101, 20260527, 7), (103, 20260527, 0)]);
     let outcome = series.batch_set(&batch).unwrap();
     assert_eq!(outcome, BatchOutcome { applied: 4, total: 54 });
-    assert_eq!(dump(&series), vec![(101, vec![(20260527, 7)]), (102, vec![(20260527, 5)]), (103, vec![]),]);
+    assert_eq!(contents(&series), vec![(101, vec![(20260527, 7)]), (102, vec![(20260527, 5)]), (103, vec![]),]);
 }
 
 #[test]
@@ -160,7 +160,7 @@ fn batch_set_replaces_and_deletes() {
     let mut series = series_from(&[(1, 20260501, 10), (1, 20260502, 4), (2, 20260501, 3)]);
     let batch = items(&[(1, 20260501, 1), (2, 20260501, 0), (1, 20260502, 0), (1, 20260501, 2)]);
     assert_eq!(series.batch_set(&batch).unwrap().applied, 4);
-    assert_eq!(dump(&series), vec![(1, vec![(20260501, 2)]), (2, vec![])]);
+    assert_eq!(contents(&series), vec![(1, vec![(20260501, 2)]), (2, vec![])]);
     assert_eq!(series.grand_total(), 2);
     assert_eq!(series.batch_set(&[]).unwrap(), BatchOutcome { applied: 0, total: 0 });
 }
@@ -168,12 +168,12 @@ fn batch_set_replaces_and_deletes() {
 #[test]
 fn batch_set_grand_total_overflow_names_the_first_pair_past_the_limit() {
     let mut series = series_from(&[(1, 20260501, MAX - 10)]);
-    let before = dump(&series);
+    let before = contents(&series);
     // +5 fits, +6 more does not; the later lowering comes too late.
     let batch = items(&[(2, 20260501, 5), (3, 20260501, 6), (1, 20260501, 0)]);
     let err = series.batch_set(&batch).unwrap_err();
     assert_eq!(err, BatchError::CounterOverflow { key: 3, bucket: b(20260501) });
-    assert_eq!(dump(&series), before);
+    assert_eq!(contents(&series), before);
     // Lowering first makes room.
     let batch = items(&[(1, 20260501, 0), (2, 20260501, 5), (3, 20260501, 6)]);
     assert_eq!(series.batch_set(&batch).unwrap().total, 11);
@@ -189,16 +189,16 @@ fn batch_set_uses_the_last_value_in_first_appearance_order() {
     assert_eq!(series.batch_set(&batch), Err(BatchError::CounterOverflow { key: 2, bucket: b(20260501) }));
     let batch = items(&[(2, 20260501, 9), (1, 20260501, 0), (2, 20260501, 1)]);
     assert_eq!(series.batch_set(&batch).unwrap().total, 10);
-    assert_eq!(dump(&series), vec![(1, vec![]), (2, vec![(20260501, 1)])]);
+    assert_eq!(contents(&series), vec![(1, vec![]), (2, vec![(20260501, 1)])]);
 }
 
 #[test]
 fn batch_set_grand_total_already_past_u64() {
     let mut series = series_from(&[(1, 20260501, MAX), (2, 20260501, 1)]);
-    let before = dump(&series);
+    let before = contents(&series);
     let batch = items(&[(3, 20260501, 0)]);
     assert_eq!(series.batch_set(&batch), Err(BatchError::CounterOverflow { key: 3, bucket: b(20260501) }));
-    assert_eq!(dump(&series), before);
+    assert_eq!(contents(&series), before);
     // Lowering enough in the first pair passes.
     let batch = items(&[(2, 20260501, 0)]);
     assert_eq!(series.batch_set(&batch).unwrap().applied, 1);
