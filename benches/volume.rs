@@ -132,7 +132,7 @@ fn profile(keys: u64, days: u32, secs: Duration) -> Outcome {
         client.request(&line::bare("snapshot.create_all")).unwrap_or_else(|e| panic!("snapshot.create_all: {e}"));
     let snapshot = sent.elapsed();
     let snapshot_cells = if common::is_success(&reply) {
-        let bytes = tree_bytes(dir.path());
+        let bytes = snapshot_bytes(dir.path());
         vec![fmt_ms(snapshot), fmt_mib(bytes), fmt_rate(points as f64 / snapshot.as_secs_f64())]
     } else {
         vec![format!("n/a ({})", error_code(&reply)), "n/a".into(), "n/a".into()]
@@ -177,7 +177,7 @@ fn warm_up(client: &mut karma::client::Connection) {
 }
 
 /// Total size of the `*.tree` files in `dir`.
-fn tree_bytes(dir: &Path) -> u64 {
+fn snapshot_bytes(dir: &Path) -> u64 {
     let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
     entries
         .flatten()

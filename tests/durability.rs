@@ -347,9 +347,9 @@ fn a_karma_1_0_data_directory_restores_exactly() {
     let temp = temp_dir();
     let dir = temp.path();
     // docs/storage.md, Snapshots: series api, key 42, bucket 20260505 = 7, at LSN 1.
-    let tree = hex("82ac6272616e636865735f6e756d09a86272616e6368657399808080808080 812a82a57461626c6581ce0135269907a5746f74616c078080");
-    assert_eq!(tree.len(), 56);
-    std::fs::write(dir.join("1795245397_api.tree"), &tree).unwrap();
+    let snapshot = hex("82ac6272616e636865735f6e756d09a86272616e6368657399808080808080 812a82a57461626c6581ce0135269907a5746f74616c078080");
+    assert_eq!(snapshot.len(), 56);
+    std::fs::write(dir.join("1795245397_api.tree"), &snapshot).unwrap();
     std::fs::write(
         dir.join("1795245397_api.tree.meta.json"),
         "{\"tree\":\"api\",\"file\":\"1795245397_api.tree\",\"timestamp\":1795245397,\"last_lsn\":1,\"bytes\":56}\n",

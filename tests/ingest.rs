@@ -89,7 +89,7 @@ fn summary(server: &Server, series: &str) -> String {
     server.request(&format!(r#"{{"v":2,"op":"tree.summary","series":"{series}"}}"#))
 }
 
-fn tree_missing(series: &str) -> String {
+fn series_not_found(series: &str) -> String {
     err("not_found", &format!("Tree \"{series}\" not found"))
 }
 
@@ -206,7 +206,7 @@ fn chunk_decision_table() {
     );
     assert_eq!(q(&begin_line("bind", "add", None)), status("bind", "add", Some("x"), None, "active", 0));
     assert_eq!(q(&chunk_line("y", "bind", 1, &one)), validation("Ingest stream is already bound to series x"));
-    assert_eq!(q(r#"{"v":2,"op":"tree.info","series":"x"}"#), tree_missing("x"));
+    assert_eq!(q(r#"{"v":2,"op":"tree.info","series":"x"}"#), series_not_found("x"));
 
     // set and replace_series accept 0; empty chunks count and create the
     // live series in add and set modes.
@@ -224,7 +224,7 @@ fn chunk_decision_table() {
         status("e-rep", "replace_series", None, None, "active", 0)
     );
     assert_eq!(q(&chunk_line("empty-rep", "e-rep", 1, &zero)), applied("e-rep", 1, &zero));
-    assert_eq!(q(&summary_line("empty-rep")), tree_missing("empty-rep"));
+    assert_eq!(q(&summary_line("empty-rep")), series_not_found("empty-rep"));
 
     // Committed streams.
     assert_eq!(q(&commit_line("c")), committed("c", 3));
@@ -285,7 +285,7 @@ fn abort_and_commit_rules() {
     assert_eq!(q(&summary_line("live")), ok(r#"{"tree":"live","total":0,"active_keys":0,"bucket_count":0}"#));
     q(&begin_line("r1", "replace_series", None));
     assert_eq!(q(&chunk_line("fresh", "r1", 1, &[(4, 20260504, 4)])), applied("r1", 1, &[(4, 20260504, 4)]));
-    assert_eq!(q(&summary_line("fresh")), tree_missing("fresh"));
+    assert_eq!(q(&summary_line("fresh")), series_not_found("fresh"));
     assert_eq!(q(&commit_line("r1")), committed("r1", 1));
     assert_eq!(q(&summary_line("fresh")), ok(r#"{"tree":"fresh","total":4,"active_keys":1,"bucket_count":1}"#));
     // An add stream without chunks commits with last_chunk_seq 0.

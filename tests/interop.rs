@@ -6,7 +6,7 @@
 mod common;
 mod replication_common;
 
-use common::{ok, temp_dir, tree_file_bytes, Server};
+use common::{ok, snapshot_file_bytes, temp_dir, Server};
 use replication_common::{assert_converged, call, start_slave};
 use serde_json::Value;
 use std::path::Path;
@@ -23,7 +23,7 @@ fn sum(server: &Server, series: &str, key: u64) -> String {
     server.request(&format!(r#"{{"v":2,"op":"counter.sum","series":{series},"key":{key}}}"#))
 }
 
-fn tree_list(server: &Server) -> Vec<String> {
+fn series_names(server: &Server) -> Vec<String> {
     let list = call(server, r#"{"v":2,"op":"tree.list"}"#);
     let mut names: Vec<String> = list.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
     names.sort();
@@ -54,12 +54,12 @@ fn assert_karma_reads_the_names_offered(server: &Server) {
     let info = call(server, r#"{"v":2,"op":"snapshot.info"}"#);
     for latest in info["latest_by_tree"].as_array().unwrap() {
         let file = latest["file"].as_str().unwrap();
-        let tree = latest["tree"].as_str().unwrap();
-        if tree.contains('/') {
+        let series = latest["tree"].as_str().unwrap();
+        if series.contains('/') {
             continue; // Karma 1.0 cannot store such a name at all.
         }
         let verbatim = file.strip_suffix(".tree").and_then(|stem| stem.split_once('_')).unwrap().1;
-        assert_eq!(verbatim, tree, "{latest}");
+        assert_eq!(verbatim, series, "{latest}");
     }
 }
 
@@ -79,7 +79,7 @@ fn percent_names_round_trip_snapshot_restart_and_bootstrap() {
             ("_cpu%2Fload", r#""cpu%2Fload""#),
             ("_utm%20source", r#""utm%20source""#),
         ]
-        .map(|(file, tree)| (file.to_string(), tree.to_string()))
+        .map(|(file, series)| (file.to_string(), series.to_string()))
     );
     assert_karma_reads_the_names_offered(&master);
     let verified = call(&master, r#"{"v":2,"op":"snapshot.verify"}"#);
@@ -87,7 +87,7 @@ fn percent_names_round_trip_snapshot_restart_and_bootstrap() {
 
     master.kill9();
     let master = Server::start_in(dir.path(), &[]);
-    assert_eq!(tree_list(&master), ["50%", "a/b", "cpu%2Fload", "utm%20source"]);
+    assert_eq!(series_names(&master), ["50%", "a/b", "cpu%2Fload", "utm%20source"]);
     for (i, series) in PERCENT_NAMES.iter().chain(&["a/b"]).enumerate() {
         assert_eq!(sum(&master, series, 1), ok(&(i + 1).to_string()), "{series}");
     }
@@ -95,7 +95,7 @@ fn percent_names_round_trip_snapshot_restart_and_bootstrap() {
     let slave_dir = temp_dir();
     let slave = start_slave(slave_dir.path(), master.addr.port(), &[]);
     assert_converged(&master, &slave, false);
-    assert_eq!(tree_list(&slave), ["50%", "a/b", "cpu%2Fload", "utm%20source"]);
+    assert_eq!(series_names(&slave), ["50%", "a/b", "cpu%2Fload", "utm%20source"]);
     assert_eq!(snapshot_names(slave_dir.path()), snapshot_names(dir.path()));
     let verified = call(&slave, r#"{"v":2,"op":"snapshot.verify"}"#);
     assert_eq!(verified["status"], "ok");
@@ -103,12 +103,12 @@ fn percent_names_round_trip_snapshot_restart_and_bootstrap() {
     assert_eq!(failed_entries(&status), (Value::from(0), Value::from(0), Value::Null, Value::from(true)));
 }
 
-fn write_snapshot(dir: &Path, file: &str, tree: Option<&str>, points: &[(u64, u64, u64)], last_lsn: u64) {
-    let bytes = tree_file_bytes(points);
+fn write_snapshot(dir: &Path, file: &str, series: Option<&str>, points: &[(u64, u64, u64)], last_lsn: u64) {
+    let bytes = snapshot_file_bytes(points);
     std::fs::write(dir.join(file), &bytes).unwrap();
-    if let Some(tree) = tree {
+    if let Some(series) = series {
         let timestamp: i64 = file.split_once('_').unwrap().0.parse().unwrap();
-        let sidecar = serde_json::json!({"tree": tree, "file": file, "timestamp": timestamp, "last_lsn": last_lsn, "bytes": bytes.len()});
+        let sidecar = serde_json::json!({"tree": series, "file": file, "timestamp": timestamp, "last_lsn": last_lsn, "bytes": bytes.len()});
         std::fs::write(dir.join(format!("{file}.meta.json")), format!("{sidecar}\n")).unwrap();
     }
 }
@@ -124,7 +124,7 @@ fn a_karma_directory_with_percent_names_reads_as_karma_reads_it() {
     let wal = r#"{"v":2,"lsn":1,"entry":{"v":2,"op":"counter.increment","series":"50%25","key":1,"bucket":20260501,"value":10}}"#;
     std::fs::write(dir.path().join("karma.wal"), format!("{wal}\n")).unwrap();
     let server = Server::start_in(dir.path(), &[]);
-    assert_eq!(tree_list(&server), ["50%25", "cpu%2Fload", "utm%20source"]);
+    assert_eq!(series_names(&server), ["50%25", "cpu%2Fload", "utm%20source"]);
     assert_eq!(sum(&server, "cpu%2Fload", 1), ok("3"));
     assert_eq!(sum(&server, "50%25", 1), ok("14"));
     assert_eq!(sum(&server, "utm%20source", 1), ok("5"));
@@ -142,7 +142,7 @@ fn directories_written_with_the_old_escaping_still_load() {
     write_snapshot(dir.path(), "1795245397_a%2Fb%25.tree", Some("a/b%"), &[(1, 20260501, 6)], 2);
     write_snapshot(dir.path(), "1795245397_cpu%252Fload.tree", Some("cpu%2Fload"), &[(1, 20260501, 8)], 2);
     let mut server = Server::start_in(dir.path(), &[]);
-    assert_eq!(tree_list(&server), ["50%", "a/b%", "cpu%2Fload"]);
+    assert_eq!(series_names(&server), ["50%", "a/b%", "cpu%2Fload"]);
     assert_eq!(sum(&server, "50%", 1), ok("4"));
     assert_eq!(sum(&server, "a/b%", 1), ok("6"));
     assert_eq!(sum(&server, "cpu%2Fload", 1), ok("8"));
@@ -152,7 +152,7 @@ fn directories_written_with_the_old_escaping_still_load() {
     assert_karma_reads_the_names_offered(&server);
     server.kill9();
     let server = Server::start_in(dir.path(), &["--dump-retention-per-tree=1"]);
-    assert_eq!(tree_list(&server), ["50%", "a/b%", "cpu%2Fload"]);
+    assert_eq!(series_names(&server), ["50%", "a/b%", "cpu%2Fload"]);
     assert_eq!(sum(&server, "50%", 1), ok("5"));
     assert_eq!(server.request(r#"{"v":2,"op":"snapshot.create_all"}"#), ok(r#""OK""#));
     let mut names: Vec<String> = snapshot_names(dir.path()).into_iter().map(|(file, _)| file).collect();

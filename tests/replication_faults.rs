@@ -266,9 +266,9 @@ fn an_empty_slave_does_not_start_without_its_master() {
     assert_eq!(status.code(), Some(1), "{log}");
     let errors: Vec<&str> = log.lines().filter(|l| l.starts_with("ERROR: ")).collect();
     assert_eq!(errors, ["ERROR: Master closed connection without response"], "{log}");
-    let trees = std::fs::read_dir(slave_dir.path())
+    let snapshots = std::fs::read_dir(slave_dir.path())
         .expect("dir")
         .filter(|e| e.as_ref().expect("entry").file_name().to_string_lossy().ends_with(".tree"))
         .count();
-    assert_eq!(trees, 0);
+    assert_eq!(snapshots, 0);
 }

@@ -104,12 +104,12 @@ fn a_second_stop_signal_skips_the_drain_but_still_snapshots() {
     assert!(log.iter().any(|l| l.contains("server.drain_skipped")), "{log:?}");
     assert!(log.iter().any(|l| l.contains("server.stop\"")), "{log:?}");
     // The snapshot was taken: it holds the write without any WAL.
-    let trees = std::fs::read_dir(&server.dir)
+    let snapshots = std::fs::read_dir(&server.dir)
         .unwrap()
         .filter_map(Result::ok)
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tree"))
         .count();
-    assert_eq!(trees, 1);
+    assert_eq!(snapshots, 1);
     let restarted = Server::start_in(&server.dir, &["--wal=false"]);
     let sum = r#"{"v":2,"op":"counter.sum","series":"s","key":1}"#;
     assert_eq!(restarted.request(sum), ok("3"));

@@ -239,7 +239,7 @@ pub fn fingerprint_of(lines: &[&str]) -> String {
 /// A `.tree` file (docs/storage.md, Snapshots) holding `points`
 /// (`(key, bucket, value)`, at most 15 keys per branch and 15 buckets per
 /// key), encoded by hand the way Karma 1.0 writes it.
-pub fn tree_file_bytes(points: &[(u64, u64, u64)]) -> Vec<u8> {
+pub fn snapshot_file_bytes(points: &[(u64, u64, u64)]) -> Vec<u8> {
     fn uint(out: &mut Vec<u8>, n: u64) {
         match n {
             0..=0x7f => out.push(n as u8),

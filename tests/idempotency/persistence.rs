@@ -2,7 +2,7 @@
 //! `karma.idempotency.json` as Karma 1.0 writes and reads it
 //! (docs/storage.md, Idempotency and ingest snapshot / The write-ahead log).
 use super::*;
-use crate::common::{tree_file_bytes, unix_now};
+use crate::common::{snapshot_file_bytes, unix_now};
 use std::time::Duration;
 
 #[test]
@@ -63,7 +63,7 @@ fn records_written_by_karma_1_0_are_honoured() {
             u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap()
         })
         .collect();
-    assert_eq!(tree_file_bytes(&[(42, 20260505, 7)]), api);
+    assert_eq!(snapshot_file_bytes(&[(42, 20260505, 7)]), api);
 
     let begin_fp =
         fingerprint_of(&["command:s:12:ingest_begin", "stream_id:s:2:s1", "mode:s:3:add", "granularity:s:3:day"]);
@@ -75,7 +75,7 @@ fn records_written_by_karma_1_0_are_honoured() {
     let temp = temp_dir();
     let now = unix_now();
     // 101/20260529 holds the increment of 2 and the ingested 5.
-    std::fs::write(temp.path().join("1779000000_usage.tree"), tree_file_bytes(&[(101, 20260529, 7)])).unwrap();
+    std::fs::write(temp.path().join("1779000000_usage.tree"), snapshot_file_bytes(&[(101, 20260529, 7)])).unwrap();
     let document = format!(
         concat!(
             r#"{{"records":[{{"key":"ancient","operation":"increment","fingerprint":"{fp}","response":2,"created_at_unix":{old}}},"#,

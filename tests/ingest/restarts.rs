@@ -34,7 +34,7 @@ fn kill9_mid_stream_then_resume_or_abort() {
     assert_eq!(q(&server, &commit_line("res")), committed("res", 3));
     assert_eq!(q(&server, &summary_line("m")), ok(r#"{"tree":"m","total":10,"active_keys":3,"bucket_count":4}"#));
     // Resume a replace_series stream: the staged data came back too.
-    assert_eq!(q(&server, &summary_line("rep2")), tree_missing("rep2"));
+    assert_eq!(q(&server, &summary_line("rep2")), series_not_found("rep2"));
     assert_eq!(q(&server, &chunk_line("rep2", "rr", 3, &c3)), applied("rr", 3, &c3));
     assert_eq!(q(&server, &commit_line("rr")), committed("rr", 3));
     assert_eq!(q(&server, &summary_line("rep2")), ok(r#"{"tree":"rep2","total":10,"active_keys":3,"bucket_count":4}"#));
