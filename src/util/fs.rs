@@ -87,11 +87,16 @@ pub fn write_atomic_with(
     })
 }
 
-/// Flushes a directory's entries (created, renamed, removed files) to disk.
+/// Flushes a directory's entries (created, renamed, removed files) to disk;
+/// the error names the directory.
 pub fn fsync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| context(e, format!("cannot fsync directory {}", dir.display())))
+    sync_dir(dir).map_err(|e| context(e, format!("cannot fsync directory {}", dir.display())))
+}
+
+/// [`fsync_dir`] with the OS error as it is, for a caller that names the
+/// step in its own words (the WAL's `Cannot fsync WAL directory <dir>: ...`).
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
 }
 
 /// The one implementation behind both writers: creates the temp file, lets

@@ -32,6 +32,7 @@ use super::index;
 use super::line::{encode_line, is_blank, parse_line};
 use super::writer::Shared;
 use super::{WalError, WalOptions};
+use crate::util::fs::sync_dir;
 
 mod resume;
 
@@ -314,7 +315,7 @@ impl Writer {
         fs::rename(&self.active_path, &segment).map_err(|e| io_error("rename WAL file to", &segment, &e))?;
         self.file = open_active(&self.active_path)?;
         if self.options.fsync {
-            files::sync_dir(&dir).map_err(|e| io_error("fsync WAL directory", &dir, &e))?;
+            sync_dir(&dir).map_err(|e| io_error("fsync WAL directory", &dir, &e))?;
         }
         let size = self.active_size;
         if let Err(error) = index::write(&segment, size, &self.table, self.options.fsync) {

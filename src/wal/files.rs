@@ -13,6 +13,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::WalError;
+use crate::util::fs::sync_dir;
 
 /// The active file every append goes to.
 pub const ACTIVE_NAME: &str = "karma.wal";
@@ -157,12 +158,6 @@ pub fn map_file(file: &File) -> io::Result<memmap2::Mmap> {
 /// Formats an I/O failure on `path` as the WAL reports it.
 pub fn io_error(action: &str, path: &Path, err: &io::Error) -> WalError {
     WalError(format!("Cannot {action} {}: {err}", path.display()))
-}
-
-/// Fsyncs a directory so that renames and creations in it survive a power
-/// loss (docs/storage.md, What is durable when).
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
 }
 
 /// Appends the decimal digits of a `u64` to a buffer without formatting

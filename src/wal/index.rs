@@ -9,7 +9,7 @@
 //!
 //! The writer produces it once, at rotation, from its in-memory table of the
 //! active file (or, when that table is incomplete, from a scan of the
-//! segment), through `<idx>.<pid>.tmp` and a rename.
+//! segment), through a temp file and a rename (`util::fs`).
 //!
 //! Readers never trust it: the header must name the segment's current size,
 //! every line the lookup touches must be well formed (two fields, u64 LSN,
@@ -17,12 +17,12 @@
 //! yields is verified against the segment itself before use
 //! ([`super::locate`]). Anything else makes the reader ignore the index.
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use super::files::{index_path, push_u64};
 use super::line::{is_blank, line_lsn};
+use crate::util::fs::{write_atomic_with, Fsync};
 
 const MAGIC: &[u8] = b"KARMA_WAL_INDEX_V1 size=";
 
@@ -42,24 +42,17 @@ pub fn render(size: u64, table: &[(u64, u64)]) -> Vec<u8> {
 }
 
 /// Writes `segment`'s index atomically (temp file + rename), fsyncing the
-/// temp file first when `fsync` is on. Returns the index path.
+/// temp file first when `fsync` is on. Returns the index path. The
+/// directory is not fsynced for it: a lost `.idx` only makes readers search
+/// the segment itself.
 pub fn write(segment: &Path, size: u64, table: &[(u64, u64)], fsync: bool) -> io::Result<PathBuf> {
     let target = index_path(segment);
-    let mut tmp_name = target.as_os_str().to_owned();
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = PathBuf::from(tmp_name);
-    let result = (|| {
-        let mut file = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
-        file.write_all(&render(size, table))?;
-        if fsync {
-            file.sync_all()?;
-        }
-        fs::rename(&tmp, &target)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map(|()| target)
+    let (Some(dir), Some(name)) = (target.parent(), target.file_name().and_then(|name| name.to_str())) else {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a segment path"));
+    };
+    let fsync = if fsync { Fsync::File } else { Fsync::Off };
+    write_atomic_with(dir, name, fsync, |out| out.write_all(&render(size, table)))?;
+    Ok(target)
 }
 
 /// Builds the (LSN, offset) table of a whole segment by scanning its lines,

@@ -23,6 +23,7 @@ use std::sync::atomic::Ordering;
 use parking_lot::Mutex;
 
 use super::{open_active, Queue, Writer};
+use crate::util::fs::sync_dir;
 use crate::wal::files::{self, io_error};
 use crate::wal::line::{parse_line, Line};
 use crate::wal::WalError;
@@ -66,7 +67,7 @@ impl Writer {
         append(&file, &probe).map_err(|e| io_error("write WAL file", path, &e))?;
         file.sync_all().map_err(|e| io_error("fsync WAL file", path, &e))?;
         let dir = &self.options.dir;
-        files::sync_dir(dir).map_err(|e| io_error("fsync WAL directory", dir, &e))?;
+        sync_dir(dir).map_err(|e| io_error("fsync WAL directory", dir, &e))?;
         self.write_lsn_file(durable, true)?;
         self.file = file;
         self.active_size = size + PROBE_BYTES as u64;
