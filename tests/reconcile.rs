@@ -370,6 +370,40 @@ fn reconcile_csv_reports_drift() {
     assert!(run.stderr.starts_with("ERROR: --series is required\n"), "{}", run.stderr);
 }
 
+/// Against `usage`, quoted the RFC 4180 way, with a BOM and CRLF line ends:
+/// a quoted header; line 4's quoted value holds a comma and line 6's
+/// bucket a line break (both bad rows); (4,0502) is 2 where `usage` has 1.
+const QUOTED_CSV: &str = "\u{feff}\"key\",\"bucket\",\"value\"\r\n\"1\",\"2026-05-01\",\"5\"\r\n1,20260502,\"3\"\r\n\
+                          \"2\",20260501,\"1,0\"\r\n2,20260501,\"10\"\r\n\"7\",\"2026\n0503\",9\r\n\
+                          7,20260503,\"9\"\r\n\"4\",20260501,3\r\n\"4\",\"20260502\",\"2\"\r\n";
+
+const QUOTED_REPORT: &str =
+    "series: usage\nrows: 6 (bad lines skipped: 2)\nkeys: 4\nchecked points: 6\nmismatches: 1\n\
+                             absolute drift: 1\nmax abs delta: 1\nkeys with drift: 1\n\
+                             first mismatches (key bucket expected actual delta):\n4 20260502 2 1 -1\n";
+
+#[test]
+fn reconcile_csv_reads_quoted_fields_and_a_bom() {
+    let server = Server::start(&[]);
+    seed(&server, "");
+    let temp = temp_dir();
+    let quoted = temp.path().join("quoted.csv");
+    std::fs::write(&quoted, QUOTED_CSV).unwrap();
+    let quoted = quoted.to_str().unwrap();
+    let run = reconcile(&server, &["--series", "usage", "--csv", quoted]);
+    let bad_lines = format!(
+        "{quoted}:4: skipped: value \"1,0\" is not an unsigned integer\n\
+         {quoted}:6: skipped: bucket \"2026\\n0503\" is not a date YYYYMMDD\n"
+    );
+    assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (Some(2), QUOTED_REPORT, bad_lines.as_str()));
+
+    // A BOM before the first data row (no header) is not part of its key.
+    let bom = temp.path().join("bom.csv");
+    std::fs::write(&bom, format!("\u{feff}{MATCHING_CSV}")).unwrap();
+    let run = reconcile(&server, &["--series", "usage", "--csv", bom.to_str().unwrap()]);
+    assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (Some(0), MATCH_REPORT, ""));
+}
+
 #[test]
 fn reconcile_csv_with_tokens() {
     let server = Server::start(&["--auth-token=W", "--read-auth-token=R"]);

@@ -1,9 +1,12 @@
 //! `reconcile-csv`: checks a Karma series against a CSV export of what it
 //! should hold, and reports the drift.
 //!
-//! The CSV has one `key,bucket,value` row per line (an optional
-//! `key,bucket,value` header first; blank lines skipped; a bad line is
-//! reported with its number and skipped). Rows are summed per
+//! The CSV (RFC 4180: fields may be quoted, and a quoted field may hold
+//! commas, doubled quotes and line breaks; a UTF-8 BOM at the start is
+//! skipped) has one `key,bucket,value` row per record, with an optional
+//! `key,bucket,value` header first. Blank lines are skipped; a bad row is
+//! reported with the line it starts on and skipped. The file is streamed,
+//! not read whole. Rows are summed per
 //! `(key, bucket)`; those sums are the expected values. For each distinct
 //! bucket `B` the server is asked for `counter.batch_sum` over the range
 //! `B..=B`, for the keys that have rows in `B`, `--batch` keys per request,
@@ -19,10 +22,13 @@
 //!
 //! Exit status: 0 no drift, 2 drift found, 1 any error.
 
+use csv::ByteRecord;
 use karma::client::{Client, KeyValue, Options as ClientOptions, Range};
 use karma::protocol::ErrorCode;
 use karma::store::Bucket;
 use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -98,37 +104,70 @@ struct Expected {
     bad: Vec<(usize, String)>,
 }
 
-fn parse_csv(text: &str) -> Expected {
+/// Reads the expected values from a CSV export, one record at a time, so
+/// that the file is never held whole. The `csv` crate does the parsing:
+/// quoted fields (with commas, doubled quotes or line breaks inside), CRLF
+/// or LF line ends, and a UTF-8 BOM at the start. Only a read error fails;
+/// a bad row is counted in [`Expected::bad`] with the line it starts on.
+fn read_expected(input: impl Read) -> Result<Expected, csv::Error> {
+    let mut reader = csv::ReaderBuilder::new()
+        // The header is optional, so it is recognised below instead.
+        .has_headers(false)
+        // A row with the wrong number of fields is a bad line, not the end.
+        .flexible(true)
+        // Rows end at LF, which the reader then consumes with the row (the
+        // CR of a CRLF is trimmed off with the last field), and every row
+        // ends in one: see `start_line`.
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_reader(input.chain(&b"\n"[..]));
     let mut expected = Expected::default();
+    let mut record = ByteRecord::new();
     let mut first = true;
-    for (index, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() {
+    let mut next_line = 1;
+    while reader.read_byte_record(&mut record)? {
+        let line = start_line(&record, reader.position().line(), next_line);
+        next_line = reader.position().line();
+        let fields: Result<Vec<&str>, _> = record.iter().map(|f| std::str::from_utf8(f).map(str::trim)).collect();
+        let Ok(fields) = fields else {
+            expected.bad.push((line, "not valid UTF-8".to_string()));
+            continue;
+        };
+        // The parser skips empty lines; a line of blanks is one empty field.
+        if fields == [""] {
             continue;
         }
-        let is_header = first && line.split(',').map(|f| unquote(f.trim())).eq(["key", "bucket", "value"]);
-        first = false;
+        let is_header = std::mem::take(&mut first) && fields == ["key", "bucket", "value"];
         if is_header {
             continue;
         }
-        match parse_row(line) {
+        match parse_row(&fields) {
             Ok((key, bucket, value)) => {
                 *expected.points.entry((bucket, key)).or_insert(0) += u128::from(value);
                 expected.rows += 1;
             }
-            Err(reason) => expected.bad.push((index + 1, reason)),
+            Err(reason) => expected.bad.push((line, reason)),
         }
     }
-    expected
+    Ok(expected)
 }
 
-fn unquote(field: &str) -> &str {
-    field.strip_prefix('"').and_then(|f| f.strip_suffix('"')).unwrap_or(field)
+/// The line `record` starts on, given the line after its end (the reader's
+/// position once it is read) and the line after the previous record's end.
+///
+/// The record's own position will not do: the reader gives the end of the
+/// previous record, before the empty lines it skipped since. Counting back
+/// from the end instead is exact when the record ends with its LF, which
+/// the LF appended to the input makes sure of. Only a quote left open at
+/// the end of the file swallows that LF: its row then counts from the line
+/// after the previous row (the floor), ahead of any empty lines between.
+fn start_line(record: &ByteRecord, line_after: u64, next_line: u64) -> usize {
+    let breaks = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+    let line = line_after.saturating_sub(breaks + 1).max(next_line);
+    usize::try_from(line).unwrap_or(usize::MAX)
 }
 
-fn parse_row(line: &str) -> Result<(u64, Bucket, u64), String> {
-    let fields: Vec<&str> = line.split(',').map(|f| unquote(f.trim())).collect();
-    let [key, bucket, value] = fields[..] else {
+fn parse_row(fields: &[&str]) -> Result<(u64, Bucket, u64), String> {
+    let &[key, bucket, value] = fields else {
         return Err(format!("expected 3 fields key,bucket,value, found {}", fields.len()));
     };
     let key = key.parse::<u64>().map_err(|_| format!("key {key:?} is not an unsigned integer"))?;
@@ -263,9 +302,9 @@ fn fetch_actual(
 }
 
 fn run(options: &Options) -> Result<bool, String> {
-    let text =
-        std::fs::read_to_string(&options.csv).map_err(|e| format!("Cannot read {}: {e}", options.csv.display()))?;
-    let expected = parse_csv(&text);
+    let cannot_read = |e: &dyn std::fmt::Display| format!("Cannot read {}: {e}", options.csv.display());
+    let file = File::open(&options.csv).map_err(|e| cannot_read(&e))?;
+    let expected = read_expected(file).map_err(|e| cannot_read(&e))?;
     for (line, reason) in &expected.bad {
         eprintln!("{}:{line}: skipped: {reason}", options.csv.display());
     }

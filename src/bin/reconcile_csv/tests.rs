@@ -1,5 +1,9 @@
 use super::*;
 
+fn parse_csv(text: &str) -> Expected {
+    read_expected(text.as_bytes()).expect("reading from memory cannot fail")
+}
+
 fn b(day: u64) -> Bucket {
     Bucket::from_yyyymmdd(day).expect("valid test date")
 }
@@ -121,4 +125,36 @@ fn arguments() {
     assert_eq!(parse(&["--series", "s", "--csv", "f", "--batch", "0"]).unwrap_err(), "--batch \"0\" must be 1..=10000");
     assert_eq!(parse(&["--port", "x"]).unwrap_err(), "--port \"x\" is not a port number");
     assert!(parse(&["--nope"]).is_err());
+}
+
+#[test]
+fn csv_quoting_bom_and_line_numbers() {
+    // A BOM before the header; quoted fields with doubled quotes, commas
+    // and a line break inside; CRLF and LF line ends; bad rows after empty
+    // and blank lines keep the number of the line they start on.
+    let text = "\u{feff}key,bucket,value\r\n\"1\",\"2026-05-01\",\"5\"\r\n\r\n\n  \n\"2,0\",20260501,1\r\n\
+                1,\"2026\r\n0501\",2\n\n\n\"x\"\"y\",20260501,1\n1,20260501,\"3\"\r\n\r\nz";
+    let expected = parse_csv(text);
+    assert_eq!(
+        expected.points.iter().map(|(&(bucket, key), &v)| (bucket.yyyymmdd(), key, v)).collect::<Vec<_>>(),
+        [(20260501, 1, 8)]
+    );
+    assert_eq!(expected.rows, 2);
+    assert_eq!(
+        expected.bad,
+        [
+            (6, "key \"2,0\" is not an unsigned integer".to_string()),
+            (7, "bucket \"2026\\r\\n0501\" is not a date YYYYMMDD".to_string()),
+            (11, "key \"x\\\"y\" is not an unsigned integer".to_string()),
+            (14, "expected 3 fields key,bucket,value, found 1".to_string()),
+        ]
+    );
+    // Without a BOM or header; bytes that are not UTF-8; a quote left open
+    // at the end of the file.
+    let expected = read_expected(&b"1,20260501,1\n\xff,20260501,1\n2,20260501,4\n3,\"20260501,1\n"[..]).unwrap();
+    assert_eq!(expected.rows, 2);
+    assert_eq!(
+        expected.bad,
+        [(2, "not valid UTF-8".to_string()), (4, "expected 3 fields key,bucket,value, found 2".to_string())]
+    );
 }
