@@ -27,7 +27,7 @@ mod request;
 
 use crate::config::Role;
 use crate::engine::Engine;
-use crate::protocol::write::write_str;
+use crate::util::json_writer::write_str;
 use crossbeam_channel::{bounded, Receiver, TrySendError};
 use request::{read_head, respond, Head, Response};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -3,7 +3,7 @@
 //! `{"timestamp":"…Z","level":"info","event":"wal.replay","message":"…"}`.
 //! The `log` target is the event name; `--log=false` turns logging off.
 
-use crate::protocol::write::write_str;
+use crate::util::json_writer::write_str;
 use std::io::Write;
 
 /// Installs the JSON logger. Safe to call once per process.

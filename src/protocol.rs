@@ -3,7 +3,7 @@
 //! A line goes through `json` (one JSON value, integers up to u64), `request`
 //! (preamble checks and each op's fields in the reference's order),
 //! `validate` (semantic checks after authentication); replies are written by
-//! `reply` and `write`, WAL entries by `entry`, saved replies for disk by `wide`. Nothing here touches state.
+//! `reply` (with `util::json_writer`), WAL entries by `entry`, saved replies for disk by `wide`. Nothing here touches state.
 
 pub mod entry;
 pub mod error;
@@ -16,7 +16,6 @@ pub mod reply;
 pub mod request;
 pub mod validate;
 pub mod wide;
-pub mod write;
 
 pub use error::{CommandError, ErrorCode};
 pub use ingest_mode::IngestMode;

@@ -1,6 +1,9 @@
-//! Small dependency-free helpers shared by the rest of the crate.
+//! The base layer: small helpers that every other module may use, and that
+//! use nothing else of ours.
 
 /// Durable file writes: temp file, fsync, rename, fsync the directory.
 pub mod fs;
+/// JSON written straight into a byte buffer: replies, WAL lines, sidecars, logs.
+pub mod json_writer;
 /// Unix time, RFC 3339 formatting and parsing, civil-date math.
 pub mod time;

@@ -6,9 +6,9 @@
 use super::state::State;
 use crate::metrics::Metrics;
 use crate::protocol::fields::{Item, RawRange};
-use crate::protocol::write::{write_key, write_str, write_u64};
 use crate::protocol::CommandError;
 use crate::store::{BatchError, Bucket, Counter, Series};
+use crate::util::json_writer::{write_key, write_str, write_u64};
 
 pub(super) fn increment(
     state: &mut State,

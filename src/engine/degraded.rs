@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 use super::state::State;
 use super::{restore, wal_refuses, Engine};
 use crate::metrics::Metrics;
-use crate::protocol::write::{write_i64, write_u64};
 use crate::protocol::{parse_request, CommandError};
+use crate::util::json_writer::{write_i64, write_u64};
 use crate::util::time::unix_now;
 
 /// The least time between two attempts to resume the WAL (a failed attempt

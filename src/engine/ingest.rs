@@ -31,9 +31,9 @@ pub use file::{read_idempotency_json, write_idempotency_json, IDEMPOTENCY_FILE};
 use super::counters::batch_error;
 use crate::protocol::fields::Item;
 use crate::protocol::validate::MAX_BATCH;
-use crate::protocol::write::{write_bool, write_opt_str, write_str, write_u64};
 use crate::protocol::{CommandError, ErrorCode};
 use crate::store::{BatchOutcome, Series, Store};
+use crate::util::json_writer::{write_bool, write_opt_str, write_str, write_u64};
 use std::collections::{BTreeMap, HashMap};
 
 pub use crate::protocol::IngestMode;

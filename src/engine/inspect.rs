@@ -6,9 +6,9 @@ use super::state::State;
 use crate::metrics::Metrics;
 use crate::protocol::fields::RawRange;
 use crate::protocol::validate::{limit_or_default, TREE_KEYS_LIMIT, TREE_TOP_LIMIT};
-use crate::protocol::write::{write_str, write_u64};
 use crate::protocol::{CommandError, ErrorCode};
 use crate::store::{Bucket, Series};
+use crate::util::json_writer::{write_str, write_u64};
 use std::time::{Duration, Instant};
 
 /// The `--query-timeout-ms` deadline of one whole-series read.

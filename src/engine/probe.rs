@@ -13,7 +13,7 @@ use super::system::{write_histogram, Figure, Figures};
 use super::Engine;
 use crate::metrics::HistogramSnapshot;
 use crate::protocol::op::ALL_OPS;
-use crate::protocol::write::{write_str, write_u64};
+use crate::util::json_writer::{write_str, write_u64};
 
 /// The health verdict for a load balancer.
 pub struct Health {

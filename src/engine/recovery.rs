@@ -15,7 +15,7 @@
 //! Sources are kept in a `BTreeMap`, whose `String` order is byte order:
 //! exactly the order the file and `recovery.status` list them in.
 
-use crate::protocol::write::{write_i64, write_opt_str, write_str, write_u64};
+use crate::util::json_writer::{write_i64, write_opt_str, write_str, write_u64};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::io::ErrorKind;

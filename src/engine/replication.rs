@@ -6,11 +6,11 @@ use super::restore::{apply_entry, load_snapshots, skipped, Applied};
 use super::state::State;
 use super::Engine;
 use crate::protocol::validate::{limit_or_default, REPLICATION_LIMIT};
-use crate::protocol::write::{write_bool, write_key, write_opt_str, write_str, write_u64};
 use crate::protocol::{parse_request, CommandError, ErrorCode};
 use crate::replication::bootstrap::{self, Source};
 use crate::replication::{write_replication_lsn, ReplicationStats};
 use crate::snapshot;
+use crate::util::json_writer::{write_bool, write_key, write_opt_str, write_str, write_u64};
 use crate::wal::{PageError, PageRequest};
 
 impl Engine {

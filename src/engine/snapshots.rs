@@ -14,10 +14,10 @@
 //! snapshot runs at a time.
 
 use super::Engine;
-use crate::protocol::write::{write_bool, write_str, write_u64};
 use crate::protocol::{CommandError, ErrorCode};
 use crate::snapshot::{self, SnapshotError, SnapshotFile};
 use crate::store::Series;
+use crate::util::json_writer::{write_bool, write_str, write_u64};
 use crate::util::time::unix_now;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;

@@ -5,9 +5,9 @@
 use super::Engine;
 use crate::metrics::{resident_memory_bytes, HistogramSnapshot};
 use crate::protocol::op::ALL_OPS;
-use crate::protocol::write::{write_bool, write_f64, write_key, write_opt_str, write_str, write_u64};
 use crate::protocol::{Command, CommandError, Request};
 use crate::snapshot::names::SNAPSHOT_SUFFIX;
+use crate::util::json_writer::{write_bool, write_f64, write_key, write_opt_str, write_str, write_u64};
 use crate::util::time::unix_now;
 
 /// One value of the stats object / metrics text.

@@ -11,9 +11,9 @@ use super::restore::restore;
 use super::state::State;
 use super::Engine;
 use crate::metrics::Metrics;
-use crate::protocol::write::{write_key, write_u64};
 use crate::protocol::CommandError;
 use crate::snapshot;
+use crate::util::json_writer::{write_key, write_u64};
 
 fn invalid(message: impl Into<String>) -> CommandError {
     CommandError::validation(message)

@@ -4,7 +4,7 @@
 
 use super::fields::{Item, RawRange};
 use super::request::{Command, Request};
-use super::write::{write_key, write_str, write_u64};
+use crate::util::json_writer::{write_key, write_str, write_u64};
 
 /// Appends the entry object of `request` (a logged op that succeeded).
 /// `created_at_unix` is the server's idempotency record time, written so
@@ -82,7 +82,7 @@ pub fn write_entry(out: &mut Vec<u8>, request: &Request<'_>, created_at_unix: Op
             field_u64(out, "before", *before);
             if let Some(limit) = limit {
                 out.extend_from_slice(b",\"limit\":");
-                super::write::write_i64(out, *limit);
+                crate::util::json_writer::write_i64(out, *limit);
             }
         }
         // Everything else is never logged; SystemCompact has no fields.

@@ -3,7 +3,7 @@
 //! promise).
 
 use super::error::{CommandError, ErrorCode};
-use super::write::write_str;
+use crate::util::json_writer::write_str;
 
 const SUCCESS_HEAD: &[u8] = b"{\"protocol_version\":2,\"success\":true,\"response\":";
 const SUCCESS_TAIL: &[u8] = b",\"error_code\":null}";

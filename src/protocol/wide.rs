@@ -18,7 +18,7 @@
 //! which Karma 1.0 ignores and this server reads instead. A reply without
 //! such an integer is written as before, byte for byte.
 
-use super::write::{write_f64, write_str};
+use crate::util::json_writer::{write_f64, write_str};
 
 /// Whether the compact JSON `reply` holds an integer above `i64::MAX`.
 pub fn has_wide_integer(reply: &[u8]) -> bool {

@@ -155,7 +155,7 @@ fn copy_snapshots(source: &Source, dir: &Path, fsync: bool) -> Result<u64, Strin
         }
         let request = |offset: u64| {
             let mut quoted = Vec::new();
-            crate::protocol::write::write_str(&mut quoted, &file);
+            crate::util::json_writer::write_str(&mut quoted, &file);
             let file = String::from_utf8_lossy(&quoted).into_owned();
             format!(r#"{{"v":2,"op":"snapshot.fetch_chunk","file":{file},"offset":{offset},"limit":{CHUNK_BYTES}}}"#)
         };

@@ -13,7 +13,7 @@ use std::io::Write as _;
 
 use serde::Deserialize;
 
-use crate::protocol::write::write_str;
+use crate::util::json_writer::write_str;
 
 /// Metadata of one series snapshot (a `.tree` file) (docs/storage.md, Snapshots).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -162,7 +162,7 @@ pub fn io_error(action: &str, path: &Path, err: &io::Error) -> WalError {
 
 /// Appends the decimal digits of a `u64` to a buffer without formatting
 /// machinery (this runs once per WAL line).
-pub use crate::protocol::write::write_u64 as push_u64;
+pub use crate::util::json_writer::write_u64 as push_u64;
 
 /// Number of decimal digits of `value`.
 pub fn decimal_len(mut value: u64) -> usize {

@@ -19,8 +19,8 @@
 
 use crate::protocol::fingerprint::{digest_from_hex, Digest};
 use crate::protocol::op::ALL_OPS;
-use crate::protocol::write::write_str;
 use crate::protocol::Op;
+use crate::util::json_writer::write_str;
 
 /// Longest `key ++ response` kept without an allocation.
 const INLINE: usize = 20;

@@ -29,8 +29,8 @@
 use super::{ActiveStream, CommittedStream, IngestMode, IngestRegistry};
 use crate::engine::idempotency::{IdempotencyRecord, IdempotencyRegistry};
 use crate::protocol::wide::write_saved_reply;
-use crate::protocol::write::{write_f64, write_i64, write_key, write_str, write_u64};
 use crate::store::Series;
+use crate::util::json_writer::{write_f64, write_i64, write_key, write_str, write_u64};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -342,7 +342,7 @@ impl<'de> Visitor<'de> for RawSeed<'_> {
     }
 
     fn visit_bool<E>(self, value: bool) -> Result<(), E> {
-        crate::protocol::write::write_bool(self.0, value);
+        crate::util::json_writer::write_bool(self.0, value);
         Ok(())
     }
 
