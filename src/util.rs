@@ -1,9 +1,11 @@
 //! The base layer: small helpers that every other module may use, and that
 //! use nothing else of ours.
 
+/// Proleptic Gregorian civil dates <-> day numbers.
+pub mod calendar;
 /// Durable file writes: temp file, fsync, rename, fsync the directory.
 pub mod fs;
 /// JSON written straight into a byte buffer: replies, WAL lines, sidecars, logs.
 pub mod json_writer;
-/// Unix time, RFC 3339 formatting and parsing, civil-date math.
+/// Unix time, RFC 3339 formatting and parsing.
 pub mod time;

@@ -94,7 +94,7 @@ pub fn settle_writeback() {
 
 /// The `YYYYMMDD` of the `n`-th day from 2025-01-01.
 pub fn day(n: u32) -> u32 {
-    let first = karma::store::bucket::days_from_civil(2025, 1, 1);
+    let first = karma::util::calendar::days_from_civil(2025, 1, 1);
     Bucket::from_day_number(first + i64::from(n)).expect("a day within 9999").yyyymmdd()
 }
 

@@ -1,14 +1,12 @@
-//! Wall-clock time, RFC 3339 timestamps and proleptic Gregorian date math.
+//! Wall-clock time and RFC 3339 timestamps.
 //!
 //! Everything here is UTC and whole Unix seconds unless a name says
 //! otherwise. Dates convert through a day number (days since 1970-01-01,
-//! negative before it) with Howard Hinnant's `days_from_civil` /
-//! `civil_from_days` from `store::bucket`, which are exact for every year an
-//! `i64` day count can reach and need no tables or time-zone database.
+//! negative before it) with `util::calendar`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::store::bucket::{civil_from_days, days_from_civil, days_in_month};
+use super::calendar::{civil_from_days, days_from_civil, days_in_month};
 
 const SECONDS_PER_DAY: i64 = 86_400;
 
