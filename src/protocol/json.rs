@@ -223,10 +223,12 @@ impl<'a> Parser<'a> {
         }
         let literal = &self.text[start..self.pos];
         if is_float {
-            return literal
-                .parse::<f64>()
-                .map(Value::Float)
-                .map_err(|_| format!("Invalid Float64: {literal:?} at line 1, column {}", start + 1));
+            // A literal beyond f64's range (`1e400`) would read as infinity:
+            // Karma 1.0 (Crystal's `String#to_f64`) and serde_json reject it.
+            return match literal.parse::<f64>() {
+                Ok(float) if float.is_finite() => Ok(Value::Float(float)),
+                _ => Err(format!("Invalid Float64: {literal:?} at line 1, column {}", start + 1)),
+            };
         }
         let negative = digits_start > start;
         let mut magnitude: u64 = 0;

@@ -53,3 +53,11 @@ fn nesting_is_bounded() {
     let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
     assert!(parse(deep.as_bytes()).unwrap_err().contains("too deep"));
 }
+
+#[test]
+fn floats_beyond_f64_are_rejected_as_karma_1_0_does() {
+    assert_eq!(parse(b"1e400").unwrap_err(), "Invalid Float64: \"1e400\" at line 1, column 1");
+    assert_eq!(parse(b"[-1.8e308]").unwrap_err(), "Invalid Float64: \"-1.8e308\" at line 1, column 2");
+    assert_eq!(parse(b"1.7976931348623157e308").unwrap(), Value::Float(f64::MAX));
+    assert_eq!(parse(b"1e-400").unwrap(), Value::Float(0.0));
+}
