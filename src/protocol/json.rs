@@ -11,6 +11,30 @@
 //! Karma 1.0 reads integers as i64 and rejects a larger one as invalid
 //! JSON. Keys, values and every other unsigned field are u64, so integers up
 //! to `u64::MAX` are accepted here; each field then checks its own range.
+//!
+//! Why it is hand-written rather than `serde_json`: the `invalid_json`
+//! replies carry Karma 1.0's texts (Crystal's JSON parser: `Unexpected char
+//! 'x' at line 1, column 5`, `Invalid UInt64: "…"`), which serde_json's
+//! errors cannot be mapped to; and it is 2-4x faster than
+//! `serde_json::from_slice::<serde_json::Value>` on single-op lines (level on
+//! 1000-item batches), since unescaped strings are borrowed, not allocated:
+//! `cargo bench --bench request_parse`.
+//!
+//! It accepts and rejects what serde_json does, and reads the same values,
+//! except for these differences (tests/json_vs_serde_json.rs checks that
+//! there are no others):
+//!
+//! 1. An integer outside `i64::MIN..=u64::MAX` is an error (`Invalid
+//!    UInt64` / `Invalid Int64`, as in Karma 1.0); serde_json reads it as a
+//!    float.
+//! 2. `-0` is the integer 0 (Karma 1.0's Int64); serde_json reads -0.0.
+//! 3. Floats are correctly rounded (`str::parse::<f64>`); serde_json's
+//!    default reading may be a few units in the last place off, and may
+//!    call a literal next to `f64::MAX` out of range.
+//! 4. Nesting may go [`MAX_DEPTH`] (512) levels deep; serde_json stops at
+//!    127.
+//!
+//! Error messages differ throughout (they are Karma 1.0's, see above).
 
 use std::borrow::Cow;
 
