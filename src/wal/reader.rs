@@ -194,7 +194,9 @@ impl WalReader {
             };
             let map = files::map_file(&file).map_err(|e| PageError::Io(io_error("map WAL file", path, &e)))?;
             // Only complete lines: the writer may be in the middle of one.
-            let complete = map.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+            // (memrchr: with fsync on, a blank fill of up to 256 KiB follows
+            // the last line.)
+            let complete = memchr::memrchr(b'\n', &map).map_or(0, |p| p + 1);
             let data = &map[..complete];
             let start = if page.page.count == 0 { locate(data, target, None) } else { 0 };
             page.read(path, data, start)?;

@@ -2,6 +2,7 @@
 //! last line without its `\n`, whole or torn.
 
 use std::fs;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use super::files::{self, io_error};
@@ -9,8 +10,9 @@ use super::line::{is_blank, parse_line_strict};
 use super::WalError;
 
 /// Makes `karma.wal` end with `\n` before anything is appended (docs/storage.md, The write-ahead
-/// log): a complete unterminated last line gets its `\n`; a torn one (not valid JSON) is cut off.
-/// Returns the resulting file size.
+/// log): a complete unterminated last line gets its `\n`; a torn one (not valid JSON) is cut off;
+/// a blank one (the fill ahead of the last batch, see `commit`, left by a crash) is cut off
+/// without a word. Returns the resulting file size.
 pub(super) fn repair_tail(file: &fs::File, path: &Path, fsync: bool) -> Result<u64, WalError> {
     let size = file.metadata().map_err(|e| io_error("stat WAL file", path, &e))?.len();
     if size == 0 {
@@ -22,12 +24,15 @@ pub(super) fn repair_tail(file: &fs::File, path: &Path, fsync: bool) -> Result<u
     }
     let line_start = map.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
     let tail = &map[line_start..];
-    let complete = is_blank(tail) || parse_line_strict(tail).is_ok();
+    let blank = is_blank(tail);
+    let complete = !blank && parse_line_strict(tail).is_ok();
     let tail_len = tail.len();
     drop(map);
-    let new_size = if complete {
-        let mut writer = file;
-        std::io::Write::write_all(&mut writer, b"\n").map_err(|e| io_error("write WAL file", path, &e))?;
+    let new_size = if blank {
+        file.set_len(line_start as u64).map_err(|e| io_error("truncate WAL file", path, &e))?;
+        line_start as u64
+    } else if complete {
+        file.write_all_at(b"\n", size).map_err(|e| io_error("write WAL file", path, &e))?;
         size + 1
     } else {
         file.set_len(line_start as u64).map_err(|e| io_error("truncate WAL file", path, &e))?;

@@ -240,15 +240,19 @@ impl Wal {
     /// Opens (creating the directory and file if needed) for appending after
     /// `last_lsn`. If `karma.wal` ends in a complete line without `\n`, one
     /// is appended first; an unterminated line that is not valid JSON (a
-    /// torn write) is cut off and logged.
+    /// torn write) is cut off and logged; an unterminated blank one (the
+    /// fill a crash left) is cut off.
     pub fn open(options: WalOptions, last_lsn: u64) -> Result<Wal, WalError> {
         let dir = std::path::absolute(&options.dir).map_err(|e| io_error("resolve WAL directory", &options.dir, &e))?;
         fs::create_dir_all(&dir).map_err(|e| io_error("create WAL directory", &dir, &e))?;
         let active_path = files::active_path(&dir);
+        // Not in append mode: batches are written at their offset (see
+        // `commit`, the fill).
         let file = OpenOptions::new()
             .read(true)
-            .append(true)
+            .write(true)
             .create(true)
+            .truncate(false)
             .open(&active_path)
             .map_err(|e| io_error("open WAL file", &active_path, &e))?;
         let active_size = repair_tail(&file, &active_path, options.fsync)?;

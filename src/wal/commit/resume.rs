@@ -16,7 +16,6 @@
 //! Sealed segments hold only whole batches that were durable before the
 //! failure (rotation happens between batches), so they are left alone.
 
-use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::Ordering;
 
@@ -54,23 +53,18 @@ impl Writer {
         if cut < size {
             let mut blanks = vec![b' '; (size - cut) as usize];
             *blanks.last_mut().expect("non-empty") = b'\n';
-            // Not through `file`: with O_APPEND, Linux writes at the end
-            // whatever the offset.
-            OpenOptions::new()
-                .write(true)
-                .open(path)
-                .and_then(|overwrite| overwrite.write_all_at(&blanks, cut))
-                .map_err(|e| io_error("blank refused WAL records in", path, &e))?;
+            file.write_all_at(&blanks, cut).map_err(|e| io_error("blank refused WAL records in", path, &e))?;
         }
         let mut probe = vec![b' '; PROBE_BYTES];
         probe[PROBE_BYTES - 1] = b'\n';
-        append(&file, &probe).map_err(|e| io_error("write WAL file", path, &e))?;
+        file.write_all_at(&probe, size).map_err(|e| io_error("write WAL file", path, &e))?;
         file.sync_all().map_err(|e| io_error("fsync WAL file", path, &e))?;
         let dir = &self.options.dir;
         sync_dir(dir).map_err(|e| io_error("fsync WAL directory", dir, &e))?;
         self.write_lsn_file(durable, true)?;
         self.file = file;
         self.active_size = size + PROBE_BYTES as u64;
+        self.filled_to = self.active_size;
         self.shared.active_bytes.store(self.active_size, Ordering::Relaxed);
         // The (LSN, offset) table is rebuilt from the file at the next
         // rotation.
@@ -80,11 +74,6 @@ impl Writer {
         log::info!(target: "wal.resumed", "path={} lsn={durable} blanked_bytes={}", path.display(), size - cut);
         Ok(())
     }
-}
-
-/// Appends `bytes` (the file is in append mode).
-fn append(mut file: &File, bytes: &[u8]) -> std::io::Result<()> {
-    std::io::Write::write_all(&mut file, bytes)
 }
 
 /// The offset just past the last line of `data` that is durable: the start

@@ -37,6 +37,14 @@ fn read(path: impl AsRef<Path>) -> String {
     String::from_utf8(fs::read(path).expect("read")).expect("utf-8")
 }
 
+/// The lines of a live active file: with fsync on, a blank fill follows
+/// them (see `commit`); it must be spaces only, without a `\n`.
+fn without_fill(live: &str) -> &str {
+    let (lines, fill) = live.split_at(live.rfind('\n').map_or(0, |p| p + 1));
+    assert!(fill.bytes().all(|b| b == b' '), "the fill is blank: {fill:?}");
+    lines
+}
+
 fn replayed_lsns(dir: &Path) -> Vec<u64> {
     let mut lsns = Vec::new();
     for_each_record(dir, |record| {
@@ -94,7 +102,7 @@ fn group_commit(fsync: bool) {
         thread.join().expect("thread");
     }
     let expected: String = (1..=800).map(|lsn| line(lsn, lsn % 10)).collect();
-    assert_eq!(read(tmp.path().join("karma.wal")), expected);
+    assert_eq!(without_fill(&read(tmp.path().join("karma.wal"))), expected);
     let stats = wal.stats();
     assert_eq!(stats.records, 800);
     assert_eq!(stats.batch_sizes.count, stats.batches);
@@ -384,4 +392,63 @@ fn completions_are_told_once_each_and_never_ok_for_a_line_not_in_the_file() {
             assert!(on_disk.contains(&lsn), "LSN {lsn} was reported durable but is not in the file");
         }
     }
+}
+
+#[test]
+fn with_fsync_the_file_is_filled_ahead_with_blanks_and_cut_at_shutdown() {
+    let tmp = TempDir::new().unwrap();
+    let path = tmp.path().join("karma.wal");
+    let wal = Wal::open(WalOptions { fsync: true, ..options(tmp.path()) }, 0).expect("open");
+    append_each(&wal, 1..=3);
+    let written: String = (1..=3).map(|lsn| line(lsn, lsn)).collect();
+    let live = read(&path);
+    assert_eq!(without_fill(&live), written);
+    // The first batch filled FILL_BYTES past its end; the next two went into the fill.
+    assert_eq!(live.len() as u64, line(1, 1).len() as u64 + super::super::commit::FILL_BYTES);
+    assert_eq!(wal.stats().bytes, written.len() as u64);
+    assert_eq!(replayed_lsns(tmp.path()), [1, 2, 3]);
+    wal.shutdown();
+    assert_eq!(read(&path), written, "a clean stop leaves the file at its real length");
+}
+
+#[test]
+fn with_fsync_a_sealed_segment_keeps_its_fill_and_its_index_matches_it() {
+    let tmp = TempDir::new().unwrap();
+    let wal = Wal::open(WalOptions { fsync: true, ..options(tmp.path()) }, 0).expect("open");
+    append_each(&wal, 1..=2);
+    wal.seal().expect("seal");
+    append_each(&wal, 3..=3);
+    let segment = tmp.path().join("karma.wal.00000000000000000001.segment");
+    let sealed = read(&segment);
+    assert_eq!(without_fill(&sealed), format!("{}{}", line(1, 1), line(2, 2)));
+    let index = read(files::index_path(&segment));
+    assert!(index.starts_with(&format!("KARMA_WAL_INDEX_V1 size={}\n", sealed.len())), "{index}");
+    assert_eq!(replayed_lsns(tmp.path()), [1, 2, 3]);
+    wal.shutdown();
+    assert_eq!(read(tmp.path().join("karma.wal")), line(3, 3));
+}
+
+#[test]
+fn reopening_after_a_crash_cuts_the_blank_fill_and_a_write_torn_inside_it() {
+    let tmp = TempDir::new().unwrap();
+    let path = tmp.path().join("karma.wal");
+    let fill = " ".repeat(4096);
+    fs::write(&path, format!("{}{fill}", line(1, 1))).expect("seed");
+    assert_eq!(replayed_lsns(tmp.path()), [1]);
+    let wal = Wal::open(WalOptions { fsync: true, ..options(tmp.path()) }, 1).expect("open");
+    assert_eq!(wal.stats().bytes, line(1, 1).len() as u64);
+    append_each(&wal, 2..=2);
+    wal.shutdown();
+    assert_eq!(read(&path), format!("{}{}", line(1, 1), line(2, 2)));
+
+    // A write the crash tore inside the fill: an unterminated line that is
+    // not valid JSON, cut off as any torn tail.
+    let torn = &line(3, 3)[..40];
+    fs::write(&path, format!("{}{}{torn}{fill}", line(1, 1), line(2, 2))).expect("seed");
+    assert_eq!(replayed_lsns(tmp.path()), [1, 2]);
+    assert_eq!(read(&path), format!("{}{}", line(1, 1), line(2, 2)));
+    let wal = Wal::open(WalOptions { fsync: true, ..options(tmp.path()) }, 2).expect("open");
+    append_each(&wal, 3..=3);
+    wal.shutdown();
+    assert_eq!(read(&path), format!("{}{}{}", line(1, 1), line(2, 2), line(3, 3)));
 }
