@@ -225,20 +225,8 @@ impl Default for SnapshotHistogram {
     }
 }
 
-/// One [`OpMetrics`] per op of the catalogue, indexed by `Op as usize`.
-pub struct PerOp(pub Vec<OpMetrics>);
-
-impl Default for PerOp {
-    fn default() -> PerOp {
-        PerOp((0..crate::protocol::op::ALL_OPS.len()).map(|_| OpMetrics::default()).collect())
-    }
-}
-
-impl PerOp {
-    pub fn get(&self, op: crate::protocol::Op) -> &OpMetrics {
-        &self.0[op as usize]
-    }
-}
+/// One [`OpMetrics`] per op of the catalogue.
+pub type PerOp = crate::protocol::op::OpMap<OpMetrics>;
 
 /// Resident memory of this process in bytes (from /proc), or 0 where that
 /// is not available.
