@@ -5,21 +5,29 @@
 //! check -> execute (lock held only to read or apply) -> response size
 //! check -> envelope. Every line that reaches the JSON parser counts in
 //! `command_count`; every failure in `error_count`.
+//!
+//! The path runs downward through the files: this one (the pipeline) ->
+//! `route` (one arm per command to its handler) -> for a logged write,
+//! `logged` (fingerprint once, `keyed_write`, `apply`, WAL) -> the handlers
+//! (`counters`, `maintenance`, `inspect`, `ingest`, ...) -> `store`.
 
+mod apply;
 mod burst;
+mod checkpoint;
 mod counters;
 mod degraded;
-mod dispatch;
-mod exactly_once;
 mod failed_entries;
 pub mod idempotency;
 pub mod ingest;
 mod inspect;
+mod keyed_write;
+mod logged;
 mod maintenance;
 mod probe;
 pub mod recovery;
 mod replication;
 mod restore;
+mod route;
 mod snapshots;
 mod state;
 mod system;
@@ -33,10 +41,8 @@ pub use state::State;
 
 use crate::config::{Config, Role};
 use crate::metrics::Metrics;
-use crate::protocol::entry::write_entry;
 use crate::protocol::reply::{success_len, write_error, write_success};
-use crate::protocol::validate::{limit_or_default, CHUNK_LIMIT};
-use crate::protocol::{parse_request, Command, CommandError, ErrorCode, Op, Request};
+use crate::protocol::{parse_request, CommandError, ErrorCode, Op, Request};
 use crate::replication::ReplicationStats;
 use crate::wal::{Wal, WalOptions, WalReader};
 use parking_lot::Mutex;
@@ -269,122 +275,6 @@ impl Engine {
             ));
         }
         Err(CommandError::new(ErrorCode::Unauthorized, "Unauthorized"))
-    }
-
-    fn execute(&self, request: &Request<'_>, body: &mut Vec<u8>) -> Result<Executed, CommandError> {
-        if let Some(result) = self.execute_system(request, body).or_else(|| self.execute_files(request, body)) {
-            return result.map(|_| Executed::default());
-        }
-        if request.op.is_read_only() {
-            let mut state = self.state.lock();
-            self.durable_reads(&mut state)?;
-            dispatch::read(&state, &self.metrics, self.config.query_timeout_ms, request, body)?;
-            return Ok(Executed::default());
-        }
-        if !request.op.is_logged() {
-            self.execute_admin(request, body)?;
-            return Ok(Executed::default());
-        }
-        self.execute_logged(request, body)
-    }
-
-    /// Apply, log, then acknowledge: the write is applied and its LSN
-    /// assigned and handed to the WAL under the state lock (so WAL order =
-    /// apply order); the caller is answered only once it is durable. An
-    /// idempotent write that was seen before answers its saved reply.
-    fn execute_logged(&self, request: &Request<'_>, body: &mut Vec<u8>) -> Result<Executed, CommandError> {
-        let stamped;
-        let request = match &request.command {
-            // The commit time is decided once, here, and logged, so replay
-            // and slaves record the master's time, not their own.
-            Command::IngestCommit { stream_id, .. } => {
-                let now = crate::util::time::unix_now().max(0) as u64;
-                let command = Command::IngestCommit { stream_id: stream_id.clone(), committed_at_unix: Some(now) };
-                stamped = Request { command, ..request.clone() };
-                &stamped
-            }
-            _ => request,
-        };
-        let keyed = exactly_once::keyed(request)?;
-        let created_at = keyed.as_ref().map(|_| crate::util::time::unix_now());
-        let entry = self.wal.as_ref().map(|_| {
-            let mut entry = Vec::with_capacity(128);
-            write_entry(&mut entry, request, created_at.map(|t| t.max(0) as u64));
-            entry
-        });
-        let (lsn, wal_epoch) = {
-            let mut state = self.state.lock();
-            self.wal_writable(&mut state, false)?;
-            // Stable while the state lock is held (the WAL resumes only
-            // under it).
-            let wal_epoch = self.wal_epoch();
-            if let Some(keyed) = &keyed {
-                if exactly_once::lookup(&state, &self.metrics, keyed, body)? {
-                    // The saved reply is only true once the original write
-                    // (perhaps still in flight on another connection) is durable.
-                    let durable_at = self.wal.as_ref().map(|_| state.last_lsn);
-                    return Ok(Executed { idempotent: Some(true), durable_at, wal_epoch });
-                }
-            }
-            dispatch::apply(&mut state, &self.metrics, request, body)?;
-            if let (Some(keyed), Some(created_at)) = (&keyed, created_at) {
-                exactly_once::remember(&mut state, &self.metrics, keyed, request.op, created_at, created_at, body);
-            }
-            match (&self.wal, entry) {
-                (Some(wal), Some(mut entry)) => {
-                    if keyed.is_some() {
-                        exactly_once::save_reply_in_entry(&mut entry, body);
-                    }
-                    let lsn = state.last_lsn + 1;
-                    state.last_lsn = lsn;
-                    if let Err(error) = wal.append(lsn, &entry) {
-                        // The WAL failed since the check above: this write
-                        // is applied in memory only, so memory goes back to
-                        // the durable state (a failed reload is logged, and
-                        // reads stay refused until one succeeds).
-                        let _ = self.wal_writable(&mut state, false);
-                        return Err(wal_refuses(&error.0));
-                    }
-                    (Some(lsn), wal_epoch)
-                }
-                _ => (None, wal_epoch),
-            }
-        };
-        Ok(Executed { idempotent: keyed.map(|_| false), durable_at: lsn, wal_epoch })
-    }
-
-    /// Ops that change state but are not logged (snapshots, reports).
-    fn execute_admin(&self, request: &Request<'_>, body: &mut Vec<u8>) -> Result<(), CommandError> {
-        match &request.command {
-            Command::SnapshotCreate { series } => self.snapshot_series(series, body),
-            Command::SnapshotCreateAll => {
-                self.snapshot_all()?;
-                body.extend_from_slice(b"\"OK\"");
-                Ok(())
-            }
-            Command::SnapshotLoad { file } => self.snapshot_load(file, body),
-            Command::RecoveryCheckpoint { source, offset, event_id } => {
-                self.recovery_checkpoint(source, offset, event_id, body)
-            }
-            _ => Err(dispatch::misrouted(request)),
-        }
-    }
-
-    /// Read-only ops that look at files rather than the series state.
-    fn execute_files(&self, request: &Request<'_>, body: &mut Vec<u8>) -> Option<Result<(), CommandError>> {
-        Some(match &request.command {
-            Command::SnapshotList => self.snapshot_list(body),
-            Command::SnapshotInfo => self.snapshot_info(body),
-            Command::SnapshotFetch { file } => self.snapshot_fetch(file, body),
-            Command::SnapshotVerify => self.verify(body),
-            Command::ReplicationEntries { after_lsn, limit } => self.replication_entries(*after_lsn, *limit, body),
-            Command::ReplicationStatus => self.replication_status(body),
-            Command::IdempotencySnapshotFetchChunk { offset, limit } => limit_or_default(*limit, CHUNK_LIMIT)
-                .and_then(|limit| self.idempotency_fetch_chunk(*offset, limit, body)),
-            Command::SnapshotFetchChunk { file, offset, limit } => limit_or_default(*limit, CHUNK_LIMIT)
-                .and_then(|limit| self.snapshot_fetch_chunk(file, *offset, limit, body)),
-            _ => return None,
-        })
     }
 
     /// The idempotency snapshot payload and its record / committed-stream

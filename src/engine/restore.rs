@@ -23,10 +23,12 @@
 //! and reason, in `system.stats`, `system.metrics` and
 //! `replication.status` (see [`crate::metrics::FailedEntries`]).
 
-use super::dispatch;
+use super::apply::apply_command;
+use super::keyed_write;
 use super::state::{Covered, State};
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::protocol::fingerprint::Fingerprint;
 use crate::protocol::{parse_request, Command, CommandError, Request};
 use crate::snapshot;
 use std::collections::HashMap;
@@ -193,7 +195,8 @@ pub(super) fn apply_entry(
             None => (state.covered.global, 0),
         },
     };
-    let keyed = match super::exactly_once::keyed(request) {
+    let fingerprint = Fingerprint::new(request.op, command);
+    let keyed = match keyed_write::keyed(request, &fingerprint) {
         Ok(keyed) => keyed,
         Err(error) => return Applied::Failed(error),
     };
@@ -202,10 +205,10 @@ pub(super) fn apply_entry(
         // unless the idempotency snapshot already holds it too.
         if let (Some(keyed), true) = (&keyed, lsn > state.covered.global) {
             if state.idempotency.get_hashed(keyed.key_hash, &keyed.fields.key).is_none() {
-                if let Some(reply) = super::exactly_once::saved_reply(entry, command) {
+                if let Some(reply) = keyed_write::saved_reply(entry, command) {
                     let now = crate::util::time::unix_now();
                     let created = keyed.fields.created_at_unix.map_or(now, |t| i64::try_from(t).unwrap_or(i64::MAX));
-                    super::exactly_once::remember(state, metrics, keyed, request.op, created, now, &reply);
+                    keyed_write::remember(state, metrics, keyed, request.op, created, now, &reply);
                 }
             }
         }
@@ -226,7 +229,7 @@ pub(super) fn apply_entry(
     let covered = std::mem::take(&mut state.covered);
     let live = (lsn <= data_threshold).then(|| std::mem::take(&mut state.store));
     let applies_to = |name: &str| lsn > covered.series(name);
-    let result = dispatch::apply_command(state, metrics, command, &applies_to, &mut scratch);
+    let result = apply_command(state, metrics, command, &fingerprint, &applies_to, &mut scratch);
     if let Some(live) = live {
         state.store = live;
     }
@@ -236,7 +239,7 @@ pub(super) fn apply_entry(
             if let Some(keyed) = &keyed {
                 let now = crate::util::time::unix_now();
                 let created = keyed.fields.created_at_unix.map_or(now, |t| i64::try_from(t).unwrap_or(i64::MAX));
-                super::exactly_once::remember(state, metrics, keyed, request.op, created, now, &scratch);
+                keyed_write::remember(state, metrics, keyed, request.op, created, now, &scratch);
             }
             Applied::Yes
         }

@@ -1,11 +1,10 @@
-//! System ops (docs/protocol.md, System ops): ping, health, stats, metrics and
+//! System ops (docs/protocol.md, System ops): health, stats, metrics and
 //! reconciliation reports. Stats and metrics render the same [`Figures`],
 //! so the JSON object and the Prometheus text can never disagree.
 
 use super::Engine;
 use crate::metrics::{resident_memory_bytes, HistogramSnapshot};
 use crate::protocol::op::ALL_OPS;
-use crate::protocol::{Command, CommandError, Request};
 use crate::snapshot::names::SNAPSHOT_SUFFIX;
 use crate::util::json_writer::{write_bool, write_f64, write_key, write_opt_str, write_str, write_u64};
 use crate::util::time::unix_now;
@@ -49,36 +48,33 @@ const GAUGE: &str = "gauge";
 const COUNTER: &str = "counter";
 
 impl Engine {
-    /// Handles the ops that need no series state; `None` for every other op.
-    pub(super) fn execute_system(&self, request: &Request<'_>, out: &mut Vec<u8>) -> Option<Result<(), CommandError>> {
-        match &request.command {
-            Command::Ping => out.extend_from_slice(b"\"pong\""),
-            Command::Health => self.health(out),
-            Command::Stats => self.stats(out),
-            Command::Metrics => self.prometheus(out),
-            Command::ReconciliationReport { checked_points, mismatch_count, absolute_drift, max_abs_delta } => {
-                let m = &self.metrics;
-                let (checked, mismatches, drift) =
-                    (*checked_points as u64, *mismatch_count as u64, *absolute_drift as u64);
-                m.reconciliation_run_count.inc();
-                m.reconciliation_checked_points.add(checked);
-                m.reconciliation_mismatch_count.add(mismatches);
-                m.reconciliation_absolute_drift.add(drift);
-                m.reconciliation_last_run_unix.set(unix_now().max(0) as u64);
-                m.reconciliation_last_checked_points.set(checked);
-                m.reconciliation_last_mismatch_count.set(mismatches);
-                m.reconciliation_last_absolute_drift.set(drift);
-                m.reconciliation_last_max_abs_delta.set(*max_abs_delta as u64);
-                out.extend_from_slice(b"\"OK\"");
-            }
-            _ => return None,
-        }
-        Some(Ok(()))
+    /// `reconciliation.report`: adds one run of a reconciliation tool to
+    /// the figures.
+    pub(super) fn reconciliation_report(
+        &self,
+        checked_points: i64,
+        mismatch_count: i64,
+        absolute_drift: i64,
+        max_abs_delta: i64,
+        out: &mut Vec<u8>,
+    ) {
+        let m = &self.metrics;
+        let (checked, mismatches, drift) = (checked_points as u64, mismatch_count as u64, absolute_drift as u64);
+        m.reconciliation_run_count.inc();
+        m.reconciliation_checked_points.add(checked);
+        m.reconciliation_mismatch_count.add(mismatches);
+        m.reconciliation_absolute_drift.add(drift);
+        m.reconciliation_last_run_unix.set(unix_now().max(0) as u64);
+        m.reconciliation_last_checked_points.set(checked);
+        m.reconciliation_last_mismatch_count.set(mismatches);
+        m.reconciliation_last_absolute_drift.set(drift);
+        m.reconciliation_last_max_abs_delta.set(max_abs_delta as u64);
+        out.extend_from_slice(b"\"OK\"");
     }
 
     /// `status` is `ok`, or `degraded` once the WAL has failed (writes are
     /// then refused, and `wal_error` says why).
-    fn health(&self, out: &mut Vec<u8>) {
+    pub(super) fn health(&self, out: &mut Vec<u8>) {
         self.retry_wal_for_health();
         let failure = self.wal_failure();
         out.extend_from_slice(b"{\"status\":");
@@ -379,7 +375,7 @@ impl Engine {
             .unwrap_or(0)
     }
 
-    fn stats(&self, out: &mut Vec<u8>) {
+    pub(super) fn stats(&self, out: &mut Vec<u8>) {
         out.push(b'{');
         for (i, (name, _, value)) in self.figures().0.iter().enumerate() {
             if i > 0 {
@@ -397,7 +393,7 @@ impl Engine {
     }
 
     /// Prometheus text exposition, returned as one JSON string.
-    fn prometheus(&self, out: &mut Vec<u8>) {
+    pub(super) fn prometheus(&self, out: &mut Vec<u8>) {
         let mut text = String::with_capacity(8192);
         for (stat, metric, value) in &self.figures().0 {
             if *stat == "role" {

@@ -12,9 +12,10 @@
 //! text must match the reference byte for byte; the tests pin every
 //! published vector.
 //!
-//! Keyed writes use [`command_digest`], which feeds the text to SHA-256 as
-//! it is produced (through a stack buffer) and keeps the 32-byte digest:
-//! the hex form is rendered only where a fingerprint is written out.
+//! The write path uses a [`Fingerprint`], computed at most once per request
+//! by [`command_digest`], which feeds the text to SHA-256 as it is produced
+//! (through a stack buffer) and keeps the 32-byte digest: the hex form is
+//! rendered only where a fingerprint is written out.
 //!
 //! Line forms: `<name>:s:<UTF-8 byte length>:<value>` for strings,
 //! `<name>:u:<decimal>` for unsigned values (`<name>:n` when absent), and
@@ -25,6 +26,7 @@ use super::fields::{Item, RawRange};
 use super::op::Op;
 use super::request::{Command, Request};
 use sha2::{Digest as _, Sha256};
+use std::cell::OnceCell;
 
 /// A SHA-256 digest of a canonical text; its lowercase hex is the
 /// fingerprint.
@@ -36,37 +38,54 @@ pub fn sha256(data: &[u8]) -> Digest {
     Sha256::digest(data).into()
 }
 
+/// A request's fingerprint, computed on first use and then kept: the
+/// write path hands one of these down, so the canonical text of a request
+/// is built once however many steps (the idempotency check, an ingest
+/// stream's chunk check) look at it.
+pub struct Fingerprint<'r> {
+    op: Op,
+    command: &'r Command<'r>,
+    digest: OnceCell<Option<Digest>>,
+}
+
+impl<'r> Fingerprint<'r> {
+    /// The fingerprint of `command` sent as `op` (nothing computed yet).
+    pub fn new(op: Op, command: &'r Command<'r>) -> Fingerprint<'r> {
+        Fingerprint { op, command, digest: OnceCell::new() }
+    }
+
+    /// The SHA-256 of the canonical text; `None` for ops that have none.
+    pub fn digest(&self) -> Option<&Digest> {
+        self.digest.get_or_init(|| command_digest(self.op, self.command)).as_ref()
+    }
+
+    /// The lowercase hex of [`digest`](Self::digest) (what ingest streams
+    /// keep); empty for ops that have no fingerprint.
+    pub fn hex(&self) -> String {
+        self.digest().map(hex::encode).unwrap_or_default()
+    }
+}
+
 /// The canonical text of an idempotent-eligible request (docs/protocol.md, Idempotency)
 /// or of an ingest request; `None` for every other op.
 pub fn canonical_text(request: &Request<'_>) -> Option<String> {
-    command_canonical_text(request.op, &request.command)
+    let mut text = Vec::with_capacity(128);
+    // Every piece pushed is a `&str` or ASCII digits, so this is UTF-8.
+    canonical(request.op, &request.command, &mut text).then(|| String::from_utf8(text).ok()).flatten()
 }
 
 /// The lowercase hex SHA-256 of [`canonical_text`]; `None` for ops that
 /// have no fingerprint.
 pub fn fingerprint(request: &Request<'_>) -> Option<String> {
-    command_fingerprint(request.op, &request.command)
+    command_digest(request.op, &request.command).map(hex::encode)
 }
 
-/// [`fingerprint`] from the op and command alone (WAL replay builds these
-/// without an envelope).
-pub fn command_fingerprint(op: Op, command: &Command<'_>) -> Option<String> {
-    command_digest(op, command).map(hex::encode)
-}
-
-/// The SHA-256 of [`command_canonical_text`], hashed as it is produced:
-/// no text is built and no hex is rendered, which is what a keyed write
-/// needs (records keep the digest; hex only when a record is rendered).
+/// The SHA-256 of the canonical text, hashed as it is produced: no text is
+/// built and no hex is rendered (records keep the digest; hex only when a
+/// record is rendered).
 pub fn command_digest(op: Op, command: &Command<'_>) -> Option<Digest> {
     let mut sink = HashSink::new();
     canonical(op, command, &mut sink).then(|| sink.finish())
-}
-
-/// [`canonical_text`] from the op and command alone.
-pub fn command_canonical_text(op: Op, command: &Command<'_>) -> Option<String> {
-    let mut text = Vec::with_capacity(128);
-    // Every piece pushed is a `&str` or ASCII digits, so this is UTF-8.
-    canonical(op, command, &mut text).then(|| String::from_utf8(text).ok()).flatten()
 }
 
 /// Whether `text` is exactly the lowercase hex of `digest` (what a client

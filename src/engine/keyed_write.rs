@@ -1,6 +1,7 @@
-//! Wiring of the exactly-once tools into the request path: idempotency
-//! keys on live writes and on replayed or replicated entries, streaming
-//! ingest, `idempotency.prune`, and recovery checkpoints.
+//! A write sent with an `idempotency_key` (docs/protocol.md, Idempotency),
+//! live, replayed or replicated: its key checks, the look-up of a saved
+//! reply, and remembering the reply once it ran. The registry that holds
+//! the records is `idempotency`.
 //!
 //! An idempotent write's fingerprint digest and key hash are computed
 //! first, without the lock (`keyed`). It is then looked up under the state
@@ -11,19 +12,13 @@
 //! fixed).
 
 use super::idempotency::{check_fields, IdempotencyRecord, KeyHash};
-use super::ingest::{ChunkDecision, IngestMode};
-use super::recovery::Checkpoint;
 use super::state::State;
-use super::Engine;
 use crate::metrics::Metrics;
-use crate::protocol::fields::Item;
-use crate::protocol::fingerprint::{command_digest, command_fingerprint, Digest};
+use crate::protocol::fingerprint::{Digest, Fingerprint};
 use crate::protocol::wide::write_saved_reply;
 use crate::protocol::{Command, CommandError, IdempotencyFields, Op, Request};
 use crate::util::json_writer::write_u64;
-use crate::util::time::unix_now;
 use std::borrow::Cow;
-use std::time::Instant;
 
 /// An idempotent write's key fields and its computed fingerprint.
 pub(super) struct Keyed<'r> {
@@ -36,11 +31,14 @@ pub(super) struct Keyed<'r> {
 
 /// The key and fingerprint checks of docs/protocol.md, Idempotency, for an
 /// eligible op sent with a key (no lock needed); `None` when the request is
-/// not an idempotent write.
-pub(super) fn keyed<'r>(request: &'r Request<'r>) -> Result<Option<Keyed<'r>>, CommandError> {
+/// not an idempotent write. `fingerprint` is the request's.
+pub(super) fn keyed<'r>(
+    request: &'r Request<'r>,
+    fingerprint: &Fingerprint<'_>,
+) -> Result<Option<Keyed<'r>>, CommandError> {
     let (Some(fields), true) = (&request.idempotency, request.op.is_idempotent()) else { return Ok(None) };
     // Every idempotent op has a canonical text.
-    let digest = command_digest(request.op, &request.command).unwrap_or_default();
+    let digest = fingerprint.digest().copied().unwrap_or_default();
     check_fields(fields, &digest)?;
     Ok(Some(Keyed { fields, digest, key_hash: KeyHash::of(fields.key.as_bytes()) }))
 }
@@ -149,101 +147,4 @@ pub(super) fn saved_reply(entry: &str, command: &Command<'_>) -> Option<Vec<u8>>
         _ => return None,
     }
     Some(reply)
-}
-
-/// `ingest.*` and `idempotency.prune`, shared by live writes, replay and
-/// replication. `None` for every other command.
-pub(super) fn apply_stream_command(
-    state: &mut State,
-    metrics: &Metrics,
-    command: &Command<'_>,
-    out: &mut Vec<u8>,
-) -> Option<Result<(), CommandError>> {
-    Some(match command {
-        Command::IngestBegin { stream_id, mode, granularity } => {
-            let fingerprint = command_fingerprint(Op::IngestBegin, command).unwrap_or_default();
-            match IngestMode::from_name(mode) {
-                Some(mode) => state.ingest.begin(stream_id, mode, granularity.as_deref(), &fingerprint).map(|reply| {
-                    out.extend_from_slice(&reply);
-                }),
-                None => Err(CommandError::validation(format!("Unsupported ingest mode {mode}"))),
-            }
-        }
-        Command::IngestChunk { series, stream_id, chunk_seq, items } => {
-            ingest_chunk(state, metrics, command, series, stream_id, *chunk_seq, items, out)
-        }
-        Command::IngestCommit { stream_id, committed_at_unix } => {
-            let committed = committed_at_unix.map_or_else(unix_now, |t| i64::try_from(t).unwrap_or(i64::MAX));
-            state.ingest.run_commit(&mut state.store, stream_id, committed, out)
-        }
-        Command::IngestAbort { stream_id } => state.ingest.abort(stream_id).map(|reply| out.extend_from_slice(&reply)),
-        Command::IdempotencyPrune { before, limit } => {
-            let before = i64::try_from(*before).unwrap_or(i64::MAX);
-            let deleted = state.idempotency.prune_before(before, limit.map(|n| n as usize));
-            metrics.idempotency_pruned.add(deleted as u64);
-            out.extend_from_slice(b"{\"deleted\":");
-            write_u64(out, deleted as u64);
-            out.push(b'}');
-            Ok(())
-        }
-        _ => return None,
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn ingest_chunk(
-    state: &mut State,
-    metrics: &Metrics,
-    command: &Command<'_>,
-    series: &str,
-    stream_id: &str,
-    chunk_seq: u64,
-    items: &[Item],
-    out: &mut Vec<u8>,
-) -> Result<(), CommandError> {
-    let started = Instant::now();
-    let fingerprint = command_fingerprint(Op::IngestChunk, command).unwrap_or_default();
-    let result = state.ingest.run_chunk(&mut state.store, stream_id, series, chunk_seq, items, &fingerprint, out);
-    match &result {
-        Ok(ChunkDecision::Apply { .. }) => {
-            metrics.ingest_chunks_applied.inc();
-            metrics.ingest_items_applied.add(items.len() as u64);
-        }
-        Ok(_) => metrics.ingest_chunks_skipped.inc(),
-        Err(error) if error.rejected => metrics.ingest_chunks_rejected.inc(),
-        Err(_) => {}
-    }
-    if result.is_ok() {
-        metrics.ingest_latency.record(started.elapsed().as_micros() as u64);
-    }
-    result.map(|_| ()).map_err(CommandError::from)
-}
-
-impl Engine {
-    /// `recovery.checkpoint`: replaces the source's checkpoint and rewrites
-    /// `recovery.json` (temp file, fsync, rename). Not logged.
-    pub(super) fn recovery_checkpoint(
-        &self,
-        source: &str,
-        offset: &Option<String>,
-        event_id: &Option<String>,
-        out: &mut Vec<u8>,
-    ) -> Result<(), CommandError> {
-        let _one_writer = self.recovery_file_lock.lock();
-        let checkpoint = Checkpoint {
-            source: source.to_string(),
-            offset: offset.clone(),
-            event_id: event_id.clone(),
-            updated_at_unix: unix_now(),
-        };
-        let (reply, file) = {
-            let mut state = self.state.lock();
-            let reply = state.recovery.set(checkpoint);
-            (reply, state.recovery.file_bytes())
-        };
-        crate::util::fs::write_atomic(&self.config.directory, super::recovery::RECOVERY_FILE, &file, true)
-            .map_err(|e| CommandError::internal(format!("Cannot write recovery checkpoints: {e}")))?;
-        out.extend_from_slice(&reply);
-        Ok(())
-    }
 }

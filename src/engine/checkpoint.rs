@@ -1,0 +1,37 @@
+//! `recovery.checkpoint` (docs/protocol.md, Recovery checkpoints and
+//! reconciliation): the one admin op that rewrites `recovery.json`. Not
+//! logged: the file is its own durable record.
+
+use super::recovery::{Checkpoint, RECOVERY_FILE};
+use super::Engine;
+use crate::protocol::CommandError;
+use crate::util::time::unix_now;
+
+impl Engine {
+    /// `recovery.checkpoint`: replaces the source's checkpoint and rewrites
+    /// `recovery.json` (temp file, fsync, rename). Not logged.
+    pub(super) fn recovery_checkpoint(
+        &self,
+        source: &str,
+        offset: &Option<String>,
+        event_id: &Option<String>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), CommandError> {
+        let _one_writer = self.recovery_file_lock.lock();
+        let checkpoint = Checkpoint {
+            source: source.to_string(),
+            offset: offset.clone(),
+            event_id: event_id.clone(),
+            updated_at_unix: unix_now(),
+        };
+        let (reply, file) = {
+            let mut state = self.state.lock();
+            let reply = state.recovery.set(checkpoint);
+            (reply, state.recovery.file_bytes())
+        };
+        crate::util::fs::write_atomic(&self.config.directory, RECOVERY_FILE, &file, true)
+            .map_err(|e| CommandError::internal(format!("Cannot write recovery checkpoints: {e}")))?;
+        out.extend_from_slice(&reply);
+        Ok(())
+    }
+}
