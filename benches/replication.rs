@@ -12,11 +12,12 @@
 //! and `replication_lag_entries` is 0), compares both nodes'
 //! `tree.summary`, and prints a Markdown table.
 
+mod common;
+
+use common::Server;
 use karma::client::Connection;
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,52 +31,21 @@ const SERIES: &str = "bench";
 /// Batches of 1000 items are ~22 KB lines, above the 4096-byte default.
 const MAX_REQUEST_BYTES: &str = "--max-request-bytes=1048576";
 
-/// A `karma` child process and its address.
+/// A `karma` process and the requests this bench sends it.
 struct Node {
-    child: Child,
-    addr: SocketAddr,
+    server: Server,
 }
 
 impl Node {
-    /// Starts `binary` on `dir`, port 0, and waits for its `server.start`
-    /// log line to learn the port. The rest of its log is drained.
+    /// Starts `binary` on `dir` and waits for it to listen.
     fn start(binary: &Path, dir: &Path, args: &[String]) -> Node {
-        let mut child = Command::new(binary)
-            .arg("--bind=127.0.0.1")
-            .arg("--port=0")
-            .arg(format!("--directory={}", dir.display()))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if line.contains("\"event\":\"server.start\"") {
-                    let port = line.split("port=").nth(1).and_then(|rest| {
-                        rest.split(|c: char| !c.is_ascii_digit()).next().and_then(|p| p.parse::<u16>().ok())
-                    });
-                    let _ = tx.send(port);
-                } else if line.starts_with("ERROR") || line.contains("\"level\":\"error\"") {
-                    eprintln!("karma: {line}");
-                }
-            }
-        });
-        match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(Some(port)) => Node { child, addr: SocketAddr::from(([127, 0, 0, 1], port)) },
-            _ => {
-                let _ = child.kill();
-                panic!("karma did not start on {}", dir.display());
-            }
-        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let command = common::karma_command(binary, dir, &args);
+        Node { server: Server::start_command(command, dir, None, &args, Duration::from_secs(60)) }
     }
 
     fn client(&self) -> Connection {
-        Connection::connect(self.addr, Some(Duration::from_secs(30))).expect("connect")
+        Connection::connect(self.server.addr, Some(Duration::from_secs(30))).expect("connect")
     }
 
     fn request(&self, line: &str) -> String {
@@ -87,13 +57,6 @@ impl Node {
         let reply = self.request(line);
         let value: serde_json::Value = serde_json::from_str(&reply).expect("JSON reply");
         value["response"][field].as_u64().unwrap_or_else(|| panic!("no {field} in {reply}"))
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -163,7 +126,7 @@ fn main() {
         &[
             "--role=slave".into(),
             "--replication-source-host=127.0.0.1".into(),
-            format!("--replication-source-port={}", master.addr.port()),
+            format!("--replication-source-port={}", master.server.addr.port()),
             "--replication-poll-interval-ms=10".into(),
             "--replication-batch-size=10000".into(),
             MAX_REQUEST_BYTES.into(),
@@ -183,7 +146,7 @@ fn main() {
     let started = Instant::now();
     let mut threads = Vec::new();
     for t in 0..WRITERS {
-        let (stop, written, addr) = (Arc::clone(&stop), Arc::clone(&written), master.addr);
+        let (stop, written, addr) = (Arc::clone(&stop), Arc::clone(&written), master.server.addr);
         threads.push(std::thread::spawn(move || {
             let mut client = Connection::connect(addr, Some(Duration::from_secs(30))).expect("connect");
             let mut rng = 0x1234_5678 + t * 7919;
@@ -195,7 +158,7 @@ fn main() {
         }));
     }
     for t in 0..READERS {
-        let (stop, read, addr) = (Arc::clone(&stop), Arc::clone(&read), slave.addr);
+        let (stop, read, addr) = (Arc::clone(&stop), Arc::clone(&read), slave.server.addr);
         threads.push(std::thread::spawn(move || {
             let mut client = Connection::connect(addr, Some(Duration::from_secs(30))).expect("connect");
             let mut rng = 0x8765_4321 + t * 104_729;

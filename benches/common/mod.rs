@@ -24,13 +24,9 @@ pub use report::{fmt_count, fmt_mib, fmt_ms, fmt_rate, fmt_us, preamble, verdict
 
 use karma::client::Connection;
 use karma::store::Bucket;
-use std::collections::VecDeque;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Start of every reply that reports success.
@@ -98,68 +94,23 @@ pub fn day(n: u32) -> u32 {
     Bucket::from_day_number(first + i64::from(n)).expect("a day within 9999").yyyymmdd()
 }
 
-/// A running `karma` process on loopback, port 0.
-pub struct Server {
-    child: Option<Child>,
-    pub addr: SocketAddr,
-    /// Flags after `--directory`, for the printed command line.
-    pub args: Vec<String>,
-    /// From spawn to the `server.start` log line.
-    pub startup: Duration,
-    log: Arc<Mutex<VecDeque<String>>>,
-}
+// Server start-up is the tests' own, one copy for both: a bench crate
+// cannot import a module of a test crate, and this is test plumbing, not
+// part of the library, so the file is included by path.
+#[path = "../../tests/common/server.rs"]
+mod server;
+
+// Only the replication bench starts servers from its own command.
+#[allow(unused_imports)]
+pub use server::{karma_command, Server};
 
 impl Server {
     /// Starts `karma --bind=127.0.0.1 --port=0 --directory=<dir> <args>`
     /// and waits (at most 10 minutes: a big restore is slow) until it logs
     /// `server.start`.
     pub fn start(dir: &Path, args: &[&str]) -> Server {
-        let started = Instant::now();
-        let mut child = Command::new(karma_binary())
-            .arg("--bind=127.0.0.1")
-            .arg("--port=0")
-            .arg(format!("--directory={}", dir.display()))
-            .args(args)
-            .env_remove("NOTIFY_SOCKET")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot spawn {}: {e}", karma_binary().display()));
-        let stderr = child.stderr.take().expect("piped stderr");
-        let log = Arc::new(Mutex::new(VecDeque::new()));
-        let (port_tx, port_rx) = mpsc::channel();
-        let tail = Arc::clone(&log);
-        // Drains stderr for the whole life of the process: a full pipe
-        // would stall the server's logging.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if line.contains("\"event\":\"server.start\"") {
-                    let _ = port_tx.send(port_of(&line));
-                }
-                let mut tail = tail.lock().expect("log tail");
-                if tail.len() == 50 {
-                    tail.pop_front();
-                }
-                tail.push_back(line);
-            }
-        });
-        let port = match port_rx.recv_timeout(Duration::from_secs(600)) {
-            Ok(Some(port)) => port,
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("karma did not start on {}; log tail: {:?}", dir.display(), log.lock().expect("log tail"));
-            }
-        };
-        Server {
-            child: Some(child),
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            args: args.iter().map(|a| a.to_string()).collect(),
-            startup: started.elapsed(),
-            log,
-        }
+        let command = server::karma_command(karma_binary(), dir, args);
+        Server::start_command(command, dir, None, args, Duration::from_secs(600))
     }
 
     /// The command line, with the temp directory shown as `<tmp>`.
@@ -175,10 +126,6 @@ impl Server {
             let _ = write!(line, " {arg}");
         }
         line
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().expect("running").id()
     }
 
     /// A new connection with a generous timeout (fsync'd writes under 128
@@ -200,45 +147,14 @@ impl Server {
         pages * page_size()
     }
 
-    /// Sends SIGTERM and waits for the process to exit; returns how long
-    /// that took.
+    /// Sends SIGTERM and waits (at most 10 minutes) for the process to
+    /// exit; returns how long that took.
     pub fn terminate(mut self) -> Duration {
         let started = Instant::now();
-        let mut child = self.child.take().expect("running");
-        let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-        assert!(matches!(status, Ok(s) if s.success()), "kill -TERM {} failed", child.id());
-        let deadline = started + Duration::from_secs(600);
-        loop {
-            if let Ok(Some(_)) = child.try_wait() {
-                return started.elapsed();
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("karma did not stop within 10 minutes of SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        self.signal("TERM");
+        self.wait_exit(Duration::from_secs(600));
+        started.elapsed()
     }
-
-    /// The last log lines (for error messages).
-    pub fn log_tail(&self) -> Vec<String> {
-        self.log.lock().expect("log tail").iter().cloned().collect()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn port_of(line: &str) -> Option<u16> {
-    let rest = line.split("port=").nth(1)?;
-    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
 
 fn page_size() -> u64 {

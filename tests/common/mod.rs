@@ -2,23 +2,18 @@
 //! real TCP. Helpers render the exact reply lines the tests expect.
 #![allow(dead_code)]
 
+mod server;
+
+pub use server::Server;
+
 use karma::client::Connection;
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::process::{Child, Command};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub struct Server {
-    child: Option<Child>,
-    pub addr: SocketAddr,
-    pub dir: PathBuf,
-    _temp: Option<Arc<tempfile::TempDir>>,
-    pub log: Arc<Mutex<Vec<String>>>,
-    /// Reads stderr into `log` until the process closes it.
-    log_reader: Option<std::thread::JoinHandle<()>>,
-}
+/// How long a test server may take to log `server.start`.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A fresh temporary data directory (removed when the last holder drops it).
 pub fn temp_dir() -> Arc<tempfile::TempDir> {
@@ -30,12 +25,12 @@ impl Server {
     pub fn start(args: &[&str]) -> Server {
         let temp = temp_dir();
         let dir = temp.path().to_path_buf();
-        Server::start_with(&dir, Some(temp), args)
+        Server::start_command(command(&dir, args), &dir, Some(temp), args, START_TIMEOUT)
     }
 
     /// Starts a server on `dir` (kept by the caller).
     pub fn start_in(dir: &Path, args: &[&str]) -> Server {
-        Server::start_with(dir, None, args)
+        Server::start_command(command(dir, args), dir, None, args, START_TIMEOUT)
     }
 
     /// Starts a server on `dir` (kept by the caller) from a command that
@@ -43,47 +38,7 @@ impl Server {
     pub fn start_configured(dir: &Path, args: &[&str], configure: impl FnOnce(&mut Command)) -> Server {
         let mut command = command(dir, args);
         configure(&mut command);
-        Server::start_child(dir, None, command.spawn().expect("spawn karma"))
-    }
-
-    fn start_with(dir: &Path, temp: Option<Arc<tempfile::TempDir>>, args: &[&str]) -> Server {
-        Server::start_child(dir, temp, spawn(dir, args))
-    }
-
-    fn start_child(dir: &Path, temp: Option<Arc<tempfile::TempDir>>, mut child: Child) -> Server {
-        let stderr = child.stderr.take().expect("stderr");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (port_tx, port_rx) = std::sync::mpsc::channel();
-        let log_reader = {
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines() {
-                    let Ok(line) = line else { break };
-                    if line.contains("\"event\":\"server.start\"") {
-                        let port = line.split("port=").nth(1).and_then(|rest| {
-                            rest.split(|c: char| !c.is_ascii_digit()).next().and_then(|p| p.parse::<u16>().ok())
-                        });
-                        let _ = port_tx.send(port);
-                    }
-                    log.lock().unwrap().push(line);
-                }
-            })
-        };
-        let port = match port_rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(Some(port)) => port,
-            _ => {
-                let _ = child.kill();
-                panic!("server did not start; log: {:?}", log.lock().unwrap());
-            }
-        };
-        Server {
-            child: Some(child),
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            dir: dir.to_path_buf(),
-            _temp: temp,
-            log,
-            log_reader: Some(log_reader),
-        }
+        Server::start_command(command, dir, None, args, START_TIMEOUT)
     }
 
     pub fn client(&self) -> Connection {
@@ -94,56 +49,6 @@ impl Server {
     pub fn request(&self, line: &str) -> String {
         self.client().request(line).expect("reply")
     }
-
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().expect("running").id()
-    }
-
-    /// `kill -9`, then wait for the process to be gone.
-    pub fn kill9(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Sends `signal` (e.g. "INT", "TERM", "USR1") with kill(1).
-    pub fn signal(&self, signal: &str) {
-        let status = Command::new("kill").arg(format!("-{signal}")).arg(self.pid().to_string()).status().expect("kill");
-        assert!(status.success());
-    }
-
-    /// Waits for the process to exit and returns its exit code.
-    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
-        let mut child = self.child.take()?;
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                // The last log lines may still be in the pipe: read them all
-                // (the reader ends at EOF, which exit brings) before anyone
-                // looks at the log.
-                if let Some(reader) = self.log_reader.take() {
-                    let _ = reader.join();
-                }
-                return status.code();
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("server did not exit in {timeout:?}; log: {:?}", self.log.lock().unwrap());
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    pub fn log_lines(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill9();
-    }
 }
 
 /// Spawns the binary on `dir` with port 0 on loopback.
@@ -153,17 +58,7 @@ pub fn spawn(dir: &Path, args: &[&str]) -> Child {
 
 /// The command [`spawn`] runs.
 pub fn command(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_karma"));
-    command
-        .arg("--bind=127.0.0.1")
-        .arg("--port=0")
-        .arg(format!("--directory={}", dir.display()))
-        .args(args)
-        .env_remove("NOTIFY_SOCKET")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    command
+    server::karma_command(env!("CARGO_BIN_EXE_karma"), dir, args)
 }
 
 /// The success envelope with `response` = `json`.
