@@ -7,7 +7,7 @@ use super::state::State;
 use crate::metrics::Metrics;
 use crate::protocol::fields::{Item, RawRange};
 use crate::protocol::CommandError;
-use crate::store::{BatchError, Bucket, Counter, Series};
+use crate::store::{Bucket, Counter, Series};
 use crate::util::json_writer::{write_key, write_str, write_u64};
 
 pub(super) fn increment(
@@ -242,14 +242,6 @@ fn write_tally(out: &mut Vec<u8>, first: &str, a: u64, second: &str, b: u64) {
     out.push(b'}');
 }
 
-/// Maps the store's batch errors to the reference's messages. All are
-/// `validation_error`: the reference answers a key-total overflow with
-/// `internal_error`, but it is the request's values that do not fit, not a
-/// fault of the server, and nothing is applied.
-pub(super) fn batch_error(error: BatchError) -> CommandError {
-    CommandError::validation(error.to_string())
-}
-
 /// `series.batch_add`: creates the series even for an empty batch.
 pub(super) fn batch_add(
     state: &mut State,
@@ -259,10 +251,10 @@ pub(super) fn batch_add(
     out: &mut Vec<u8>,
 ) -> Result<(), CommandError> {
     let outcome = match state.store.get_mut(series) {
-        Some(existing) => existing.batch_add(items).map_err(batch_error)?,
+        Some(existing) => existing.batch_add(items)?,
         None => {
             let mut fresh = Series::new();
-            let outcome = fresh.batch_add(items).map_err(batch_error)?;
+            let outcome = fresh.batch_add(items)?;
             state.store.insert(series, fresh);
             outcome
         }
@@ -288,11 +280,11 @@ pub(super) fn batch_set(
     if !items.is_empty() {
         match state.store.get_mut(series) {
             Some(existing) => {
-                existing.batch_set(items).map_err(batch_error)?;
+                existing.batch_set(items)?;
             }
             None => {
                 let mut fresh = Series::new();
-                fresh.batch_set(items).map_err(batch_error)?;
+                fresh.batch_set(items)?;
                 state.store.insert(series, fresh);
             }
         }

@@ -28,7 +28,6 @@ mod tests;
 
 pub use file::{read_idempotency_json, write_idempotency_json, IDEMPOTENCY_FILE};
 
-use super::counters::batch_error;
 use crate::protocol::fields::Item;
 use crate::protocol::validate::MAX_BATCH;
 use crate::protocol::{CommandError, ErrorCode};
@@ -274,7 +273,7 @@ impl IngestRegistry {
         out: &mut Vec<u8>,
     ) -> Result<ChunkDecision, ChunkError> {
         let decision = self.check_chunk(stream_id, series, chunk_seq, items, fingerprint)?;
-        let apply_error = |error| ChunkError { error: batch_error(error), rejected: false };
+        let apply_error = |error| ChunkError { error: CommandError::from(error), rejected: false };
         let outcome = match decision {
             ChunkDecision::SkipActive | ChunkDecision::SkipCommitted => {
                 write_chunk_skipped(out, stream_id, chunk_seq, decision == ChunkDecision::SkipCommitted);

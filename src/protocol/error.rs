@@ -1,5 +1,6 @@
 //! Error codes and the error a command answers with.
 
+use crate::store::BatchError;
 use std::fmt;
 
 /// The `error_code` values of docs/protocol.md, Error codes.
@@ -93,6 +94,16 @@ impl CommandError {
     /// `Tree "<series>" not found`.
     pub fn series_not_found(series: &str) -> CommandError {
         CommandError::not_found(format!("Tree \"{series}\" not found"))
+    }
+}
+
+/// The store's batch errors in the reference's messages. All are
+/// `validation_error`: the reference answers a key-total overflow with
+/// `internal_error`, but it is the request's values that do not fit, not a
+/// fault of the server, and nothing is applied.
+impl From<BatchError> for CommandError {
+    fn from(error: BatchError) -> CommandError {
+        CommandError::validation(error.to_string())
     }
 }
 
