@@ -93,7 +93,7 @@ pub fn run(config: Config) -> Result<(), String> {
     );
     let mut poller = match source {
         Some(source) => Some(
-            replication::poller::Poller::start(Arc::clone(&engine), source)
+            replication::poller::Poller::start(Arc::clone(&engine), source, &config)
                 .map_err(|e| format!("Cannot start the replication poller: {e}"))?,
         ),
         None => None,

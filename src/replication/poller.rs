@@ -7,10 +7,14 @@
 //! interval); a failing master is retried with exponential backoff (up to
 //! 30 s); a `replication_gap` makes the slave bootstrap again from the
 //! master's snapshots instead of failing for ever.
+//!
+//! The poller drives the node's engine, which sits above this module: it
+//! sees the engine only as a [`Replica`] (implemented in
+//! `engine::log_shipping`), so replication depends on nothing above it.
 
 use super::bootstrap::{envelope, Source};
 use super::{now_unix, ReplicationStats};
-use crate::engine::Engine;
+use crate::config::Config;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,6 +49,29 @@ enum Polled {
     Gap(String),
 }
 
+/// What the poller needs from the node it feeds.
+pub trait Replica: Send + Sync {
+    /// The last LSN applied: the next poll asks for the entries after it.
+    fn current_lsn(&self) -> u64;
+    /// Applies one pulled entry at the master's `lsn` and logs it locally
+    /// under the same LSN; an entry already applied is ignored.
+    fn apply_replicated(&self, lsn: u64, entry: &str) -> Result<(), String>;
+    /// After a page: waits until it is durable, then records the position.
+    fn replication_checkpoint(&self) -> Result<(), String>;
+    /// Bootstraps again from the master's snapshots after a gap; returns
+    /// the LSN polling resumes after.
+    fn rebootstrap(&self, source: &Source) -> Result<u64, String>;
+    fn replication_stats(&self) -> &ReplicationStats;
+}
+
+/// How often and how much to poll (`--replication-poll-interval-ms`,
+/// `--replication-batch-size`).
+#[derive(Clone, Copy)]
+struct Pace {
+    interval: Duration,
+    limit: usize,
+}
+
 /// A running poller; stops when dropped or on [`Poller::stop`].
 pub struct Poller {
     stopping: Arc<AtomicBool>,
@@ -52,13 +79,17 @@ pub struct Poller {
 }
 
 impl Poller {
-    pub fn start(engine: Arc<Engine>, source: Source) -> std::io::Result<Poller> {
+    pub fn start(replica: Arc<impl Replica + 'static>, source: Source, config: &Config) -> std::io::Result<Poller> {
         let stopping = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stopping);
-        let limit = engine.config.replication_batch_size;
-        log::info!(target: "replication.poller_start", "source={}:{} limit={limit}", source.host, source.port);
-        let thread =
-            std::thread::Builder::new().name("karma-replication".into()).spawn(move || run(&engine, &source, &flag))?;
+        let pace = Pace {
+            interval: Duration::from_millis(config.replication_poll_interval_ms.max(1)),
+            limit: config.replication_batch_size,
+        };
+        log::info!(target: "replication.poller_start", "source={}:{} limit={}", source.host, source.port, pace.limit);
+        let thread = std::thread::Builder::new()
+            .name("karma-replication".into())
+            .spawn(move || run(&*replica, &source, pace, &flag))?;
         Ok(Poller { stopping, thread: Some(thread) })
     }
 
@@ -80,12 +111,12 @@ impl Drop for Poller {
     }
 }
 
-fn run(engine: &Engine, source: &Source, stopping: &AtomicBool) {
-    let interval = Duration::from_millis(engine.config.replication_poll_interval_ms.max(1));
+fn run(replica: &dyn Replica, source: &Source, pace: Pace, stopping: &AtomicBool) {
+    let interval = pace.interval;
     let mut backoff = interval;
     while !stopping.load(Ordering::Acquire) {
-        let stats = engine.replication_stats();
-        let wait = match poll_once(engine, source, stats) {
+        let stats = replica.replication_stats();
+        let wait = match poll_once(replica, source, pace.limit, stats) {
             Ok(Polled::Applied { more }) => {
                 backoff = interval;
                 if more {
@@ -95,7 +126,7 @@ fn run(engine: &Engine, source: &Source, stopping: &AtomicBool) {
             }
             Ok(Polled::Gap(message)) => {
                 log::warn!(target: "replication.rebootstrap", "{message}");
-                match engine.rebootstrap(source) {
+                match replica.rebootstrap(source) {
                     Ok(lsn) => {
                         log::info!(target: "replication.rebootstrap_complete", "last_lsn={lsn}");
                         backoff = interval;
@@ -132,11 +163,10 @@ fn sleep_unless_stopping(duration: Duration, stopping: &AtomicBool) {
     }
 }
 
-fn poll_once(engine: &Engine, source: &Source, stats: &ReplicationStats) -> Result<Polled, String> {
+fn poll_once(replica: &dyn Replica, source: &Source, limit: usize, stats: &ReplicationStats) -> Result<Polled, String> {
     stats.poll_attempts.inc();
     stats.last_poll_attempt_unix.set(now_unix());
-    let after = engine.current_lsn();
-    let limit = engine.config.replication_batch_size;
+    let after = replica.current_lsn();
     let reply =
         source.request(&format!(r#"{{"v":2,"op":"replication.entries","after_lsn":{after},"limit":{limit}}}"#))?;
     let envelope = match envelope(&reply, "replication") {
@@ -149,12 +179,12 @@ fn poll_once(engine: &Engine, source: &Source, stats: &ReplicationStats) -> Resu
     let source_lsn = page.source_lsn.unwrap_or(page.next_lsn);
     stats.source_lsn.set(stats.source_lsn.get().max(source_lsn));
     for entry in &page.entries {
-        engine.apply_replicated(entry.lsn, entry.entry.get())?;
+        replica.apply_replicated(entry.lsn, entry.entry.get())?;
         stats.entries_applied.inc();
     }
     if !page.entries.is_empty() {
         stats.last_received_unix.set(now_unix());
-        engine.replication_checkpoint()?;
+        replica.replication_checkpoint()?;
     }
     stats.poll_successes.inc();
     stats.last_poll_success_unix.set(now_unix());

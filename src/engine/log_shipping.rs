@@ -1,6 +1,8 @@
-//! The engine's side of replication: serving `replication.entries` and
-//! `replication.status` (master and slave), and on a slave applying pulled
-//! entries, checkpointing the position and bootstrapping again after a gap.
+//! Log shipping, the engine's side of replication: serving
+//! `replication.entries` and `replication.status` (master and slave), and
+//! on a slave applying pulled entries, checkpointing the position and
+//! bootstrapping again after a gap. The slave's poller thread
+//! (`replication::poller`) calls these through its [`Replica`] trait.
 
 use super::restore::{apply_entry, load_snapshots, skipped, Applied};
 use super::state::State;
@@ -8,6 +10,7 @@ use super::Engine;
 use crate::protocol::validate::{limit_or_default, REPLICATION_LIMIT};
 use crate::protocol::{parse_request, CommandError, ErrorCode};
 use crate::replication::bootstrap::{self, Source};
+use crate::replication::poller::Replica;
 use crate::replication::{write_replication_lsn, ReplicationStats};
 use crate::snapshot;
 use crate::util::json_writer::{write_bool, write_key, write_opt_str, write_str, write_u64};
@@ -255,6 +258,28 @@ impl Engine {
         fresh.recovery = std::mem::take(&mut state.recovery);
         *state = fresh;
         Ok(lsn)
+    }
+}
+
+impl Replica for Engine {
+    fn current_lsn(&self) -> u64 {
+        Engine::current_lsn(self)
+    }
+
+    fn apply_replicated(&self, lsn: u64, entry: &str) -> Result<(), String> {
+        Engine::apply_replicated(self, lsn, entry)
+    }
+
+    fn replication_checkpoint(&self) -> Result<(), String> {
+        Engine::replication_checkpoint(self)
+    }
+
+    fn rebootstrap(&self, source: &Source) -> Result<u64, String> {
+        Engine::rebootstrap(self, source)
+    }
+
+    fn replication_stats(&self) -> &ReplicationStats {
+        Engine::replication_stats(self)
     }
 }
 
