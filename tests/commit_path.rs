@@ -1,7 +1,8 @@
 //! The durable-write path over real TCP: a session hands its writes' replies
 //! to whoever commits them and reads on, so these check what that can get
 //! wrong (reply order behind a write still waiting for its fsync, a client
-//! that stops reading, a client that leaves with a write in flight), and
+//! that stops reading, a client that leaves with a write in flight, the
+//! committing thread and the session sending on one connection), and
 //! the blank fill the WAL keeps ahead of its last batch with fsync on
 //! (readable as it is after `kill -9`, gone after a restart or a clean
 //! stop).
@@ -130,4 +131,43 @@ fn the_blank_fill_ahead_of_the_wal_survives_kill_9_and_is_gone_after_a_restart_a
     assert_eq!(tail, "", "a clean stop leaves karma.wal at its last line");
     let server = Server::start_in(temp.path(), &[]);
     assert_eq!(server.request(&batch_sum("fill", 1)), ok(r#"[{"key":1,"value":211}]"#));
+}
+
+#[test]
+fn replies_keep_request_order_while_the_committing_thread_and_the_session_both_send() {
+    // Each client pipelines write/read pairs and reads at the same time, so
+    // a write's reply (sent by whoever committed it) and the read behind it
+    // (queued by the session) meet on the connection again and again.
+    let server = Server::start(&["--wal-fsync=true"]);
+    const PAIRS: u64 = 3_000;
+    let clients: Vec<_> = (0..8u64)
+        .map(|c| {
+            let stream = std::net::TcpStream::connect(server.addr).unwrap();
+            stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+            let mut sender = stream.try_clone().unwrap();
+            let writer = std::thread::spawn(move || {
+                let pair = format!("{}\n{}\n", increment("both", c, 1), batch_sum("both", c));
+                for _ in 0..PAIRS / 100 {
+                    sender.write_all(pair.repeat(100).as_bytes()).unwrap();
+                }
+            });
+            std::thread::spawn(move || {
+                let mut replies = BufReader::new(stream);
+                let mut reply = String::new();
+                for expected in 1..=PAIRS {
+                    reply.clear();
+                    replies.read_line(&mut reply).unwrap();
+                    assert_eq!(reply.trim_end(), ok("1"), "client {c} write {expected}");
+                    reply.clear();
+                    replies.read_line(&mut reply).unwrap();
+                    let read = ok(&format!(r#"[{{"key":{c},"value":{expected}}}]"#));
+                    assert_eq!(reply.trim_end(), read, "client {c} read {expected}");
+                }
+                writer.join().unwrap();
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().unwrap();
+    }
 }
