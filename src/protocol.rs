@@ -3,7 +3,7 @@
 //! A line goes through `json` (one JSON value, integers up to u64), `request`
 //! (preamble checks and each op's fields in the reference's order),
 //! `validate` (semantic checks after authentication); replies are written by
-//! `reply` (with `util::json_writer`), WAL entries by `entry`, saved replies for disk by `wide`. Nothing here touches state.
+//! `reply` (with `util::json_writer`), WAL entries by `entry`, saved replies for disk by `saved_reply`. Nothing here touches state.
 
 pub mod entry;
 pub mod error;
@@ -14,8 +14,8 @@ pub mod json;
 pub mod op;
 pub mod reply;
 pub mod request;
+pub mod saved_reply;
 pub mod validate;
-pub mod wide;
 
 pub use error::{CommandError, ErrorCode};
 pub use ingest_mode::IngestMode;

@@ -20,13 +20,13 @@
 //! [`IngestRegistry::record_applied_chunk`] records an applied chunk, and
 //! [`IngestRegistry::run_chunk`] / [`IngestRegistry::run_commit`] do the
 //! whole op against a [`Store`]. Persistence (`karma.idempotency.json`) is
-//! in the `file` submodule.
+//! in the `idempotency_file` submodule.
 
-mod file;
+mod idempotency_file;
 #[cfg(test)]
 mod tests;
 
-pub use file::{read_idempotency_json, write_idempotency_json, IDEMPOTENCY_FILE};
+pub use idempotency_file::{read_idempotency_json, write_idempotency_json};
 
 use crate::protocol::fields::Item;
 use crate::protocol::validate::MAX_BATCH;

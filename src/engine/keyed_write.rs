@@ -15,7 +15,7 @@ use super::idempotency::{check_fields, IdempotencyRecord, KeyHash};
 use super::state::State;
 use crate::metrics::Metrics;
 use crate::protocol::fingerprint::{Digest, Fingerprint};
-use crate::protocol::wide::write_saved_reply;
+use crate::protocol::saved_reply::write_saved_reply;
 use crate::protocol::{Command, CommandError, IdempotencyFields, Op, Request};
 use crate::util::json_writer::write_u64;
 use std::borrow::Cow;
@@ -92,7 +92,7 @@ pub(super) fn remember(
 /// write's effect but the idempotency snapshot does not hold its record
 /// (after a plain `snapshot.create`). Karma 1.0 ignores unknown fields but
 /// parses them: a reply with an integer above `i64::MAX` is written as
-/// `wide` says, with the exact text in `idempotency_response_json`.
+/// `protocol::saved_reply` says, with the exact text in `idempotency_response_json`.
 const SAVED_REPLY_FIELD: &str = "idempotency_response";
 
 /// Appends the saved reply to a rendered entry object (before its `}`).

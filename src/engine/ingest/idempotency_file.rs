@@ -20,7 +20,7 @@
 //!
 //! A `response` holding an integer above `i64::MAX` (a `series.batch_add`
 //! total) is written with floats plus the exact text in `response_json`
-//! (see `protocol::wide`), so Karma 1.0 can still load the file.
+//! (see `protocol::saved_reply`), so Karma 1.0 can still load the file.
 //!
 //! Reading keeps a stored `response` byte-exact: it is re-rendered from the
 //! parse events in document order (a `serde_json::Value` would sort object
@@ -28,7 +28,8 @@
 
 use super::{ActiveStream, CommittedStream, IngestMode, IngestRegistry};
 use crate::engine::idempotency::{IdempotencyRecord, IdempotencyRegistry};
-use crate::protocol::wide::write_saved_reply;
+use crate::protocol::saved_reply::write_saved_reply;
+use crate::snapshot::IDEMPOTENCY_FILE;
 use crate::store::Series;
 use crate::util::json_writer::{write_f64, write_i64, write_key, write_str, write_u64};
 use base64::engine::general_purpose::STANDARD;
@@ -37,9 +38,6 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
-
-/// The file name in the data directory.
-pub const IDEMPOTENCY_FILE: &str = "karma.idempotency.json";
 
 /// Renders the whole `karma.idempotency.json` document (with its trailing
 /// `\n`) into `out`. `encode` turns a staged series into `.tree` bytes.
