@@ -185,13 +185,13 @@ pub(super) fn apply_entry(
 ) -> Applied {
     let command = &request.command;
     let (stream_threshold, data_threshold) = match command {
-        Command::IngestChunk { series, .. } => (state.covered.global, state.covered.series(series)),
+        Command::IngestChunk { series, .. } => (state.covered.global, state.covered.series_lsn(series)),
         Command::IngestCommit { stream_id, .. } => {
             let bound = state.ingest.active_stream(stream_id).and_then(|s| s.series.clone());
-            (state.covered.global, bound.map_or(0, |series| state.covered.series(&series)))
+            (state.covered.global, bound.map_or(0, |series| state.covered.series_lsn(&series)))
         }
         _ => match command.series_name() {
-            Some(name) => (state.covered.series(name), 0),
+            Some(name) => (state.covered.series_lsn(name), 0),
             None => (state.covered.global, 0),
         },
     };
@@ -228,7 +228,7 @@ pub(super) fn apply_entry(
     // it per series while the state is borrowed mutably.
     let covered = std::mem::take(&mut state.covered);
     let live = (lsn <= data_threshold).then(|| std::mem::take(&mut state.store));
-    let applies_to = |name: &str| lsn > covered.series(name);
+    let applies_to = |name: &str| lsn > covered.series_lsn(name);
     let result = apply_command(state, metrics, command, &fingerprint, &applies_to, &mut scratch);
     if let Some(live) = live {
         state.store = live;

@@ -62,7 +62,9 @@ pub struct Covered {
 }
 
 impl Covered {
-    pub fn series(&self, name: &str) -> u64 {
+    /// The LSN up to which series `name`'s snapshot holds every entry
+    /// (0 when it has none).
+    pub fn series_lsn(&self, name: &str) -> u64 {
         self.per_series.get(name).copied().unwrap_or(0)
     }
 

@@ -93,7 +93,7 @@ pub(super) fn envelope<'a>(reply: &'a str, what: &str) -> Result<Envelope<'a>, S
 }
 
 #[derive(Deserialize)]
-struct Info {
+struct SnapshotInfo {
     #[serde(rename = "latest_by_tree")]
     latest_per_series: Vec<ChunkMeta>,
     idempotency_snapshot: Option<ChunkMeta>,
@@ -145,7 +145,7 @@ pub fn bootstrap(source: &Source, dir: &Path, fsync: bool, stats: &ReplicationSt
 fn copy_snapshots(source: &Source, dir: &Path, fsync: bool) -> Result<u64, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("Cannot create {}: {e}", dir.display()))?;
     let reply = source.request(r#"{"v":2,"op":"snapshot.info"}"#)?;
-    let info: Info = serde_json::from_str(envelope(&reply, "snapshot")?.response.get())
+    let info: SnapshotInfo = serde_json::from_str(envelope(&reply, "snapshot")?.response.get())
         .map_err(|e| format!("Invalid snapshot.info reply from master: {e}"))?;
     let mut lowest: Option<u64> = None;
     for latest in &info.latest_per_series {
