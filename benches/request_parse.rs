@@ -1,7 +1,7 @@
 //! Why the request-line JSON reader is hand-written: its cost per line
 //! against `serde_json::from_slice::<serde_json::Value>` on the same lines.
 //!
-//! Both read the whole line into a tree, which is what a request needs (its
+//! Both read the whole line into nested values, which is what a request needs (its
 //! fields are looked up by name, in each op's order). Ours borrows strings
 //! that hold no escape from the line and keeps integers as integers up to
 //! u64::MAX; serde_json's `Value` allocates every string and every object
