@@ -163,7 +163,7 @@ impl Engine {
 
     /// The WAL's sticky failure, if it has failed.
     pub fn wal_failure(&self) -> Option<String> {
-        self.wal.as_ref().and_then(|wal| wal.failure()).map(|e| e.0)
+        self.wal.as_ref().and_then(|wal| wal.failure()).map(|e| e.to_string())
     }
 
     /// Handles one request line (terminator removed) and appends exactly

@@ -39,6 +39,7 @@
 
 mod commit;
 mod committer;
+mod error;
 mod files;
 mod index;
 mod line;
@@ -51,13 +52,13 @@ mod writer;
 
 mod fault;
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::metrics::HistogramSnapshot;
 
 pub use committer::Completion;
+pub use error::WalError;
 pub use files::{remove_all, wal_files};
 pub use reader::{Page, PageError, PageRequest, WalReader};
 pub use replay::{for_each_record, read_lsn_file, recover_lsn, scan_records, ReplaySummary, WalRecord};
@@ -79,18 +80,6 @@ pub struct WalOptions {
     /// only what is already queued is batched.
     pub batch_wait: Duration,
 }
-
-/// A WAL failure. The message names the file and the OS error.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WalError(pub String);
-
-impl fmt::Display for WalError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for WalError {}
 
 /// Counters for `system.stats` / `system.metrics`.
 #[derive(Debug, Clone)]

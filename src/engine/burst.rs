@@ -163,8 +163,8 @@ impl Engine {
                 // Memory drops the refused writes before anyone is answered.
                 self.after_wal_failure();
                 let reason = match (waited, wal.failure()) {
-                    (Err(error), _) => error.0.clone(),
-                    (Ok(()), Some(error)) => error.0,
+                    (Err(error), _) => error.to_string(),
+                    (Ok(()), Some(error)) => error.to_string(),
                     (Ok(()), None) => "the WAL failed before these writes were durable".to_string(),
                 };
                 let error = wal_refuses(&reason);

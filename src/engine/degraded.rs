@@ -40,7 +40,7 @@ pub(super) struct Degraded {
     /// No resume attempt before this.
     next_attempt: Option<Instant>,
     /// The last failed attempt's error (logged when it changes).
-    last_attempt_error: Option<String>,
+    last_attempt_error: Option<crate::wal::WalError>,
     /// The last durable LSN of each WAL epoch that ended in a failure, by
     /// epoch (a resume starts the next one).
     epoch_ends: Vec<u64>,
@@ -78,7 +78,7 @@ impl Engine {
         let mut degraded = self.degraded.lock();
         let started = Instant::now();
         if !now && degraded.next_attempt.is_some_and(|at| started < at) {
-            return Err(wal_refuses(&failure.0));
+            return Err(wal_refuses(&failure.to_string()));
         }
         degraded.next_attempt = Some(started + RETRY_INTERVAL);
         match wal.resume() {
@@ -95,11 +95,11 @@ impl Engine {
                 Ok(())
             }
             Err(error) => {
-                if degraded.last_attempt_error.as_deref() != Some(error.0.as_str()) {
+                if degraded.last_attempt_error.as_ref() != Some(&error) {
                     log::error!(target: "wal.resume_failed", "{error}; retrying");
-                    degraded.last_attempt_error = Some(error.0);
+                    degraded.last_attempt_error = Some(error);
                 }
-                Err(wal_refuses(&failure.0))
+                Err(wal_refuses(&failure.to_string()))
             }
         }
     }

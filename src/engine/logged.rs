@@ -65,7 +65,7 @@ impl Engine {
                         // the durable state (a failed reload is logged, and
                         // reads stay refused until one succeeds).
                         let _ = self.wal_writable(&mut state, false);
-                        return Err(wal_refuses(&error.0));
+                        return Err(wal_refuses(&error.to_string()));
                     }
                     (Some(lsn), wal_epoch)
                 }

@@ -105,13 +105,14 @@ impl Engine {
         let Some(wal) = &self.wal else {
             return Ok(());
         };
-        let durable = wal.wait_durable(lsn).and_then(|()| match wal.epoch() == epoch {
-            true => Ok(()),
-            false => Err(crate::wal::WalError("the WAL failed before the copied writes were durable".to_string())),
-        });
-        durable.map_err(|error| {
+        let durable =
+            wal.wait_durable(lsn).map_err(|error| error.to_string()).and_then(|()| match wal.epoch() == epoch {
+                true => Ok(()),
+                false => Err("the WAL failed before the copied writes were durable".to_string()),
+            });
+        durable.map_err(|reason| {
             self.after_wal_failure();
-            super::wal_refuses(&error.0)
+            super::wal_refuses(&reason)
         })
     }
 

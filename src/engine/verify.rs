@@ -162,7 +162,7 @@ impl Engine {
             Ok(())
         });
         if let Err(error) = scan {
-            return Err(failure.unwrap_or_else(|| invalid(format!("Invalid WAL JSON at {}", error.0))));
+            return Err(failure.unwrap_or_else(|| invalid(format!("Invalid WAL JSON at {error}"))));
         }
         let Some(file_lsn) = crate::wal::read_lsn_file(dir).map_err(|e| invalid(e.to_string()))? else {
             return Ok(());

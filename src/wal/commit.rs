@@ -44,7 +44,7 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
-use super::files::{self, io_error};
+use super::files;
 use super::index;
 use super::line::{encode_line, is_blank, parse_line};
 use super::writer::Shared;
@@ -253,14 +253,15 @@ impl Writer {
             self.rotate()?;
         }
         if let Some(message) = self.shared.injected.lock().take() {
-            return Err(WalError(format!("Cannot write WAL file {}: {message}", self.active_path.display())));
+            // As the OS would report it: `Cannot write WAL file <path>: <message>`.
+            return Err(WalError::io("write WAL file", &self.active_path, std::io::Error::other(message)));
         }
         let base = self.active_size;
         let end = base + lines.len() as u64;
         if self.options.fsync && end > self.filled_to {
             self.fill_ahead(end);
         }
-        self.file.write_all_at(lines, base).map_err(|e| io_error("write WAL file", &self.active_path, &e))?;
+        self.file.write_all_at(lines, base).map_err(|e| WalError::io("write WAL file", &self.active_path, e))?;
         if self.table_complete {
             self.table.extend(self.pending.iter().map(|&(lsn, at)| (lsn, base + at)));
         }
@@ -269,7 +270,7 @@ impl Writer {
         self.shared.active_bytes.store(self.active_size, Ordering::Relaxed);
         if self.options.fsync {
             let started = Instant::now();
-            self.file.sync_data().map_err(|e| io_error("fsync WAL file", &self.active_path, &e))?;
+            self.file.sync_data().map_err(|e| WalError::io("fsync WAL file", &self.active_path, e))?;
             self.shared.fsyncs.fetch_add(1, Ordering::Relaxed);
             self.shared.fsync_ms.observe(started.elapsed().as_secs_f64() * 1000.0);
         }
@@ -323,7 +324,7 @@ impl Writer {
             .write_at(text.as_bytes(), 0)
             .and_then(|_| if len < self.lsn_file_len { self.lsn_file.set_len(len) } else { Ok(()) })
             .and_then(|_| if sync { self.lsn_file.sync_all() } else { Ok(()) })
-            .map_err(|e| io_error("write WAL LSN file", &self.lsn_path, &e))?;
+            .map_err(|e| WalError::io("write WAL LSN file", &self.lsn_path, e))?;
         self.lsn_file_len = len;
         Ok(())
     }
@@ -365,12 +366,12 @@ impl Writer {
         let dir = self.options.dir.clone();
         let segment = files::segment_path(&dir, first_lsn);
         if fs::symlink_metadata(&segment).is_ok() {
-            return Err(WalError(format!("WAL segment already exists: {}", segment.display())));
+            return Err(WalError::SegmentExists(segment));
         }
-        fs::rename(&self.active_path, &segment).map_err(|e| io_error("rename WAL file to", &segment, &e))?;
+        fs::rename(&self.active_path, &segment).map_err(|e| WalError::io("rename WAL file to", &segment, e))?;
         self.file = open_active(&self.active_path)?;
         if self.options.fsync {
-            sync_dir(&dir).map_err(|e| io_error("fsync WAL directory", &dir, &e))?;
+            sync_dir(&dir).map_err(|e| WalError::io("fsync WAL directory", &dir, e))?;
         }
         // The segment keeps its fill (a blank last line every reader skips):
         // cutting it could fault a replication reader that has it mapped.
@@ -394,7 +395,7 @@ impl Writer {
     }
 
     fn scan_active(&self) -> Result<Vec<(u64, u64)>, WalError> {
-        let map = files::map_file(&self.file).map_err(|e| io_error("map WAL file", &self.active_path, &e))?;
+        let map = files::map_file(&self.file).map_err(|e| WalError::io("map WAL file", &self.active_path, e))?;
         Ok(index::scan_table(&map))
     }
 
@@ -406,7 +407,7 @@ impl Writer {
         // the LSN must not go back.
         self.write_lsn_file(lsn.max(self.shared.durable_lsn()), self.options.fsync)?;
         let dir = &self.options.dir;
-        let listing = files::list(dir).map_err(|e| io_error("list WAL directory", dir, &e))?;
+        let listing = files::list(dir).map_err(|e| WalError::io("list WAL directory", dir, e))?;
         let mut deleted = 0;
         for (first_lsn, segment) in &listing.segments {
             if *first_lsn > lsn {
@@ -438,7 +439,7 @@ impl Writer {
         self.seal();
         self.write_lsn_file(lsn, self.options.fsync)?;
         let dir = &self.options.dir;
-        let listing = files::list(dir).map_err(|e| io_error("list WAL directory", dir, &e))?;
+        let listing = files::list(dir).map_err(|e| WalError::io("list WAL directory", dir, e))?;
         for (_, segment) in &listing.segments {
             remove_segment(segment)?;
         }
@@ -462,12 +463,12 @@ impl Writer {
                 Err(e) => log::error!(
                     target: "wal.writer_stopped",
                     "{}",
-                    io_error("cut the blank fill of WAL file", &self.active_path, &e)
+                    WalError::io("cut the blank fill of WAL file", &self.active_path, e)
                 ),
             }
         }
         if let Err(e) = self.file.sync_data() {
-            log::error!(target: "wal.writer_stopped", "{}", io_error("fsync WAL file", &self.active_path, &e));
+            log::error!(target: "wal.writer_stopped", "{}", WalError::io("fsync WAL file", &self.active_path, e));
         }
         if let Err(error) = self.write_lsn_file(self.shared.durable_lsn(), self.options.fsync) {
             log::warn!(target: "wal.lsn_file", "{error}");
@@ -484,7 +485,7 @@ fn open_active(path: &Path) -> Result<File, WalError> {
         .create(true)
         .truncate(false)
         .open(path)
-        .map_err(|e| io_error("open WAL file", path, &e))
+        .map_err(|e| WalError::io("open WAL file", path, e))
 }
 
 fn index_display(segment: &Path) -> String {
@@ -492,7 +493,7 @@ fn index_display(segment: &Path) -> String {
 }
 
 fn remove_segment(segment: &Path) -> Result<(), WalError> {
-    files::remove_segment(segment).map_err(|e| io_error("delete WAL segment", segment, &e))
+    files::remove_segment(segment).map_err(|e| WalError::io("delete WAL segment", segment, e))
 }
 
 /// True when every entry of `segment` is `<= lsn`, judged by its last entry
@@ -502,9 +503,9 @@ fn segment_is_through(segment: &Path, lsn: u64) -> Result<bool, WalError> {
     let file = match File::open(segment) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(io_error("open WAL segment", segment, &e)),
+        Err(e) => return Err(WalError::io("open WAL segment", segment, e)),
     };
-    let map = files::map_file(&file).map_err(|e| io_error("map WAL segment", segment, &e))?;
+    let map = files::map_file(&file).map_err(|e| WalError::io("map WAL segment", segment, e))?;
     let mut end = map.len();
     while end > 0 {
         let start = map[..end].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);

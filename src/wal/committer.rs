@@ -100,7 +100,7 @@ pub(super) struct ReleaseOnPanic<'a>(pub(super) &'a Shared);
 
 impl Drop for ReleaseOnPanic<'_> {
     fn drop(&mut self) {
-        self.0.fail(WalError("the WAL writer panicked".to_string()));
+        self.0.fail(WalError::WriterPanicked);
     }
 }
 

@@ -12,7 +12,6 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::WalError;
 use crate::util::fs::sync_dir;
 
 /// The active file every append goes to.
@@ -153,11 +152,6 @@ fn remove_if_present(path: &Path) -> io::Result<()> {
 pub fn map_file(file: &File) -> io::Result<memmap2::Mmap> {
     // SAFETY: see above; no file we map is truncated while mapped.
     unsafe { memmap2::Mmap::map(file) }
-}
-
-/// Formats an I/O failure on `path` as the WAL reports it.
-pub fn io_error(action: &str, path: &Path, err: &io::Error) -> WalError {
-    WalError(format!("Cannot {action} {}: {err}", path.display()))
 }
 
 /// Appends the decimal digits of a `u64` to a buffer without formatting

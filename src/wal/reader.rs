@@ -32,7 +32,7 @@ use std::sync::Arc;
 use memmap2::Mmap;
 use parking_lot::Mutex;
 
-use super::files::{self, decimal_len, io_error};
+use super::files::{self, decimal_len};
 use super::index::IndexView;
 use super::line::{parse_line, Line};
 use super::locate::locate;
@@ -163,7 +163,7 @@ impl WalReader {
     /// ran from `target` without a gap.
     fn attempt(&self, request: &PageRequest, target: u64) -> Result<(Page, bool), Attempt> {
         let listing =
-            files::list(&self.dir).map_err(|e| PageError::Io(io_error("list WAL directory", &self.dir, &e)))?;
+            files::list(&self.dir).map_err(|e| PageError::Io(WalError::io("list WAL directory", &self.dir, e)))?;
         // A deleted segment that stays mapped keeps its disk space in use.
         self.cache.lock().retain(|cached| listing.segments.iter().any(|(_, path)| *path == cached.path));
         // Segment k holds LSNs below the first LSN of segment k + 1, so the
@@ -186,13 +186,13 @@ impl WalReader {
                 // being created): the page ends here, which is still a
                 // correct prefix; the next request finds the segment.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-                Err(e) => return Err(PageError::Io(io_error("open WAL file", path, &e)).into()),
+                Err(e) => return Err(PageError::Io(WalError::io("open WAL file", path, e)).into()),
             };
             let Some(file) = file else {
                 let contiguous = page.contiguous;
                 return Ok((page.page, contiguous));
             };
-            let map = files::map_file(&file).map_err(|e| PageError::Io(io_error("map WAL file", path, &e)))?;
+            let map = files::map_file(&file).map_err(|e| PageError::Io(WalError::io("map WAL file", path, e)))?;
             // Only complete lines: the writer may be in the middle of one.
             // (memrchr: with fsync on, a blank fill of up to 256 KiB follows
             // the last line.)
@@ -207,7 +207,7 @@ impl WalReader {
 
     /// The mapped segment at `path`, from the cache when it is the same file.
     fn segment(&self, path: &Path) -> Result<Arc<Segment>, Attempt> {
-        let meta = fs::metadata(path).map_err(|e| vanished_or_failed("stat WAL segment", path, &e))?;
+        let meta = fs::metadata(path).map_err(|e| vanished_or_failed("stat WAL segment", path, e))?;
         let identity = (meta.dev(), meta.ino(), meta.len());
         {
             let mut cache = self.cache.lock();
@@ -218,8 +218,8 @@ impl WalReader {
             }
         }
         let file = open(path)?;
-        let meta = file.metadata().map_err(|e| PageError::Io(io_error("stat WAL segment", path, &e)))?;
-        let data = files::map_file(&file).map_err(|e| PageError::Io(io_error("map WAL segment", path, &e)))?;
+        let meta = file.metadata().map_err(|e| PageError::Io(WalError::io("stat WAL segment", path, e)))?;
+        let data = files::map_file(&file).map_err(|e| PageError::Io(WalError::io("map WAL segment", path, e)))?;
         let index = load_index(path, data.len() as u64);
         let segment =
             Arc::new(Segment { path: path.to_path_buf(), identity: (meta.dev(), meta.ino(), meta.len()), data, index });
@@ -232,15 +232,16 @@ impl WalReader {
 }
 
 fn open(path: &Path) -> Result<File, Attempt> {
-    File::open(path).map_err(|e| vanished_or_failed("open WAL file", path, &e))
+    File::open(path).map_err(|e| vanished_or_failed("open WAL file", path, e))
 }
 
-fn vanished_or_failed(action: &str, path: &Path, error: &io::Error) -> Attempt {
-    let error_text = io_error(action, path, error);
-    if error.kind() == io::ErrorKind::NotFound {
-        Attempt::Vanished(error_text)
+fn vanished_or_failed(action: &'static str, path: &Path, error: io::Error) -> Attempt {
+    let vanished = error.kind() == io::ErrorKind::NotFound;
+    let error = WalError::io(action, path, error);
+    if vanished {
+        Attempt::Vanished(error)
     } else {
-        Attempt::Failed(PageError::Io(error_text))
+        Attempt::Failed(PageError::Io(error))
     }
 }
 

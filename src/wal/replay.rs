@@ -12,8 +12,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::files;
 pub use super::files::wal_files;
-use super::files::{self, io_error};
 use super::line::{parse_line, parse_line_strict, Line};
 use super::WalError;
 
@@ -45,7 +45,7 @@ pub struct ReplaySummary {
 }
 
 fn corrupt(path: &Path, line: usize, reason: &str) -> WalError {
-    WalError(format!("Corrupt WAL line at {}:{line}: {reason}", path.display()))
+    WalError::CorruptLine { path: path.to_path_buf(), line, reason: reason.to_string() }
 }
 
 /// Visits every entry in order (blank lines skipped). A torn tail (the last
@@ -76,12 +76,12 @@ fn visit_records(
     repair: bool,
     mut visit: impl FnMut(WalRecord<'_>) -> Result<(), String>,
 ) -> Result<ReplaySummary, WalError> {
-    let paths = wal_files(dir).map_err(|e| io_error("list WAL directory", dir, &e))?;
+    let paths = wal_files(dir).map_err(|e| WalError::io("list WAL directory", dir, e))?;
     let mut summary = ReplaySummary::default();
     for (number, path) in paths.iter().enumerate() {
         let is_last = number + 1 == paths.len();
-        let file = File::open(path).map_err(|e| io_error("open WAL file", path, &e))?;
-        let map = files::map_file(&file).map_err(|e| io_error("map WAL file", path, &e))?;
+        let file = File::open(path).map_err(|e| WalError::io("open WAL file", path, e))?;
+        let map = files::map_file(&file).map_err(|e| WalError::io("map WAL file", path, e))?;
         let mut torn = None;
         let mut start = 0;
         let mut line_no = 0;
@@ -97,7 +97,7 @@ fn visit_records(
                 Ok(Line::Record { lsn, entry }) => {
                     let entry =
                         std::str::from_utf8(&entry).map_err(|_| corrupt(path, line_no, "entry is not valid UTF-8"))?;
-                    visit(WalRecord { lsn, entry, file: path, line: line_no }).map_err(WalError)?;
+                    visit(WalRecord { lsn, entry, file: path, line: line_no }).map_err(WalError::Visit)?;
                     if summary.records == 0 {
                         summary.first_lsn = lsn;
                     }
@@ -126,9 +126,9 @@ fn visit_records(
 }
 
 fn cut_torn_tail(path: &Path, keep: u64) -> Result<(), WalError> {
-    let file = OpenOptions::new().write(true).open(path).map_err(|e| io_error("open WAL file", path, &e))?;
-    file.set_len(keep).map_err(|e| io_error("truncate WAL file", path, &e))?;
-    file.sync_all().map_err(|e| io_error("fsync WAL file", path, &e))
+    let file = OpenOptions::new().write(true).open(path).map_err(|e| WalError::io("open WAL file", path, e))?;
+    file.set_len(keep).map_err(|e| WalError::io("truncate WAL file", path, e))?;
+    file.sync_all().map_err(|e| WalError::io("fsync WAL file", path, e))
 }
 
 /// The current LSN at startup (docs/storage.md, Startup, with the fix that the
@@ -138,7 +138,7 @@ fn cut_torn_tail(path: &Path, keep: u64) -> Result<(), WalError> {
 /// is ignored here (replay or [`super::Wal::open`] cuts it).
 pub fn recover_lsn(dir: &Path) -> Result<u64, WalError> {
     let hint = read_lsn_file(dir)?.unwrap_or(0);
-    let paths = wal_files(dir).map_err(|e| io_error("list WAL directory", dir, &e))?;
+    let paths = wal_files(dir).map_err(|e| WalError::io("list WAL directory", dir, e))?;
     for (number, path) in paths.iter().enumerate().rev() {
         let is_last = number + 1 == paths.len();
         match last_entry_lsn(path, is_last)? {
@@ -157,8 +157,8 @@ enum Tail {
 }
 
 fn last_entry_lsn(path: &Path, is_last: bool) -> Result<Tail, WalError> {
-    let file = File::open(path).map_err(|e| io_error("open WAL file", path, &e))?;
-    let map = files::map_file(&file).map_err(|e| io_error("map WAL file", path, &e))?;
+    let file = File::open(path).map_err(|e| WalError::io("open WAL file", path, e))?;
+    let map = files::map_file(&file).map_err(|e| WalError::io("map WAL file", path, e))?;
     let mut end = map.len();
     let mut terminated = map.last() == Some(&b'\n');
     while end > 0 {
@@ -185,8 +185,8 @@ fn scan_max_lsn(paths: &[PathBuf]) -> Result<u64, WalError> {
     let mut max = 0;
     for (number, path) in paths.iter().enumerate() {
         let is_last = number + 1 == paths.len();
-        let file = File::open(path).map_err(|e| io_error("open WAL file", path, &e))?;
-        let map = files::map_file(&file).map_err(|e| io_error("map WAL file", path, &e))?;
+        let file = File::open(path).map_err(|e| WalError::io("open WAL file", path, e))?;
+        let map = files::map_file(&file).map_err(|e| WalError::io("map WAL file", path, e))?;
         let mut start = 0;
         let mut line_no = 0;
         while start < map.len() {
@@ -215,9 +215,9 @@ pub fn read_lsn_file(dir: &Path) -> Result<Option<u64>, WalError> {
     let bytes = match fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_error("read WAL LSN file", &path, &e)),
+        Err(e) => return Err(WalError::io("read WAL LSN file", &path, e)),
     };
-    let invalid = || WalError(format!("Invalid WAL LSN file {}", path.display()));
+    let invalid = || WalError::InvalidLsnFile(path.clone());
     let text = std::str::from_utf8(&bytes).map_err(|_| invalid())?;
     let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
     if text.is_empty() {

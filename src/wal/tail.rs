@@ -5,7 +5,7 @@ use std::fs;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use super::files::{self, io_error};
+use super::files;
 use super::line::{is_blank, parse_line_strict};
 use super::WalError;
 
@@ -14,11 +14,11 @@ use super::WalError;
 /// a blank one (the fill ahead of the last batch, see `commit`, left by a crash) is cut off
 /// without a word. Returns the resulting file size.
 pub(super) fn repair_tail(file: &fs::File, path: &Path, fsync: bool) -> Result<u64, WalError> {
-    let size = file.metadata().map_err(|e| io_error("stat WAL file", path, &e))?.len();
+    let size = file.metadata().map_err(|e| WalError::io("stat WAL file", path, e))?.len();
     if size == 0 {
         return Ok(0);
     }
-    let map = files::map_file(file).map_err(|e| io_error("map WAL file", path, &e))?;
+    let map = files::map_file(file).map_err(|e| WalError::io("map WAL file", path, e))?;
     if map.last() == Some(&b'\n') {
         return Ok(size);
     }
@@ -29,19 +29,19 @@ pub(super) fn repair_tail(file: &fs::File, path: &Path, fsync: bool) -> Result<u
     let tail_len = tail.len();
     drop(map);
     let new_size = if blank {
-        file.set_len(line_start as u64).map_err(|e| io_error("truncate WAL file", path, &e))?;
+        file.set_len(line_start as u64).map_err(|e| WalError::io("truncate WAL file", path, e))?;
         line_start as u64
     } else if complete {
-        file.write_all_at(b"\n", size).map_err(|e| io_error("write WAL file", path, &e))?;
+        file.write_all_at(b"\n", size).map_err(|e| WalError::io("write WAL file", path, e))?;
         size + 1
     } else {
-        file.set_len(line_start as u64).map_err(|e| io_error("truncate WAL file", path, &e))?;
+        file.set_len(line_start as u64).map_err(|e| WalError::io("truncate WAL file", path, e))?;
         let line = line_number_at(file, line_start);
         log::warn!(target: "wal.torn_tail", "path={} line={line} bytes={tail_len}", path.display());
         line_start as u64
     };
     if fsync {
-        file.sync_data().map_err(|e| io_error("fsync WAL file", path, &e))?;
+        file.sync_data().map_err(|e| WalError::io("fsync WAL file", path, e))?;
     }
     Ok(new_size)
 }

@@ -38,7 +38,7 @@ use parking_lot::{Condvar, Mutex};
 
 use super::commit::{Queue, Writer};
 use super::committer::{lead, Batching, Committer, Completion, ReleaseOnPanic};
-use super::files::{self, io_error};
+use super::files;
 use super::progress::{Progress, Waiter};
 use super::tail::repair_tail;
 use super::{WalError, WalOptions, WalStats};
@@ -176,7 +176,7 @@ impl Shared {
         self.last_appended.store(lsn, Ordering::Release);
         let ready = progress.take_ready(true);
         drop(progress);
-        self.wake(ready, Err(&WalError("the WAL was reset".to_string())));
+        self.wake(ready, Err(&WalError::Reset));
     }
 
     /// Records the sticky failure and releases every waiter.
@@ -228,12 +228,8 @@ impl Shared {
         progress.stopped = true;
         let ready = progress.take_ready(true);
         drop(progress);
-        self.wake(ready, Err(&shut_down_error()));
+        self.wake(ready, Err(&WalError::ShutDown));
     }
-}
-
-fn shut_down_error() -> WalError {
-    WalError("WAL is shut down".to_string())
 }
 
 impl Wal {
@@ -243,8 +239,9 @@ impl Wal {
     /// torn write) is cut off and logged; an unterminated blank one (the
     /// fill a crash left) is cut off.
     pub fn open(options: WalOptions, last_lsn: u64) -> Result<Wal, WalError> {
-        let dir = std::path::absolute(&options.dir).map_err(|e| io_error("resolve WAL directory", &options.dir, &e))?;
-        fs::create_dir_all(&dir).map_err(|e| io_error("create WAL directory", &dir, &e))?;
+        let dir =
+            std::path::absolute(&options.dir).map_err(|e| WalError::io("resolve WAL directory", &options.dir, e))?;
+        fs::create_dir_all(&dir).map_err(|e| WalError::io("create WAL directory", &dir, e))?;
         let active_path = files::active_path(&dir);
         // Not in append mode: batches are written at their offset (see
         // `commit`, the fill).
@@ -254,7 +251,7 @@ impl Wal {
             .create(true)
             .truncate(false)
             .open(&active_path)
-            .map_err(|e| io_error("open WAL file", &active_path, &e))?;
+            .map_err(|e| WalError::io("open WAL file", &active_path, e))?;
         let active_size = repair_tail(&file, &active_path, options.fsync)?;
         let lsn_path = files::lsn_path(&dir);
         let lsn_file = OpenOptions::new()
@@ -263,13 +260,13 @@ impl Wal {
             .create(true)
             .truncate(false)
             .open(&lsn_path)
-            .map_err(|e| io_error("open WAL LSN file", &lsn_path, &e))?;
+            .map_err(|e| WalError::io("open WAL LSN file", &lsn_path, e))?;
         let text = format!("{last_lsn}\n");
         lsn_file
             .write_at(text.as_bytes(), 0)
             .and_then(|_| lsn_file.set_len(text.len() as u64))
-            .map_err(|e| io_error("write WAL LSN file", &lsn_path, &e))?;
-        let listing = files::list(&dir).map_err(|e| io_error("list WAL directory", &dir, &e))?;
+            .map_err(|e| WalError::io("write WAL LSN file", &lsn_path, e))?;
+        let listing = files::list(&dir).map_err(|e| WalError::io("list WAL directory", &dir, e))?;
         let mut sealed_bytes = 0;
         for (_, segment) in &listing.segments {
             sealed_bytes += fs::metadata(segment).map(|m| m.len()).unwrap_or(0);
@@ -302,7 +299,7 @@ impl Wal {
             Writer::new(Arc::clone(&shared), WalOptions { dir: dir.clone(), ..options }, file, active_size, lsn_file);
         let writer = Arc::new(Mutex::new(writer));
         let committer = Committer::start(Arc::clone(&shared), Arc::clone(&writer), batching)
-            .map_err(|e| WalError(format!("Cannot start the WAL thread: {e}")))?;
+            .map_err(|e| WalError::ThreadStart(Arc::new(e)))?;
         let max_spinners = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Wal { shared, writer, batching, max_spinners, committer })
     }
@@ -337,10 +334,7 @@ impl Wal {
             return Ok(());
         }
         if lsn > self.last_appended_lsn() {
-            return Err(WalError(format!(
-                "WAL LSN {lsn} was never appended (last appended: {})",
-                self.last_appended_lsn()
-            )));
+            return Err(WalError::NeverAppended { lsn, last_appended: Some(self.last_appended_lsn()) });
         }
         let mut registered = false;
         loop {
@@ -364,7 +358,7 @@ impl Wal {
                     return Err(failure.clone());
                 }
                 if progress.stopped {
-                    return Err(shut_down_error());
+                    return Err(WalError::ShutDown);
                 }
                 if !registered {
                     progress.waiters.push((lsn, Waiter::Thread(std::thread::current())));
@@ -432,9 +426,9 @@ impl Wal {
         } else if let Some(failure) = &progress.failure {
             Some(Err(failure.clone()))
         } else if progress.stopped {
-            Some(Err(shut_down_error()))
+            Some(Err(WalError::ShutDown))
         } else if lsn > self.last_appended_lsn() {
-            Some(Err(WalError(format!("WAL LSN {lsn} was never appended"))))
+            Some(Err(WalError::NeverAppended { lsn, last_appended: None }))
         } else {
             progress.waiters.push((lsn, Waiter::Completion(completion.clone())));
             None
@@ -515,7 +509,7 @@ impl Wal {
     /// Fails, and the WAL stays failed, while the disk still refuses.
     pub fn resume(&self) -> Result<(), WalError> {
         if self.shared.closing.load(Ordering::Acquire) {
-            return Err(shut_down_error());
+            return Err(WalError::ShutDown);
         }
         if !self.has_failed() {
             return Ok(());
@@ -565,7 +559,7 @@ impl Wal {
             batch_sizes: shared.batch_sizes.snapshot(),
             fsync_ms: shared.fsync_ms.snapshot(),
             segments: shared.segments.load(Ordering::Relaxed),
-            failure: self.failure().map(|f| f.0),
+            failure: self.failure().map(|f| f.to_string()),
         }
     }
 
@@ -586,7 +580,7 @@ impl Wal {
             return Err(failure);
         }
         if self.shared.closing.load(Ordering::Acquire) {
-            return Err(shut_down_error());
+            return Err(WalError::ShutDown);
         }
         Ok(())
     }

@@ -23,7 +23,7 @@ use parking_lot::Mutex;
 
 use super::{open_active, Queue, Writer};
 use crate::util::fs::sync_dir;
-use crate::wal::files::{self, io_error};
+use crate::wal::files;
 use crate::wal::line::{parse_line, Line};
 use crate::wal::WalError;
 
@@ -45,22 +45,22 @@ impl Writer {
         // writer's handle on the renamed segment.
         let file = open_active(&self.active_path)?;
         let path = &self.active_path.clone();
-        let size = file.metadata().map_err(|e| io_error("stat WAL file", path, &e))?.len();
+        let size = file.metadata().map_err(|e| WalError::io("stat WAL file", path, e))?.len();
         let cut = {
-            let map = files::map_file(&file).map_err(|e| io_error("map WAL file", path, &e))?;
+            let map = files::map_file(&file).map_err(|e| WalError::io("map WAL file", path, e))?;
             end_of_durable(&map, durable)
         };
         if cut < size {
             let mut blanks = vec![b' '; (size - cut) as usize];
             *blanks.last_mut().expect("non-empty") = b'\n';
-            file.write_all_at(&blanks, cut).map_err(|e| io_error("blank refused WAL records in", path, &e))?;
+            file.write_all_at(&blanks, cut).map_err(|e| WalError::io("blank refused WAL records in", path, e))?;
         }
         let mut probe = vec![b' '; PROBE_BYTES];
         probe[PROBE_BYTES - 1] = b'\n';
-        file.write_all_at(&probe, size).map_err(|e| io_error("write WAL file", path, &e))?;
-        file.sync_all().map_err(|e| io_error("fsync WAL file", path, &e))?;
+        file.write_all_at(&probe, size).map_err(|e| WalError::io("write WAL file", path, e))?;
+        file.sync_all().map_err(|e| WalError::io("fsync WAL file", path, e))?;
         let dir = &self.options.dir;
-        sync_dir(dir).map_err(|e| io_error("fsync WAL directory", dir, &e))?;
+        sync_dir(dir).map_err(|e| WalError::io("fsync WAL directory", dir, e))?;
         self.write_lsn_file(durable, true)?;
         self.file = file;
         self.active_size = size + PROBE_BYTES as u64;

@@ -73,12 +73,12 @@ fn corruption_anywhere_else_names_file_and_line() {
     let path = tmp.path().join("karma.wal");
     fs::write(&path, format!("{}garbage\n{}", line(1, 1), line(3, 3))).unwrap();
     assert_eq!(
-        replay(tmp.path()).unwrap_err().0,
+        replay(tmp.path()).unwrap_err().to_string(),
         format!("Corrupt WAL line at {}:2: expected value at line 1 column 1", path.display())
     );
     fs::write(&path, format!("{}{E1}\n", line(1, 1))).unwrap();
     assert_eq!(
-        replay(tmp.path()).unwrap_err().0,
+        replay(tmp.path()).unwrap_err().to_string(),
         format!("Corrupt WAL line at {}:2: WAL entry without v2 LSN envelope is not supported", path.display())
     );
     // A torn line at the end of a segment is not the tail of the WAL.
@@ -86,7 +86,7 @@ fn corruption_anywhere_else_names_file_and_line() {
     fs::write(&segment, format!("{}{{\"v\":2,\"lsn\":2", line(1, 1))).unwrap();
     fs::write(&path, line(3, 3)).unwrap();
     assert_eq!(
-        replay(tmp.path()).unwrap_err().0,
+        replay(tmp.path()).unwrap_err().to_string(),
         format!("Corrupt WAL line at {}:2: EOF while parsing an object at line 1 column 14", segment.display())
     );
     assert_eq!(fs::read_to_string(&segment).unwrap().len(), 108 + 14, "nothing was cut");
@@ -102,7 +102,7 @@ fn a_visitor_error_stops_the_replay() {
         Err(format!("Cannot replay WAL entry {}", record.lsn))
     })
     .unwrap_err();
-    assert_eq!((error.0.as_str(), calls), ("Cannot replay WAL entry 1", 1));
+    assert_eq!((error.to_string().as_str(), calls), ("Cannot replay WAL entry 1", 1));
 }
 
 #[test]
@@ -124,7 +124,7 @@ fn recover_lsn_takes_the_larger_of_the_lsn_file_and_the_last_entry() {
     assert_eq!(recover_lsn(dir), Ok(45), "a line without lsn counts as 0; the scan finds 45");
     fs::write(dir.join("karma.wal"), format!("{}garbage\n", line(50, 1))).unwrap();
     assert_eq!(
-        recover_lsn(dir).unwrap_err().0,
+        recover_lsn(dir).unwrap_err().to_string(),
         format!("Corrupt WAL line at {}:2: expected value at line 1 column 1", dir.join("karma.wal").display())
     );
 }
@@ -141,7 +141,7 @@ fn lsn_file_parsing() {
     for text in ["abc", "-1", "+5", "1 2", "18446744073709551616"] {
         fs::write(dir.join("karma.wal.lsn"), text).unwrap();
         assert_eq!(
-            read_lsn_file(dir).unwrap_err().0,
+            read_lsn_file(dir).unwrap_err().to_string(),
             format!("Invalid WAL LSN file {}", dir.join("karma.wal.lsn").display()),
             "{text:?}"
         );

@@ -190,7 +190,7 @@ fn an_existing_segment_name_fails_the_wal_instead_of_overwriting() {
     append_each(&wal, 1..=1);
     wal.append(2, &entry(2)).expect("append");
     let error = wal.wait_durable(2).unwrap_err();
-    assert_eq!(error.0, format!("WAL segment already exists: {}", taken.display()));
+    assert_eq!(error.to_string(), format!("WAL segment already exists: {}", taken.display()));
     assert_eq!(read(tmp.path().join("karma.wal")), line(1, 1));
 }
 
@@ -230,11 +230,11 @@ fn a_failed_write_is_sticky_and_nothing_unwritten_is_acknowledged() {
     wal.append(2, &entry(2)).expect("queued before the failure");
     let path = tmp.path().join("karma.wal");
     let expected = format!("Cannot write WAL file {}: No space left on device (os error 28)", path.display());
-    assert_eq!(wal.wait_durable(2).unwrap_err().0, expected);
-    assert_eq!(wal.append(3, &entry(3)).unwrap_err().0, expected);
-    assert_eq!(wal.seal().unwrap_err().0, expected);
-    assert_eq!(wal.drop_through(1).unwrap_err().0, expected);
-    assert_eq!(wal.failure().map(|f| f.0), Some(expected.clone()));
+    assert_eq!(wal.wait_durable(2).unwrap_err().to_string(), expected);
+    assert_eq!(wal.append(3, &entry(3)).unwrap_err().to_string(), expected);
+    assert_eq!(wal.seal().unwrap_err().to_string(), expected);
+    assert_eq!(wal.drop_through(1).unwrap_err().to_string(), expected);
+    assert_eq!(wal.failure().map(|f| f.to_string()), Some(expected.clone()));
     assert_eq!(wal.stats().failure, Some(expected));
     assert_eq!(wal.durable_lsn(), 1);
     wal.wait_durable(1).expect("what was durable stays durable");
@@ -311,7 +311,7 @@ fn shutdown_writes_what_is_queued_and_is_idempotent() {
     assert_eq!(wal.durable_lsn(), 60);
     assert_eq!(replayed_lsns(tmp.path()), (11..=60).collect::<Vec<_>>());
     assert_eq!(read(tmp.path().join("karma.wal.lsn")), "60\n");
-    assert_eq!(wal.append(61, &entry(1)).unwrap_err().0, "WAL is shut down");
+    assert_eq!(wal.append(61, &entry(1)).unwrap_err().to_string(), "WAL is shut down");
     assert_eq!(wal.wait_durable(60), Ok(()));
     assert!(wal.wait_durable(61).is_err());
 }
@@ -327,7 +327,10 @@ fn open_creates_the_directory_and_reports_io_errors_with_the_path() {
     let blocker = tmp.path().join("file");
     fs::write(&blocker, b"").expect("seed");
     let error = Wal::open(options(&blocker.join("sub")), 0).err().expect("a file is in the way");
-    assert!(error.0.starts_with(&format!("Cannot create WAL directory {}", blocker.join("sub").display())), "{error}");
+    assert!(
+        error.to_string().starts_with(&format!("Cannot create WAL directory {}", blocker.join("sub").display())),
+        "{error}"
+    );
 }
 
 /// Records each completion's outcome.
