@@ -44,17 +44,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use parking_lot::Mutex;
 
-use super::commit::Writer;
-use super::writer::Shared;
+use super::file_writer::FileWriter;
+use super::state::WalState;
 use super::WalError;
-
-/// Told once whether an LSN became durable: `Ok` when it is (written, and
-/// fsynced when fsync is on), `Err` when it never will be (the WAL failed
-/// or shut down first). Called by the committing thread right after the
-/// batch, so it must not block.
-pub trait Completion: Send + Sync {
-    fn complete(&self, lsn: u64, outcome: Result<(), &WalError>);
-}
 
 /// How a committer batches (from `--wal-batch-size` and
 /// `--wal-batch-wait-us`).
@@ -67,15 +59,15 @@ pub(super) struct Batching {
 /// Commits what is queued, up to `rounds` takes. With a batch wait, a take
 /// that is not a full batch first waits for more. Returns whether anything
 /// was taken.
-pub(super) fn lead(shared: &Shared, writer: &mut Writer, batching: Batching, rounds: usize) -> bool {
-    let released = ReleaseOnPanic(shared);
+pub(super) fn lead(state: &WalState, writer: &mut FileWriter, batching: Batching, rounds: usize) -> bool {
+    let released = ReleaseOnPanic(state);
     let mut took_any = false;
     for _ in 0..rounds {
-        let mut queue = shared.queue.lock();
+        let mut queue = state.queue.lock();
         if !batching.wait.is_zero() && !queue.is_empty() && queue.records() < batching.size {
             let deadline = Instant::now() + batching.wait;
             while queue.records() < batching.size {
-                if shared.queue_full.wait_until(&mut queue, deadline).timed_out() {
+                if state.queue_full.wait_until(&mut queue, deadline).timed_out() {
                     break;
                 }
             }
@@ -88,7 +80,7 @@ pub(super) fn lead(shared: &Shared, writer: &mut Writer, batching: Batching, rou
         took_any = true;
         let started = Instant::now();
         writer.commit_taken();
-        shared.observe_commit(started.elapsed());
+        state.observe_commit(started.elapsed());
     }
     std::mem::forget(released);
     took_any
@@ -96,7 +88,7 @@ pub(super) fn lead(shared: &Shared, writer: &mut Writer, batching: Batching, rou
 
 /// Fails the WAL if a committer panics mid-commit: what it took from the
 /// queue may be half written, and its waiters must not wait for ever.
-pub(super) struct ReleaseOnPanic<'a>(pub(super) &'a Shared);
+pub(super) struct ReleaseOnPanic<'a>(pub(super) &'a WalState);
 
 impl Drop for ReleaseOnPanic<'_> {
     fn drop(&mut self) {
@@ -114,8 +106,8 @@ pub(super) struct Committer {
 
 impl Committer {
     pub(super) fn start(
-        shared: Arc<Shared>,
-        writer: Arc<Mutex<Writer>>,
+        state: Arc<WalState>,
+        writer: Arc<Mutex<FileWriter>>,
         batching: Batching,
     ) -> std::io::Result<Committer> {
         // One pending wake is enough: the thread empties the queue each time.
@@ -124,7 +116,7 @@ impl Committer {
         let thread_busy = Arc::clone(&busy);
         let thread = std::thread::Builder::new()
             .name("karma-wal".into())
-            .spawn(move || run(&shared, &writer, batching, &woken, &thread_busy))?;
+            .spawn(move || run(&state, &writer, batching, &woken, &thread_busy))?;
         Ok(Committer { wake: Some(wake), thread: Some(thread), busy })
     }
 
@@ -156,18 +148,18 @@ impl Drop for Committer {
     }
 }
 
-fn run(shared: &Shared, writer: &Mutex<Writer>, batching: Batching, woken: &Receiver<()>, busy: &AtomicBool) {
+fn run(state: &WalState, writer: &Mutex<FileWriter>, batching: Batching, woken: &Receiver<()>, busy: &AtomicBool) {
     while woken.recv().is_ok() {
         busy.store(true, Ordering::Release);
-        while !shared.queue.lock().is_empty() {
+        while !state.queue.lock().is_empty() {
             let mut writer = writer.lock();
-            lead(shared, &mut writer, batching, 1);
+            lead(state, &mut writer, batching, 1);
             drop(writer);
-            shared.deliver(true);
+            state.deliver(true);
         }
         busy.store(false, Ordering::Release);
         // A record queued just before the flag cleared found it set: look
         // once more (its session woke this thread, so `recv` returns).
-        shared.deliver(true);
+        state.deliver(true);
     }
 }

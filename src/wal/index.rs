@@ -20,6 +20,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::bisect::bisect_lines;
 use super::files::{index_path, push_u64};
 use super::line::{is_blank, line_lsn};
 use crate::util::fs::{write_atomic_with, Fsync};
@@ -110,7 +111,7 @@ impl<'a> IndexView<'a> {
     /// `Err(())`: a line the search touched is malformed.
     #[allow(clippy::result_unit_err)]
     pub fn lower_bound(&self, target: u64) -> Result<Option<(u64, u64)>, ()> {
-        let found = super::locate::bisect_lines(
+        let found = bisect_lines(
             self.body,
             |line| {
                 if is_blank(line) {

@@ -9,55 +9,13 @@
 //! page, whatever the index claimed. When a check fails we fall back to a
 //! linear scan from the start of the file, which needs no invariant at all.
 
+use super::bisect::{bisect_lines, line_end};
 use super::index::IndexView;
 use super::line::{is_blank, line_lsn};
 
 /// How many lines [`verify`] walks back over (blank lines, lines without an
 /// envelope) before giving up and asking for a scan.
 const MAX_WALK_BACK: usize = 64;
-
-/// Binary search over the lines of `body` for the first line that
-/// `classify` maps to an LSN `>= target`; lines mapped to `None` (blank,
-/// no LSN) are skipped. Returns the line's start, `None` when every
-/// classified line is below `target`, or the classifier's error.
-pub fn bisect_lines<E>(
-    body: &[u8],
-    mut classify: impl FnMut(&[u8]) -> Result<Option<u64>, E>,
-    target: u64,
-) -> Result<Option<usize>, E> {
-    // Invariant: every classified line starting before `lo` is < target;
-    // `found` is the first classified line starting at or after `hi`, and
-    // it is >= target. `lo` and `hi` are line starts (or the end).
-    let mut lo = 0;
-    let mut hi = body.len();
-    let mut found = None;
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        let mut start = mid;
-        while start > lo && body[start - 1] != b'\n' {
-            start -= 1;
-        }
-        let mut probe = start;
-        let mut hit = None;
-        while probe < hi {
-            let end = line_end(body, probe);
-            if let Some(lsn) = classify(&body[probe..end])? {
-                hit = Some((probe, end, lsn));
-                break;
-            }
-            probe = end + 1;
-        }
-        match hit {
-            None => hi = start,
-            Some((_, end, lsn)) if lsn < target => lo = (end + 1).min(body.len()),
-            Some((line_start, _, _)) => {
-                hi = start;
-                found = Some(line_start);
-            }
-        }
-    }
-    Ok(found)
-}
 
 /// The position in `data` (a WAL file's complete lines) from which a page
 /// for entries `>= target` must be read: every entry before it is below
@@ -131,11 +89,6 @@ pub fn scan(data: &[u8], target: u64) -> usize {
         start = end + 1;
     }
     data.len()
-}
-
-/// Index of the `\n` ending the line that starts at `at` (or the end).
-pub fn line_end(data: &[u8], at: usize) -> usize {
-    data[at..].iter().position(|&b| b == b'\n').map_or(data.len(), |p| at + p)
 }
 
 #[cfg(test)]

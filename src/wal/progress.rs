@@ -3,8 +3,15 @@
 
 use std::sync::Arc;
 
-use super::committer::Completion;
 use super::WalError;
+
+/// Told once whether an LSN became durable: `Ok` when it is (written, and
+/// fsynced when fsync is on), `Err` when it never will be (the WAL failed
+/// or shut down first). Called by the committing thread right after the
+/// batch, so it must not block.
+pub trait Completion: Send + Sync {
+    fn complete(&self, lsn: u64, outcome: Result<(), &WalError>);
+}
 
 pub(super) struct Progress {
     pub(super) durable: u64,

@@ -11,7 +11,7 @@ use super::WalError;
 
 /// Makes `karma.wal` end with `\n` before anything is appended (docs/storage.md, The write-ahead
 /// log): a complete unterminated last line gets its `\n`; a torn one (not valid JSON) is cut off;
-/// a blank one (the fill ahead of the last batch, see `commit`, left by a crash) is cut off
+/// a blank one (the fill ahead of the last batch, see `file_writer`, left by a crash) is cut off
 /// without a word. Returns the resulting file size.
 pub(super) fn repair_tail(file: &fs::File, path: &Path, fsync: bool) -> Result<u64, WalError> {
     let size = file.metadata().map_err(|e| WalError::io("stat WAL file", path, e))?.len();

@@ -4,8 +4,8 @@
 use std::fs;
 use std::sync::Arc;
 
+use super::super::handle::tests::{append_each, entry, options};
 use super::super::replay::for_each_record;
-use super::super::writer::tests::{append_each, entry, options};
 use super::super::{Wal, WalOptions};
 use super::*;
 use tempfile::TempDir;

@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use super::super::writer::tests::line;
+use super::super::handle::tests::line;
 use super::*;
 use tempfile::TempDir;
 

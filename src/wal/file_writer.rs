@@ -1,7 +1,7 @@
 //! The file side of the WAL: writing committed batches, rotation into
 //! sealed segments, truncation, reset, shutdown (docs/storage.md, What is durable when / The
-//! write-ahead log / Other files). A [`Writer`] is only ever used by the thread holding the WAL's
-//! writer lock (the leader of the moment, see [`super::writer`]).
+//! write-ahead log / Other files). A [`FileWriter`] is only ever used by the thread holding the WAL's
+//! writer lock (the leader of the moment, see [`super::handle`]).
 //!
 //! A commit takes everything queued (records already encoded as lines, in
 //! LSN order, plus seal marks) and writes it in batches of at most
@@ -46,16 +46,13 @@ use parking_lot::Mutex;
 
 use super::files;
 use super::index;
-use super::line::{encode_line, is_blank, parse_line};
-use super::writer::Shared;
+use super::line::{is_blank, parse_line};
+use super::queue::{Item, Queue};
+use super::state::WalState;
 use super::{WalError, WalOptions};
 use crate::util::fs::sync_dir;
 
 mod resume;
-
-/// The most a queue buffer keeps between commits (ordinary batches of small
-/// entries fit well below this; a larger one pays an allocation).
-const KEEP_BUFFER_BYTES: usize = 1 << 20;
 
 /// How far ahead of the last batch the active file is filled with spaces
 /// when fsync is on (see the module doc): one fill per ~2,000 small
@@ -63,55 +60,9 @@ const KEEP_BUFFER_BYTES: usize = 1 << 20;
 /// and the replication reader's look for the last line end stays short.
 pub(super) const FILL_BYTES: u64 = 256 * 1024;
 
-/// Records appended but not yet committed, in LSN order.
-#[derive(Default)]
-pub(super) struct Queue {
-    /// The records' WAL lines, back to back.
-    lines: Vec<u8>,
-    items: Vec<Item>,
-    /// Records among `items`.
-    records: usize,
-}
-
-enum Item {
-    /// A record whose line ends at byte `end` of `lines`.
-    Record { lsn: u64, end: usize },
-    /// Seal the active file once everything before this is written.
-    Seal,
-}
-
-impl Queue {
-    pub(super) fn push_record(&mut self, lsn: u64, entry: &[u8]) {
-        encode_line(&mut self.lines, lsn, entry);
-        self.items.push(Item::Record { lsn, end: self.lines.len() });
-        self.records += 1;
-    }
-
-    pub(super) fn push_seal(&mut self) {
-        self.items.push(Item::Seal);
-    }
-
-    pub(super) fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
-    pub(super) fn records(&self) -> usize {
-        self.records
-    }
-
-    fn clear(&mut self) {
-        self.lines.clear();
-        self.items.clear();
-        self.records = 0;
-        if self.lines.capacity() > KEEP_BUFFER_BYTES {
-            self.lines.shrink_to(KEEP_BUFFER_BYTES);
-        }
-    }
-}
-
 /// The WAL's files, owned by whoever holds the writer lock.
-pub(super) struct Writer {
-    shared: Arc<Shared>,
+pub(super) struct FileWriter {
+    state: Arc<WalState>,
     options: WalOptions,
     active_path: PathBuf,
     file: File,
@@ -138,16 +89,16 @@ pub(super) struct Writer {
     finished: bool,
 }
 
-impl Writer {
+impl FileWriter {
     pub(super) fn new(
-        shared: Arc<Shared>,
+        state: Arc<WalState>,
         options: WalOptions,
         file: File,
         active_size: u64,
         lsn_file: File,
-    ) -> Writer {
-        Writer {
-            shared,
+    ) -> FileWriter {
+        FileWriter {
+            state,
             active_path: files::active_path(&options.dir),
             lsn_path: files::lsn_path(&options.dir),
             options,
@@ -166,19 +117,10 @@ impl Writer {
         }
     }
 
-    /// Swaps the queue's content for this writer's empty buffers; returns
-    /// false when there was nothing to take. Taking from an empty queue
-    /// hands the roomier buffer back to it, so a quiet node keeps one
-    /// grown buffer, not two.
+    /// Takes what is queued (see [`Queue::take_into`]); returns false when
+    /// there was nothing to take.
     pub(super) fn take(&mut self, queue: &mut Queue) -> bool {
-        if queue.is_empty() {
-            if self.taken.lines.capacity() > queue.lines.capacity() {
-                std::mem::swap(queue, &mut self.taken);
-            }
-            return false;
-        }
-        std::mem::swap(queue, &mut self.taken);
-        true
+        queue.take_into(&mut self.taken)
     }
 
     /// One take from `queue`, committed (outside the queue lock).
@@ -189,7 +131,7 @@ impl Writer {
         }
     }
 
-    /// Writes what [`Writer::take`] took, in batches, then empties it. A
+    /// Writes what [`FileWriter::take`] took, in batches, then empties it. A
     /// writer that failed or finished writes nothing (its waiters are
     /// released with the failure or the shutdown instead).
     pub(super) fn commit_taken(&mut self) {
@@ -197,24 +139,24 @@ impl Writer {
         let batch_size = self.options.batch_size.max(1);
         let mut batch_start = 0;
         let mut line_start = 0;
-        for item in &taken.items {
+        for item in taken.items() {
             match *item {
                 Item::Record { lsn, end } => {
                     self.pending.push((lsn, (line_start - batch_start) as u64));
                     line_start = end;
                     if self.pending.len() >= batch_size {
-                        self.flush(&taken.lines[batch_start..line_start]);
+                        self.flush(&taken.lines()[batch_start..line_start]);
                         batch_start = line_start;
                     }
                 }
                 Item::Seal => {
-                    self.flush(&taken.lines[batch_start..line_start]);
+                    self.flush(&taken.lines()[batch_start..line_start]);
                     batch_start = line_start;
                     self.seal();
                 }
             }
         }
-        self.flush(&taken.lines[batch_start..line_start]);
+        self.flush(&taken.lines()[batch_start..line_start]);
         self.taken = taken;
         self.taken.clear();
     }
@@ -239,12 +181,12 @@ impl Writer {
             self.fail(error);
             return;
         }
-        let shared = &self.shared;
-        shared.batches.fetch_add(1, Ordering::Relaxed);
-        shared.records.fetch_add(count as u64, Ordering::Relaxed);
-        shared.batch_sizes.observe(count as f64);
+        let state = &self.state;
+        state.batches.fetch_add(1, Ordering::Relaxed);
+        state.records.fetch_add(count as u64, Ordering::Relaxed);
+        state.batch_sizes.observe(count as f64);
         self.write_lsn_hint(last_lsn);
-        self.shared.publish(last_lsn);
+        self.state.publish(last_lsn);
     }
 
     fn write_batch(&mut self, lines: &[u8]) -> Result<(), WalError> {
@@ -252,7 +194,7 @@ impl Writer {
         if segment_bytes > 0 && self.active_size >= segment_bytes {
             self.rotate()?;
         }
-        if let Some(message) = self.shared.injected.lock().take() {
+        if let Some(message) = self.state.injected.lock().take() {
             // As the OS would report it: `Cannot write WAL file <path>: <message>`.
             return Err(WalError::io("write WAL file", &self.active_path, std::io::Error::other(message)));
         }
@@ -267,12 +209,12 @@ impl Writer {
         }
         self.active_size = end;
         self.filled_to = self.filled_to.max(end);
-        self.shared.active_bytes.store(self.active_size, Ordering::Relaxed);
+        self.state.active_bytes.store(self.active_size, Ordering::Relaxed);
         if self.options.fsync {
             let started = Instant::now();
             self.file.sync_data().map_err(|e| WalError::io("fsync WAL file", &self.active_path, e))?;
-            self.shared.fsyncs.fetch_add(1, Ordering::Relaxed);
-            self.shared.fsync_ms.observe(started.elapsed().as_secs_f64() * 1000.0);
+            self.state.fsyncs.fetch_add(1, Ordering::Relaxed);
+            self.state.fsync_ms.observe(started.elapsed().as_secs_f64() * 1000.0);
         }
         Ok(())
     }
@@ -336,7 +278,7 @@ impl Writer {
             "path={} error={error}; writes are refused from now on",
             self.active_path.display()
         );
-        self.shared.fail(error);
+        self.state.fail(error);
     }
 
     fn seal(&mut self) {
@@ -386,10 +328,10 @@ impl Writer {
         self.table.clear();
         self.active_size = 0;
         self.filled_to = 0;
-        let shared = &self.shared;
-        shared.active_bytes.store(0, Ordering::Relaxed);
-        shared.sealed_bytes.fetch_add(size, Ordering::Relaxed);
-        shared.segments.fetch_add(1, Ordering::Relaxed);
+        let state = &self.state;
+        state.active_bytes.store(0, Ordering::Relaxed);
+        state.sealed_bytes.fetch_add(size, Ordering::Relaxed);
+        state.segments.fetch_add(1, Ordering::Relaxed);
         log::info!(target: "wal.segment", "path={}", segment.display());
         Ok(())
     }
@@ -400,12 +342,12 @@ impl Writer {
     }
 
     pub(super) fn drop_through(&mut self, lsn: u64) -> Result<(), WalError> {
-        if let Some(failure) = self.shared.failure() {
+        if let Some(failure) = self.state.failure() {
             return Err(failure);
         }
         // The truncation point first: if we crash after deleting segments,
         // the LSN must not go back.
-        self.write_lsn_file(lsn.max(self.shared.durable_lsn()), self.options.fsync)?;
+        self.write_lsn_file(lsn.max(self.state.durable_lsn()), self.options.fsync)?;
         let dir = &self.options.dir;
         let listing = files::list(dir).map_err(|e| WalError::io("list WAL directory", dir, e))?;
         let mut deleted = 0;
@@ -418,8 +360,8 @@ impl Writer {
             }
             let size = fs::metadata(segment).map(|m| m.len()).unwrap_or(0);
             remove_segment(segment)?;
-            self.shared.sealed_bytes.fetch_sub(size, Ordering::Relaxed);
-            self.shared.segments.fetch_sub(1, Ordering::Relaxed);
+            self.state.sealed_bytes.fetch_sub(size, Ordering::Relaxed);
+            self.state.segments.fetch_sub(1, Ordering::Relaxed);
             deleted += 1;
         }
         log::info!(
@@ -433,7 +375,7 @@ impl Writer {
     /// Discards every WAL file and continues after `lsn` (a slave that
     /// re-bootstraps: its new snapshots hold everything up to `lsn`).
     pub(super) fn reset(&mut self, lsn: u64) -> Result<(), WalError> {
-        if let Some(failure) = self.shared.failure() {
+        if let Some(failure) = self.state.failure() {
             return Err(failure);
         }
         self.seal();
@@ -443,9 +385,9 @@ impl Writer {
         for (_, segment) in &listing.segments {
             remove_segment(segment)?;
         }
-        self.shared.sealed_bytes.store(0, Ordering::Relaxed);
-        self.shared.segments.store(0, Ordering::Relaxed);
-        self.shared.reset_progress(lsn);
+        self.state.sealed_bytes.store(0, Ordering::Relaxed);
+        self.state.segments.store(0, Ordering::Relaxed);
+        self.state.reset_progress(lsn);
         log::info!(target: "wal.reset", "path={} lsn={lsn}", self.active_path.display());
         Ok(())
     }
@@ -470,7 +412,7 @@ impl Writer {
         if let Err(e) = self.file.sync_data() {
             log::error!(target: "wal.writer_stopped", "{}", WalError::io("fsync WAL file", &self.active_path, e));
         }
-        if let Err(error) = self.write_lsn_file(self.shared.durable_lsn(), self.options.fsync) {
+        if let Err(error) = self.write_lsn_file(self.state.durable_lsn(), self.options.fsync) {
             log::warn!(target: "wal.lsn_file", "{error}");
         }
     }

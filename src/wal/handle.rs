@@ -1,7 +1,7 @@
 //! The WAL handle the engine and the sessions share, and group commit.
 //!
 //! [`Wal::append`] (called under the engine's state lock, so in LSN order)
-//! only encodes the line into the shared queue. A session then either
+//! only encodes the line into the state queue. A session then either
 //! registers a completion for its LSN and moves on ([`Wal::when_durable`],
 //! the request path; see [`super::committer`]), or blocks until it is
 //! durable ([`Wal::wait_durable`]: maintenance and replication steps).
@@ -36,13 +36,15 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::commit::{Queue, Writer};
-use super::committer::{lead, Batching, Committer, Completion, ReleaseOnPanic};
+use super::committer::{lead, Batching, Committer, ReleaseOnPanic};
+use super::file_writer::FileWriter;
 use super::files;
-use super::progress::{Progress, Waiter};
+use super::progress::{Completion, Progress, Waiter};
+use super::queue::Queue;
+use super::state::WalState;
 use super::tail::repair_tail;
-use super::{WalError, WalOptions, WalStats};
-use crate::metrics::{Histogram, LATENCY_MS_BOUNDS, SIZE_BOUNDS};
+use super::{WalError, WalOptions};
+use crate::metrics::{Histogram, HistogramSnapshot, LATENCY_MS_BOUNDS, SIZE_BOUNDS};
 
 /// How many queue takes a blocked waiter commits before it leaves the rest
 /// to the WAL thread: taking again is cheaper than waking another thread,
@@ -65,171 +67,13 @@ enum Spin {
 
 /// The write-ahead log. `Send + Sync`; share it by reference or `Arc`.
 pub struct Wal {
-    pub(super) shared: Arc<Shared>,
+    pub(super) state: Arc<WalState>,
     /// The files; whoever holds this lock is the committer.
-    writer: Arc<Mutex<Writer>>,
+    writer: Arc<Mutex<FileWriter>>,
     batching: Batching,
     /// How many followers may spin at once: the cores.
     max_spinners: usize,
     committer: Committer,
-}
-
-/// What the handle and the writer share.
-pub(super) struct Shared {
-    pub(super) queue: Mutex<Queue>,
-    /// Signalled when the queue reaches `batch_size` records (ends a
-    /// committer's `batch_wait` early).
-    pub(super) queue_full: Condvar,
-    progress: Mutex<Progress>,
-    /// Moving average of the time one commit (a queue take) takes, in ns.
-    commit_ns: AtomicU64,
-    /// Followers spinning right now (see `Wal::spin`).
-    spinners: AtomicUsize,
-    /// Completions released by the holder of the writer lock, to be called
-    /// once it is released.
-    deliveries: Mutex<Vec<Delivery>>,
-    /// Mirror of `progress.durable` for lock-free reads.
-    durable: AtomicU64,
-    last_appended: AtomicU64,
-    failed: AtomicBool,
-    /// Times the WAL resumed after a failure.
-    epoch: AtomicU64,
-    /// Set when shutdown starts: appends are refused from then on.
-    closing: AtomicBool,
-    pub(super) batches: AtomicU64,
-    pub(super) records: AtomicU64,
-    pub(super) fsyncs: AtomicU64,
-    pub(super) sealed_bytes: AtomicU64,
-    pub(super) active_bytes: AtomicU64,
-    pub(super) segments: AtomicUsize,
-    pub(super) batch_sizes: Histogram,
-    pub(super) fsync_ms: Histogram,
-    /// Test seam: the next batch write fails with this message.
-    pub(super) injected: Mutex<Option<String>>,
-}
-
-/// A completion to call once the writer lock is released, with its outcome
-/// (`Some` error: never durable).
-type Delivery = (u64, Arc<dyn Completion>, Option<WalError>);
-
-impl Shared {
-    /// Releases waiters taken from the list (outside the progress lock, by
-    /// the holder of the writer lock): a thread is woken now (it looks at
-    /// the progress itself); a completion waits in `deliveries` until the
-    /// writer lock is released ([`Shared::deliver`]), so that another thread
-    /// can write and fsync the next batch while this one sends replies, and
-    /// so that no completion runs under the writer lock (a refused write's
-    /// completion takes the state lock, which is taken before the writer's).
-    fn wake(&self, ready: Vec<(u64, Waiter)>, outcome: Result<(), &WalError>) {
-        let mut deliveries = Vec::new();
-        for (lsn, waiter) in ready {
-            match waiter {
-                Waiter::Thread(thread) => thread.unpark(),
-                Waiter::Completion(completion) => deliveries.push((lsn, completion, outcome.err().cloned())),
-            }
-        }
-        if !deliveries.is_empty() {
-            self.deliveries.lock().append(&mut deliveries);
-        }
-    }
-
-    /// Calls the completions released so far, outside every lock. Only
-    /// the WAL thread, which never holds another lock here, calls those of
-    /// refused writes (`refusals`): they take the state lock, which any
-    /// other caller may hold. Returns whether refusals are left for it.
-    pub(super) fn deliver(&self, refusals: bool) -> bool {
-        let deliveries = {
-            let mut pending = self.deliveries.lock();
-            if pending.is_empty() {
-                return false;
-            }
-            if refusals {
-                std::mem::take(&mut *pending)
-            } else {
-                let (ok, refused) = std::mem::take(&mut *pending).into_iter().partition(|d| d.2.is_none());
-                *pending = refused;
-                ok
-            }
-        };
-        for (lsn, completion, failure) in deliveries {
-            completion.complete(lsn, failure.as_ref().map_or(Ok(()), Err));
-        }
-        !refusals && !self.deliveries.lock().is_empty()
-    }
-
-    /// Publishes `lsn` as durable and releases its waiters.
-    pub(super) fn publish(&self, lsn: u64) {
-        let mut progress = self.progress.lock();
-        progress.durable = progress.durable.max(lsn);
-        self.durable.store(progress.durable, Ordering::Release);
-        let ready = progress.take_ready(false);
-        drop(progress);
-        self.wake(ready, Ok(()));
-    }
-
-    /// Sets both LSNs to `lsn` after a reset (nobody is waiting: the
-    /// caller holds the state lock and has no write in flight).
-    pub(super) fn reset_progress(&self, lsn: u64) {
-        let mut progress = self.progress.lock();
-        progress.durable = lsn;
-        self.durable.store(lsn, Ordering::Release);
-        self.last_appended.store(lsn, Ordering::Release);
-        let ready = progress.take_ready(true);
-        drop(progress);
-        self.wake(ready, Err(&WalError::Reset));
-    }
-
-    /// Records the sticky failure and releases every waiter.
-    pub(super) fn fail(&self, error: WalError) {
-        let mut progress = self.progress.lock();
-        if progress.failure.is_none() {
-            progress.failure = Some(error);
-        }
-        self.failed.store(true, Ordering::Release);
-        let ready = progress.take_ready(true);
-        let failure = progress.failure.clone();
-        drop(progress);
-        if let Some(failure) = failure {
-            self.wake(ready, Err(&failure));
-        }
-    }
-
-    /// Clears the failure once the writer has resumed: appends continue
-    /// after the durable LSN, in a new epoch (set before the flag clears,
-    /// so whoever sees the WAL working sees the new epoch).
-    fn recover(&self) {
-        let mut progress = self.progress.lock();
-        progress.failure = None;
-        self.last_appended.store(progress.durable, Ordering::Release);
-        self.epoch.fetch_add(1, Ordering::AcqRel);
-        self.failed.store(false, Ordering::Release);
-    }
-
-    pub(super) fn failure(&self) -> Option<WalError> {
-        if !self.failed.load(Ordering::Acquire) {
-            return None;
-        }
-        self.progress.lock().failure.clone()
-    }
-
-    pub(super) fn durable_lsn(&self) -> u64 {
-        self.durable.load(Ordering::Acquire)
-    }
-
-    pub(super) fn observe_commit(&self, took: Duration) {
-        let sample = took.as_nanos().min(u128::from(u64::MAX / 8)) as u64;
-        let average = self.commit_ns.load(Ordering::Relaxed);
-        self.commit_ns.store((average * 7 + sample) / 8, Ordering::Relaxed);
-    }
-
-    /// Shut down: nothing more becomes durable.
-    fn mark_stopped(&self) {
-        let mut progress = self.progress.lock();
-        progress.stopped = true;
-        let ready = progress.take_ready(true);
-        drop(progress);
-        self.wake(ready, Err(&WalError::ShutDown));
-    }
 }
 
 impl Wal {
@@ -244,7 +88,7 @@ impl Wal {
         fs::create_dir_all(&dir).map_err(|e| WalError::io("create WAL directory", &dir, e))?;
         let active_path = files::active_path(&dir);
         // Not in append mode: batches are written at their offset (see
-        // `commit`, the fill).
+        // `file_writer`, the fill).
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -272,7 +116,7 @@ impl Wal {
             sealed_bytes += fs::metadata(segment).map(|m| m.len()).unwrap_or(0);
         }
 
-        let shared = Arc::new(Shared {
+        let state = Arc::new(WalState {
             queue: Mutex::new(Queue::default()),
             queue_full: Condvar::new(),
             progress: Mutex::new(Progress { durable: last_lsn, failure: None, stopped: false, waiters: Vec::new() }),
@@ -295,13 +139,18 @@ impl Wal {
             injected: Mutex::new(None),
         });
         let batching = Batching { size: options.batch_size.max(1), wait: options.batch_wait };
-        let writer =
-            Writer::new(Arc::clone(&shared), WalOptions { dir: dir.clone(), ..options }, file, active_size, lsn_file);
+        let writer = FileWriter::new(
+            Arc::clone(&state),
+            WalOptions { dir: dir.clone(), ..options },
+            file,
+            active_size,
+            lsn_file,
+        );
         let writer = Arc::new(Mutex::new(writer));
-        let committer = Committer::start(Arc::clone(&shared), Arc::clone(&writer), batching)
+        let committer = Committer::start(Arc::clone(&state), Arc::clone(&writer), batching)
             .map_err(|e| WalError::ThreadStart(Arc::new(e)))?;
         let max_spinners = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Ok(Wal { shared, writer, batching, max_spinners, committer })
+        Ok(Wal { state, writer, batching, max_spinners, committer })
     }
 
     /// Queues one entry; never blocks on I/O. `lsn` must be the previous
@@ -311,16 +160,16 @@ impl Wal {
         self.check_open()?;
         debug_assert_eq!(
             lsn,
-            self.shared.last_appended.load(Ordering::Relaxed) + 1,
+            self.state.last_appended.load(Ordering::Relaxed) + 1,
             "WAL appends must arrive in LSN order"
         );
-        let mut queue = self.shared.queue.lock();
+        let mut queue = self.state.queue.lock();
         queue.push_record(lsn, entry);
         let full = queue.records() == self.batching.size;
         drop(queue);
-        self.shared.last_appended.store(lsn, Ordering::Release);
+        self.state.last_appended.store(lsn, Ordering::Release);
         if full && !self.batching.wait.is_zero() {
-            self.shared.queue_full.notify_one();
+            self.state.queue_full.notify_one();
         }
         Ok(())
     }
@@ -329,8 +178,8 @@ impl Wal {
     /// on), leading commits while nobody else does. Fails when the WAL
     /// failed or shut down before that, or when `lsn` was never appended.
     pub fn wait_durable(&self, lsn: u64) -> Result<(), WalError> {
-        let shared = &self.shared;
-        if shared.durable_lsn() >= lsn {
+        let state = &self.state;
+        if state.durable_lsn() >= lsn {
             return Ok(());
         }
         if lsn > self.last_appended_lsn() {
@@ -339,7 +188,7 @@ impl Wal {
         let mut registered = false;
         loop {
             if let Some(mut writer) = self.writer.try_lock() {
-                lead(shared, &mut writer, self.batching, LEADER_ROUNDS);
+                lead(state, &mut writer, self.batching, LEADER_ROUNDS);
                 drop(writer);
                 self.after_release();
             } else {
@@ -350,7 +199,7 @@ impl Wal {
                 }
             }
             {
-                let mut progress = shared.progress.lock();
+                let mut progress = state.progress.lock();
                 if progress.durable >= lsn {
                     return Ok(());
                 }
@@ -380,13 +229,13 @@ impl Wal {
     /// being woken again costs two context switches, more than such a
     /// commit takes.
     fn spin(&self, lsn: u64) -> Spin {
-        let expected = self.shared.commit_ns.load(Ordering::Relaxed);
+        let expected = self.state.commit_ns.load(Ordering::Relaxed);
         if expected > SPIN_COMMIT_NS {
             return Spin::GaveUp;
         }
         // More spinners than cores would only take turns at yielding, and
         // keep the leader and the parked waiters it wakes off the CPU.
-        let spinners = &self.shared.spinners;
+        let spinners = &self.state.spinners;
         if spinners.fetch_add(1, Ordering::Relaxed) >= self.max_spinners {
             spinners.fetch_sub(1, Ordering::Relaxed);
             return Spin::GaveUp;
@@ -399,7 +248,7 @@ impl Wal {
     fn spin_while_leading(&self, lsn: u64, expected: u64) -> Spin {
         let deadline = Instant::now() + Duration::from_nanos(2 * expected.max(MIN_SPIN_NS));
         loop {
-            if self.shared.durable_lsn() >= lsn {
+            if self.state.durable_lsn() >= lsn {
                 return Spin::Durable;
             }
             if !self.writer.is_locked() {
@@ -419,8 +268,8 @@ impl Wal {
     /// the committer of the moment or the WAL thread will. Never blocks on
     /// another committer.
     pub fn when_durable(&self, lsn: u64, completion: Arc<dyn Completion>) {
-        let shared = &self.shared;
-        let mut progress = shared.progress.lock();
+        let state = &self.state;
+        let mut progress = state.progress.lock();
         let known = if progress.durable >= lsn {
             Some(Ok(()))
         } else if let Some(failure) = &progress.failure {
@@ -441,7 +290,7 @@ impl Wal {
         if self.committer.is_busy() {
             self.committer.wake();
         } else if let Some(mut writer) = self.writer.try_lock() {
-            lead(shared, &mut writer, self.batching, 1);
+            lead(state, &mut writer, self.batching, 1);
             drop(writer);
             self.after_release();
         }
@@ -453,10 +302,10 @@ impl Wal {
     fn after_release(&self) {
         // The WAL thread first, so it can write and fsync the next batch
         // while this thread sends the replies.
-        if !self.shared.queue.lock().is_empty() {
+        if !self.state.queue.lock().is_empty() {
             self.committer.wake();
         }
-        if self.shared.deliver(false) {
+        if self.state.deliver(false) {
             self.committer.wake();
         }
     }
@@ -465,10 +314,10 @@ impl Wal {
     /// was queued before the call (one take: records that keep arriving
     /// meanwhile are left to the sessions, so a busy node cannot keep the
     /// step waiting), and hands the lead on afterwards.
-    fn with_writer<T>(&self, step: impl FnOnce(&mut Writer) -> T) -> T {
+    fn with_writer<T>(&self, step: impl FnOnce(&mut FileWriter) -> T) -> T {
         let mut writer = self.writer.lock();
-        let released = ReleaseOnPanic(&self.shared);
-        writer.commit_queued(&self.shared.queue);
+        let released = ReleaseOnPanic(&self.state);
+        writer.commit_queued(&self.state.queue);
         let result = step(&mut writer);
         std::mem::forget(released);
         drop(writer);
@@ -478,28 +327,28 @@ impl Wal {
 
     /// The highest LSN known to be durable.
     pub fn durable_lsn(&self) -> u64 {
-        self.shared.durable_lsn()
+        self.state.durable_lsn()
     }
 
     /// The LSN of the last record handed to [`Wal::append`].
     pub fn last_appended_lsn(&self) -> u64 {
-        self.shared.last_appended.load(Ordering::Acquire)
+        self.state.last_appended.load(Ordering::Acquire)
     }
 
     /// The sticky failure, once the WAL has failed.
     pub fn failure(&self) -> Option<WalError> {
-        self.shared.failure()
+        self.state.failure()
     }
 
     /// Whether the WAL has failed (one atomic load).
     pub fn has_failed(&self) -> bool {
-        self.shared.failed.load(Ordering::Acquire)
+        self.state.failed.load(Ordering::Acquire)
     }
 
     /// Changes each time the WAL resumes after a failure: a write is
     /// durable only if its epoch is still current once its LSN is.
     pub fn epoch(&self) -> u64 {
-        self.shared.epoch.load(Ordering::Acquire)
+        self.state.epoch.load(Ordering::Acquire)
     }
 
     /// After a failure: drops the refused records (blanking what they left
@@ -508,14 +357,14 @@ impl Wal {
     /// that assigns LSNs, with memory already holding only durable records.
     /// Fails, and the WAL stays failed, while the disk still refuses.
     pub fn resume(&self) -> Result<(), WalError> {
-        if self.shared.closing.load(Ordering::Acquire) {
+        if self.state.closing.load(Ordering::Acquire) {
             return Err(WalError::ShutDown);
         }
         if !self.has_failed() {
             return Ok(());
         }
-        self.writer.lock().resume(&self.shared.queue)?;
-        self.shared.recover();
+        self.writer.lock().resume(&self.state.queue)?;
+        self.state.recover();
         Ok(())
     }
 
@@ -525,7 +374,7 @@ impl Wal {
     /// file. Does not wait; a later [`Wal::drop_through`] observes it done.
     pub fn seal(&self) -> Result<(), WalError> {
         self.check_open()?;
-        self.shared.queue.lock().push_seal();
+        self.state.queue.lock().push_seal();
         Ok(())
     }
 
@@ -548,17 +397,17 @@ impl Wal {
 
     /// Counters for stats and metrics.
     pub fn stats(&self) -> WalStats {
-        let shared = &self.shared;
+        let state = &self.state;
         WalStats {
-            bytes: shared.sealed_bytes.load(Ordering::Relaxed) + shared.active_bytes.load(Ordering::Relaxed),
+            bytes: state.sealed_bytes.load(Ordering::Relaxed) + state.active_bytes.load(Ordering::Relaxed),
             durable_lsn: self.durable_lsn(),
             last_appended_lsn: self.last_appended_lsn(),
-            batches: shared.batches.load(Ordering::Relaxed),
-            records: shared.records.load(Ordering::Relaxed),
-            fsyncs: shared.fsyncs.load(Ordering::Relaxed),
-            batch_sizes: shared.batch_sizes.snapshot(),
-            fsync_ms: shared.fsync_ms.snapshot(),
-            segments: shared.segments.load(Ordering::Relaxed),
+            batches: state.batches.load(Ordering::Relaxed),
+            records: state.records.load(Ordering::Relaxed),
+            fsyncs: state.fsyncs.load(Ordering::Relaxed),
+            batch_sizes: state.batch_sizes.snapshot(),
+            fsync_ms: state.fsync_ms.snapshot(),
+            segments: state.segments.load(Ordering::Relaxed),
             failure: self.failure().map(|f| f.to_string()),
         }
     }
@@ -566,20 +415,20 @@ impl Wal {
     /// Writes everything queued, fsyncs, and stops writing. Idempotent;
     /// later appends fail.
     pub fn shutdown(&self) {
-        self.shared.closing.store(true, Ordering::Release);
+        self.state.closing.store(true, Ordering::Release);
         self.with_writer(|writer| {
             // Appends are refused from now on; catch any that raced the flag.
-            writer.commit_queued(&self.shared.queue);
+            writer.commit_queued(&self.state.queue);
             writer.finish();
-            self.shared.mark_stopped();
+            self.state.mark_stopped();
         });
     }
 
     fn check_open(&self) -> Result<(), WalError> {
-        if let Some(failure) = self.shared.failure() {
+        if let Some(failure) = self.state.failure() {
             return Err(failure);
         }
-        if self.shared.closing.load(Ordering::Acquire) {
+        if self.state.closing.load(Ordering::Acquire) {
             return Err(WalError::ShutDown);
         }
         Ok(())
@@ -590,6 +439,28 @@ impl Drop for Wal {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// Counters for `system.stats` / `system.metrics`.
+#[derive(Debug, Clone)]
+pub struct WalStats {
+    /// Bytes in all WAL files (segments and `karma.wal`; not `.idx`/`.lsn`).
+    pub bytes: u64,
+    pub durable_lsn: u64,
+    pub last_appended_lsn: u64,
+    /// Writer batches written (each one write call, at most one fsync).
+    pub batches: u64,
+    /// Records written.
+    pub records: u64,
+    pub fsyncs: u64,
+    /// Records per batch.
+    pub batch_sizes: HistogramSnapshot,
+    /// fsync latency in milliseconds.
+    pub fsync_ms: HistogramSnapshot,
+    /// Sealed segments currently on disk.
+    pub segments: usize,
+    /// The sticky failure, if the WAL has failed.
+    pub failure: Option<String>,
 }
 
 #[cfg(test)]

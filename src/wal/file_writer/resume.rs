@@ -21,16 +21,17 @@ use std::sync::atomic::Ordering;
 
 use parking_lot::Mutex;
 
-use super::{open_active, Queue, Writer};
+use super::{open_active, FileWriter};
 use crate::util::fs::sync_dir;
 use crate::wal::files;
 use crate::wal::line::{parse_line, Line};
+use crate::wal::queue::Queue;
 use crate::wal::WalError;
 
 /// Bytes of the probe line (one page, so a disk with less room refuses it).
 const PROBE_BYTES: usize = 4096;
 
-impl Writer {
+impl FileWriter {
     /// Makes the active file end at the durable LSN again and proves it can
     /// grow; on success the writer writes again, appending after it. Records
     /// still queued were refused and are dropped. Call only while the WAL
@@ -40,7 +41,7 @@ impl Writer {
         queue.lock().clear();
         self.taken.clear();
         self.pending.clear();
-        let durable = self.shared.durable_lsn();
+        let durable = self.state.durable_lsn();
         // Opened by name: a rotation that failed half way may have left the
         // writer's handle on the renamed segment.
         let file = open_active(&self.active_path)?;
@@ -65,7 +66,7 @@ impl Writer {
         self.file = file;
         self.active_size = size + PROBE_BYTES as u64;
         self.filled_to = self.active_size;
-        self.shared.active_bytes.store(self.active_size, Ordering::Relaxed);
+        self.state.active_bytes.store(self.active_size, Ordering::Relaxed);
         // The (LSN, offset) table is rebuilt from the file at the next
         // rotation.
         self.table.clear();

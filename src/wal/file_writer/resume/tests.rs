@@ -1,6 +1,6 @@
 use super::{end_of_durable, PROBE_BYTES};
+use crate::wal::handle::tests::{append_each, entry, line, options};
 use crate::wal::replay::for_each_record;
-use crate::wal::writer::tests::{append_each, entry, line, options};
 use crate::wal::Wal;
 use std::io::Write;
 use tempfile::TempDir;

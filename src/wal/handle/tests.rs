@@ -1,4 +1,4 @@
-//! Writer tests: real files in a temporary directory.
+//! WAL handle tests: real files in a temporary directory.
 
 use std::fs;
 use std::path::Path;
@@ -38,7 +38,7 @@ fn read(path: impl AsRef<Path>) -> String {
 }
 
 /// The lines of a live active file: with fsync on, a blank fill follows
-/// them (see `commit`); it must be spaces only, without a `\n`.
+/// them (see `file_writer`); it must be spaces only, without a `\n`.
 fn without_fill(live: &str) -> &str {
     let (lines, fill) = live.split_at(live.rfind('\n').map_or(0, |p| p + 1));
     assert!(fill.bytes().all(|b| b == b' '), "the fill is blank: {fill:?}");
@@ -407,7 +407,7 @@ fn with_fsync_the_file_is_filled_ahead_with_blanks_and_cut_at_shutdown() {
     let live = read(&path);
     assert_eq!(without_fill(&live), written);
     // The first batch filled FILL_BYTES past its end; the next two went into the fill.
-    assert_eq!(live.len() as u64, line(1, 1).len() as u64 + super::super::commit::FILL_BYTES);
+    assert_eq!(live.len() as u64, line(1, 1).len() as u64 + super::super::file_writer::FILL_BYTES);
     assert_eq!(wal.stats().bytes, written.len() as u64);
     assert_eq!(replayed_lsns(tmp.path()), [1, 2, 3]);
     wal.shutdown();

@@ -1,0 +1,172 @@
+//! What the WAL handle, the file writer and the WAL thread share: the
+//! queue, the waiters' progress, the completions to deliver, the flags
+//! and the counters (see `super::handle` for the protocol).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+
+use super::progress::{Completion, Progress, Waiter};
+use super::queue::Queue;
+use super::WalError;
+use crate::metrics::Histogram;
+
+/// What the handle, the file writer and the WAL thread share.
+pub(super) struct WalState {
+    pub(super) queue: Mutex<Queue>,
+    /// Signalled when the queue reaches `batch_size` records (ends a
+    /// committer's `batch_wait` early).
+    pub(super) queue_full: Condvar,
+    pub(super) progress: Mutex<Progress>,
+    /// Moving average of the time one commit (a queue take) takes, in ns.
+    pub(super) commit_ns: AtomicU64,
+    /// Followers spinning right now (see `Wal::spin`).
+    pub(super) spinners: AtomicUsize,
+    /// Completions released by the holder of the writer lock, to be called
+    /// once it is released.
+    pub(super) deliveries: Mutex<Vec<Delivery>>,
+    /// Mirror of `progress.durable` for lock-free reads.
+    pub(super) durable: AtomicU64,
+    pub(super) last_appended: AtomicU64,
+    pub(super) failed: AtomicBool,
+    /// Times the WAL resumed after a failure.
+    pub(super) epoch: AtomicU64,
+    /// Set when shutdown starts: appends are refused from then on.
+    pub(super) closing: AtomicBool,
+    pub(super) batches: AtomicU64,
+    pub(super) records: AtomicU64,
+    pub(super) fsyncs: AtomicU64,
+    pub(super) sealed_bytes: AtomicU64,
+    pub(super) active_bytes: AtomicU64,
+    pub(super) segments: AtomicUsize,
+    pub(super) batch_sizes: Histogram,
+    pub(super) fsync_ms: Histogram,
+    /// Test seam: the next batch write fails with this message.
+    pub(super) injected: Mutex<Option<String>>,
+}
+
+/// A completion to call once the writer lock is released, with its outcome
+/// (`Some` error: never durable).
+type Delivery = (u64, Arc<dyn Completion>, Option<WalError>);
+
+impl WalState {
+    /// Releases waiters taken from the list (outside the progress lock, by
+    /// the holder of the writer lock): a thread is woken now (it looks at
+    /// the progress itself); a completion waits in `deliveries` until the
+    /// writer lock is released ([`WalState::deliver`]), so that another thread
+    /// can write and fsync the next batch while this one sends replies, and
+    /// so that no completion runs under the writer lock (a refused write's
+    /// completion takes the state lock, which is taken before the writer's).
+    fn wake(&self, ready: Vec<(u64, Waiter)>, outcome: Result<(), &WalError>) {
+        let mut deliveries = Vec::new();
+        for (lsn, waiter) in ready {
+            match waiter {
+                Waiter::Thread(thread) => thread.unpark(),
+                Waiter::Completion(completion) => deliveries.push((lsn, completion, outcome.err().cloned())),
+            }
+        }
+        if !deliveries.is_empty() {
+            self.deliveries.lock().append(&mut deliveries);
+        }
+    }
+
+    /// Calls the completions released so far, outside every lock. Only
+    /// the WAL thread, which never holds another lock here, calls those of
+    /// refused writes (`refusals`): they take the state lock, which any
+    /// other caller may hold. Returns whether refusals are left for it.
+    pub(super) fn deliver(&self, refusals: bool) -> bool {
+        let deliveries = {
+            let mut pending = self.deliveries.lock();
+            if pending.is_empty() {
+                return false;
+            }
+            if refusals {
+                std::mem::take(&mut *pending)
+            } else {
+                let (ok, refused) = std::mem::take(&mut *pending).into_iter().partition(|d| d.2.is_none());
+                *pending = refused;
+                ok
+            }
+        };
+        for (lsn, completion, failure) in deliveries {
+            completion.complete(lsn, failure.as_ref().map_or(Ok(()), Err));
+        }
+        !refusals && !self.deliveries.lock().is_empty()
+    }
+
+    /// Publishes `lsn` as durable and releases its waiters.
+    pub(super) fn publish(&self, lsn: u64) {
+        let mut progress = self.progress.lock();
+        progress.durable = progress.durable.max(lsn);
+        self.durable.store(progress.durable, Ordering::Release);
+        let ready = progress.take_ready(false);
+        drop(progress);
+        self.wake(ready, Ok(()));
+    }
+
+    /// Sets both LSNs to `lsn` after a reset (nobody is waiting: the
+    /// caller holds the state lock and has no write in flight).
+    pub(super) fn reset_progress(&self, lsn: u64) {
+        let mut progress = self.progress.lock();
+        progress.durable = lsn;
+        self.durable.store(lsn, Ordering::Release);
+        self.last_appended.store(lsn, Ordering::Release);
+        let ready = progress.take_ready(true);
+        drop(progress);
+        self.wake(ready, Err(&WalError::Reset));
+    }
+
+    /// Records the sticky failure and releases every waiter.
+    pub(super) fn fail(&self, error: WalError) {
+        let mut progress = self.progress.lock();
+        if progress.failure.is_none() {
+            progress.failure = Some(error);
+        }
+        self.failed.store(true, Ordering::Release);
+        let ready = progress.take_ready(true);
+        let failure = progress.failure.clone();
+        drop(progress);
+        if let Some(failure) = failure {
+            self.wake(ready, Err(&failure));
+        }
+    }
+
+    /// Clears the failure once the writer has resumed: appends continue
+    /// after the durable LSN, in a new epoch (set before the flag clears,
+    /// so whoever sees the WAL working sees the new epoch).
+    pub(super) fn recover(&self) {
+        let mut progress = self.progress.lock();
+        progress.failure = None;
+        self.last_appended.store(progress.durable, Ordering::Release);
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.failed.store(false, Ordering::Release);
+    }
+
+    pub(super) fn failure(&self) -> Option<WalError> {
+        if !self.failed.load(Ordering::Acquire) {
+            return None;
+        }
+        self.progress.lock().failure.clone()
+    }
+
+    pub(super) fn durable_lsn(&self) -> u64 {
+        self.durable.load(Ordering::Acquire)
+    }
+
+    pub(super) fn observe_commit(&self, took: Duration) {
+        let sample = took.as_nanos().min(u128::from(u64::MAX / 8)) as u64;
+        let average = self.commit_ns.load(Ordering::Relaxed);
+        self.commit_ns.store((average * 7 + sample) / 8, Ordering::Relaxed);
+    }
+
+    /// Shut down: nothing more becomes durable.
+    pub(super) fn mark_stopped(&self) {
+        let mut progress = self.progress.lock();
+        progress.stopped = true;
+        let ready = progress.take_ready(true);
+        drop(progress);
+        self.wake(ready, Err(&WalError::ShutDown));
+    }
+}
