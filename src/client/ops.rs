@@ -6,6 +6,8 @@ mod admin;
 mod counters;
 mod series;
 
+use super::{Client, Result};
+use crate::protocol::Op;
 use serde_json::{Map, Value};
 
 /// An inclusive range of day buckets, `YYYYMMDD` to `YYYYMMDD`, at most
@@ -86,5 +88,12 @@ impl Fields {
 
     fn into_map(self) -> Map<String, Value> {
         self.0
+    }
+}
+
+impl Client {
+    /// Sends an op whose reply is the string `"OK"`, and drops it.
+    fn acknowledged(&self, op: Op, fields: Fields) -> Result<()> {
+        self.typed::<String>(op, fields.into_map()).map(drop)
     }
 }

@@ -65,7 +65,7 @@ impl Client {
 
     /// `snapshot.create_all`: snapshots every series and truncates the WAL.
     pub fn snapshot_create_all(&self) -> Result<()> {
-        self.typed::<String>(Op::SnapshotCreateAll, Fields::new().into_map()).map(drop)
+        self.acknowledged(Op::SnapshotCreateAll, Fields::new())
     }
 
     /// `snapshot.list`: absolute paths of every snapshot, newest first.
@@ -136,7 +136,7 @@ impl Client {
             .with("mismatch_count", mismatch_count)
             .with("absolute_drift", absolute_drift)
             .with("max_abs_delta", max_abs_delta);
-        self.typed::<String>(Op::ReconciliationReport, fields.into_map()).map(drop)
+        self.acknowledged(Op::ReconciliationReport, fields)
     }
 
     /// `recovery.checkpoint`: replaces the checkpoint of `source` (at least

@@ -3,6 +3,7 @@
 use super::{Fields, Range};
 use crate::client::{BatchAdded, BatchDeleted, BatchReset, BatchSet, Client, KeyValue, Result, SeriesKeyValue};
 use crate::protocol::Op;
+use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 
 impl Client {
@@ -17,12 +18,7 @@ impl Client {
         value: u64,
         idempotency_key: Option<&str>,
     ) -> Result<u64> {
-        let fields = Fields::series(series)
-            .with("key", key)
-            .with_some("bucket", bucket)
-            .with("value", value)
-            .idempotency_key(idempotency_key);
-        self.typed(Op::Increment, fields.into_map())
+        self.change_counter(Op::Increment, series, key, bucket, value, idempotency_key)
     }
 
     /// `counter.decrement`: takes up to `value` from `key`'s `bucket`
@@ -35,12 +31,7 @@ impl Client {
         value: u64,
         idempotency_key: Option<&str>,
     ) -> Result<u64> {
-        let fields = Fields::series(series)
-            .with("key", key)
-            .with_some("bucket", bucket)
-            .with("value", value)
-            .idempotency_key(idempotency_key);
-        self.typed(Op::Decrement, fields.into_map())
+        self.change_counter(Op::Decrement, series, key, bucket, value, idempotency_key)
     }
 
     /// `counter.sum`: `key`'s all-time total, or its sum over `range`; 0
@@ -92,7 +83,7 @@ impl Client {
     /// `counter.reset`: removes all of `key`'s buckets (the key stays).
     pub fn reset(&self, series: &str, key: u64, idempotency_key: Option<&str>) -> Result<()> {
         let fields = Fields::series(series).with("key", key).idempotency_key(idempotency_key);
-        self.typed::<String>(Op::CounterReset, fields.into_map()).map(drop)
+        self.acknowledged(Op::CounterReset, fields)
     }
 
     /// `counter.batch_reset`: removes all buckets of each key.
@@ -109,8 +100,7 @@ impl Client {
         items: &[(u64, u64, u64)],
         idempotency_key: Option<&str>,
     ) -> Result<BatchAdded> {
-        let fields = Fields::series(series).items(items).idempotency_key(idempotency_key);
-        self.typed(Op::BatchAdd, fields.into_map())
+        self.write_items(Op::BatchAdd, series, items, idempotency_key)
     }
 
     /// `series.batch_set`: sets each `(key, bucket, value)` item's bucket
@@ -121,24 +111,57 @@ impl Client {
         items: &[(u64, u64, u64)],
         idempotency_key: Option<&str>,
     ) -> Result<BatchSet> {
-        let fields = Fields::series(series).items(items).idempotency_key(idempotency_key);
-        self.typed(Op::BatchSet, fields.into_map())
+        self.write_items(Op::BatchSet, series, items, idempotency_key)
     }
 
     /// `series.delete_before`: deletes every bucket `< before`, then
     /// compacts the series.
     pub fn delete_before(&self, series: &str, before: u64) -> Result<()> {
-        self.typed::<String>(Op::DeleteBefore, Fields::series(series).with("before", before).into_map()).map(drop)
+        self.acknowledged(Op::DeleteBefore, Fields::series(series).with("before", before))
     }
 
     /// `series.compact`: drops zero buckets and keys whose total is 0.
     pub fn compact_series(&self, series: &str) -> Result<()> {
-        self.typed::<String>(Op::SeriesCompact, Fields::series(series).into_map()).map(drop)
+        self.acknowledged(Op::SeriesCompact, Fields::series(series))
     }
 
     /// `system.compact`: compacts every series.
     pub fn compact_all(&self) -> Result<()> {
-        self.typed::<String>(Op::SystemCompact, Fields::new().into_map()).map(drop)
+        self.acknowledged(Op::SystemCompact, Fields::new())
+    }
+}
+
+impl Client {
+    /// `counter.increment` and `counter.decrement`: the same fields, and
+    /// both reply with the amount asked for.
+    fn change_counter(
+        &self,
+        op: Op,
+        series: &str,
+        key: u64,
+        bucket: Option<u64>,
+        value: u64,
+        idempotency_key: Option<&str>,
+    ) -> Result<u64> {
+        let fields = Fields::series(series)
+            .with("key", key)
+            .with_some("bucket", bucket)
+            .with("value", value)
+            .idempotency_key(idempotency_key);
+        self.typed(op, fields.into_map())
+    }
+
+    /// `series.batch_add` and `series.batch_set`: the same fields, each
+    /// with its own reply.
+    fn write_items<T: DeserializeOwned>(
+        &self,
+        op: Op,
+        series: &str,
+        items: &[(u64, u64, u64)],
+        idempotency_key: Option<&str>,
+    ) -> Result<T> {
+        let fields = Fields::series(series).items(items).idempotency_key(idempotency_key);
+        self.typed(op, fields.into_map())
     }
 }
 

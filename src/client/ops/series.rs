@@ -10,12 +10,12 @@ use std::collections::BTreeMap;
 impl Client {
     /// `tree.create`: creates an empty series (no error if it exists).
     pub fn create_series(&self, series: &str) -> Result<()> {
-        self.typed::<String>(Op::TreeCreate, Fields::series(series).into_map()).map(drop)
+        self.acknowledged(Op::TreeCreate, Fields::series(series))
     }
 
     /// `tree.drop`: removes a series; `not_found` when missing.
     pub fn drop_series(&self, series: &str) -> Result<()> {
-        self.typed::<String>(Op::TreeDrop, Fields::series(series).into_map()).map(drop)
+        self.acknowledged(Op::TreeDrop, Fields::series(series))
     }
 
     /// `tree.list`: the names of all series.
@@ -26,7 +26,7 @@ impl Client {
     /// `tree.reset`: empties every key of the series (the keys stay).
     pub fn reset_series(&self, series: &str, idempotency_key: Option<&str>) -> Result<()> {
         let fields = Fields::series(series).idempotency_key(idempotency_key);
-        self.typed::<String>(Op::TreeReset, fields.into_map()).map(drop)
+        self.acknowledged(Op::TreeReset, fields)
     }
 
     /// `tree.delete_range`: deletes the buckets inside `range` of every key.
