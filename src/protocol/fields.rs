@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 pub type FieldResult<T> = Result<T, CommandError>;
 
-fn type_error(name: &str, value: &Value<'_>, expected: &str) -> CommandError {
+pub fn type_error(name: &str, value: &Value<'_>, expected: &str) -> CommandError {
     CommandError::validation(format!("Field {name} must be {expected}, got {}", value.type_name()))
 }
 
@@ -41,11 +41,23 @@ pub fn opt_uint(obj: &Value<'_>, field: &str, name: &str) -> FieldResult<Option<
     obj.get(field).map(|v| uint_value(v, name)).transpose()
 }
 
-/// A required unsigned integer field (`Field <name> is required`).
+/// A required unsigned integer field (`Field <field> is required`).
 pub fn req_uint(obj: &Value<'_>, field: &str) -> FieldResult<u64> {
+    req_uint_named(obj, field, field)
+}
+
+/// A required unsigned integer field, called `name` in messages (for a
+/// field of a nested object, such as `range.from`).
+pub fn req_uint_named(obj: &Value<'_>, field: &str, name: &str) -> FieldResult<u64> {
+    opt_uint(obj, field, name)?.ok_or_else(|| required(name))
+}
+
+/// A required array field.
+pub fn req_array<'v, 'a>(obj: &'v Value<'a>, field: &str) -> FieldResult<&'v [Value<'a>]> {
     match obj.get(field) {
-        Some(v) => uint_value(v, field),
         None => Err(required(field)),
+        Some(Value::Array(list)) => Ok(list),
+        Some(other) => Err(type_error(field, other, "an array")),
     }
 }
 
@@ -190,14 +202,8 @@ pub fn opt_range(obj: &Value<'_>) -> FieldResult<Option<RawRange>> {
     if !matches!(value, Value::Object(_)) {
         return Err(type_error("range", value, "an object"));
     }
-    let from = match value.get("from") {
-        Some(v) => uint_value(v, "range.from")?,
-        None => return Err(required("range.from")),
-    };
-    let to = match value.get("to") {
-        Some(v) => uint_value(v, "range.to")?,
-        None => return Err(required("range.to")),
-    };
+    let from = req_uint_named(value, "from", "range.from")?;
+    let to = req_uint_named(value, "to", "range.to")?;
     if from > to {
         return Err(CommandError::validation("Bucket range start must be less than or equal to range end"));
     }
@@ -210,11 +216,7 @@ pub fn req_range(obj: &Value<'_>) -> FieldResult<RawRange> {
 
 /// `keys`: an array of unsigned integers.
 pub fn keys(obj: &Value<'_>) -> FieldResult<Vec<u64>> {
-    match obj.get("keys") {
-        None => Err(required("keys")),
-        Some(Value::Array(items)) => items.iter().map(|v| uint_value(v, "keys[]")).collect(),
-        Some(other) => Err(type_error("keys", other, "an array")),
-    }
+    req_array(obj, "keys")?.iter().map(|v| uint_value(v, "keys[]")).collect()
 }
 
 /// One `[key, bucket, value]` triple of a batch, the bucket a real day.
@@ -222,11 +224,7 @@ pub type Item = (u64, Bucket, u64);
 
 /// `items` of batch_add / batch_set / ingest.chunk (docs/protocol.md, series.batch_add).
 pub fn items(obj: &Value<'_>) -> FieldResult<Vec<Item>> {
-    let list = match obj.get("items") {
-        None => return Err(required("items")),
-        Some(Value::Array(list)) => list,
-        Some(other) => return Err(type_error("items", other, "an array")),
-    };
+    let list = req_array(obj, "items")?;
     let mut out = Vec::with_capacity(list.len());
     for item in list {
         let triple = match item {

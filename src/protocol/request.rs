@@ -305,12 +305,9 @@ fn parse_idempotency<'a>(obj: &Value<'a>, key: &Value<'a>) -> FieldResult<Idempo
     let fingerprint = fields::opt_str_or_int(obj, "fingerprint")?;
     let created_at_unix = match obj.get("idempotency_created_at_unix") {
         None => None,
-        Some(value @ Value::Int(n)) if *n >= 0 => Some(fields::uint_value(value, "idempotency_created_at_unix")?),
-        Some(Value::Int(_)) => {
-            return Err(CommandError::validation(
-                "Field idempotency_created_at_unix must be greater than or equal to 0",
-            ))
-        }
+        // uint_value rejects a negative time with the "greater than or
+        // equal to 0" message.
+        Some(value @ Value::Int(_)) => Some(fields::uint_value(value, "idempotency_created_at_unix")?),
         Some(_) => return Err(CommandError::validation("Field idempotency_created_at_unix must be an integer")),
     };
     Ok(IdempotencyFields { key, fingerprint, created_at_unix })
@@ -476,26 +473,17 @@ fn parse_command<'a>(op: Op, obj: &Value<'a>) -> FieldResult<Command<'a>> {
 }
 
 fn multi_sum_items<'a>(obj: &Value<'a>) -> FieldResult<Vec<(Cow<'a, str>, u64)>> {
-    let list = match obj.get("items") {
-        None => return Err(fields::required("items")),
-        Some(Value::Array(list)) => list,
-        Some(other) => {
-            return Err(CommandError::validation(format!("Field items must be an array, got {}", other.type_name())))
-        }
-    };
+    let list = fields::req_array(obj, "items")?;
     let mut out = Vec::with_capacity(list.len());
     for item in list {
         if !matches!(item, Value::Object(_)) {
-            return Err(CommandError::validation(format!("Field items[] must be an object, got {}", item.type_name())));
+            return Err(fields::type_error("items[]", item, "an object"));
         }
         let series = fields::opt_str(item, "series").ok_or_else(|| fields::required("items[].series"))?;
         if series.is_empty() {
             return Err(CommandError::validation("Field items[].series must not be empty"));
         }
-        let key = match item.get("key") {
-            Some(v) => fields::uint_value(v, "items[].key")?,
-            None => return Err(fields::required("items[].key")),
-        };
+        let key = fields::req_uint_named(item, "key", "items[].key")?;
         out.push((series, key));
     }
     Ok(out)
@@ -520,8 +508,7 @@ fn snapshot_file<'a>(obj: &Value<'a>) -> FieldResult<Cow<'a, str>> {
 fn prune_before(obj: &Value<'_>) -> FieldResult<UnixSeconds> {
     match obj.get("before") {
         None => Err(fields::required("before")),
-        Some(value @ Value::Int(n)) if *n >= 0 => fields::uint_value(value, "before"),
-        Some(Value::Int(_)) => Err(CommandError::validation("Field before must be greater than or equal to 0")),
+        Some(value @ Value::Int(_)) => fields::uint_value(value, "before"),
         Some(Value::Str(text)) => crate::util::time::parse_rfc3339(text)
             .map(|secs| secs.max(0) as u64)
             .ok_or_else(|| CommandError::validation("Field before must be an ISO8601 timestamp")),

@@ -77,3 +77,19 @@ fn unsigned_fields_take_the_whole_u64_range() {
     );
     assert_eq!(opt_int(&obj(r#"{"n":-9223372036854775808}"#), "n").unwrap(), Some(i64::MIN));
 }
+
+#[test]
+fn arrays_and_required_nested_integers() {
+    assert_eq!(message(keys(&obj("{}"))), "Field keys is required");
+    assert_eq!(message(keys(&obj(r#"{"keys":"1"}"#))), "Field keys must be an array, got String");
+    assert_eq!(message(keys(&obj(r#"{"keys":[1,-1]}"#))), "Field keys[] must be greater than or equal to 0");
+    assert_eq!(keys(&obj(r#"{"keys":[3,1,3]}"#)).unwrap(), [3, 1, 3]);
+    assert_eq!(message(items(&obj("{}"))), "Field items is required");
+    assert_eq!(message(items(&obj(r#"{"items":null}"#))), "Field items must be an array, got Nil");
+    assert_eq!(message(opt_range(&obj(r#"{"range":{"from":1}}"#))), "Field range.to is required");
+    assert_eq!(
+        message(opt_range(&obj(r#"{"range":{"from":1,"to":"2"}}"#))),
+        "Field range.to must be an integer, got String"
+    );
+    assert_eq!(message(req_uint(&obj("{}"), "key")), "Field key is required");
+}

@@ -62,3 +62,15 @@ fn snapshot_file_rules() {
     assert_eq!(f(r#""a/b.tree""#), "Field file must be a snapshot basename");
     assert_eq!(f(r#""a.json""#), "Field file must end with .tree");
 }
+
+#[test]
+fn multi_sum_item_messages() {
+    let multi = |items: &str| reject(&format!(r#"{{"v":2,"op":"counter.multi_sum","items":{items}}}"#)).1;
+    assert_eq!(reject(r#"{"v":2,"op":"counter.multi_sum"}"#).1, "Field items is required");
+    assert_eq!(multi("{}"), "Field items must be an array, got Hash(String, JSON::Any)");
+    assert_eq!(multi("[1]"), "Field items[] must be an object, got Int64");
+    assert_eq!(multi(r#"[{"key":1}]"#), "Field items[].series is required");
+    assert_eq!(multi(r#"[{"series":"","key":1}]"#), "Field items[].series must not be empty");
+    assert_eq!(multi(r#"[{"series":"s"}]"#), "Field items[].key is required");
+    assert_eq!(multi(r#"[{"series":"s","key":-1}]"#), "Field items[].key must be greater than or equal to 0");
+}
