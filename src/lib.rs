@@ -4,10 +4,35 @@
 //! `protocol` (lines into typed commands, replies out) -> `engine` (the
 //! single state behind one mutex) -> `store` (series, counters, buckets),
 //! with `wal` and `snapshot` for durability and `replication` for
-//! master -> slave. `protocol` and `store` depend on nothing else of ours.
-//! `client` is the Rust client library (used by `karma-cli`, the slave's
-//! poller, `reconcile-csv`, the tests and the benches); of the server's
-//! code it uses only `protocol`'s op table and error codes.
+//! master -> slave. `client` is the Rust client library (used by
+//! `karma-cli`, the slave's bootstrap and poller, `reconcile-csv`, the tests
+//! and the benches); of the server's code it uses only `protocol`.
+//!
+//! # Layers
+//!
+//! A module uses only modules on the layers below its own: none on its own
+//! layer, none above it. Within a top-level module, files do not use each
+//! other in a cycle (a parent file may use its own children, which may use
+//! what it defines). `tests/layers/` checks both against this list.
+//! Bottom to top:
+//!
+//! 1. `util`: the base: durable file writes, the JSON writer, the calendar
+//!    and the clock.
+//! 2. `config`, `logging`, `notify`, `signals`: the process: settings, log
+//!    lines, readiness notification, signals.
+//! 3. `store`: the data in memory: series, counters, day buckets.
+//! 4. `protocol`: the wire: request lines into typed commands, replies and
+//!    WAL entries out.
+//! 5. `client`: the Rust client library, which speaks only `protocol`.
+//! 6. `metrics`: the node's counters, gauges and histograms, per op.
+//! 7. `snapshot`, `wal`: durability: snapshot files and the write-ahead log.
+//! 8. `replication`: the slave's side: bootstrap from the master's
+//!    snapshots, and the poller that feeds the engine through the
+//!    `replication::poller::Replica` trait.
+//! 9. `engine`: the single state behind one mutex; runs every command.
+//! 10. `http`, `server`: the edges: HTTP probes, TCP sessions.
+//!
+//! The crate root (`run`, below) starts a node from all of them.
 
 pub mod client;
 pub mod config;
