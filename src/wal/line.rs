@@ -244,4 +244,4 @@ fn compact(value: &[u8]) -> Cow<'_, [u8]> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;
