@@ -27,6 +27,9 @@
 //!   waiter registers before its last look at the lock;
 //! - after `shutdown`, nothing more is written and waiters of non-durable
 //!   LSNs are released with an error.
+//!
+//! The bookkeeping behind these ([`super::progress`]) is model-checked over
+//! every interleaving of a small workload (`progress/tests.rs`).
 
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::FileExt;
@@ -39,7 +42,7 @@ use parking_lot::{Condvar, Mutex};
 use super::committer::{lead, Batching, Committer, ReleaseOnPanic};
 use super::file_writer::FileWriter;
 use super::files;
-use super::progress::{Completion, Progress, Waiter};
+use super::progress::{Completion, Deliveries, Progress, Waiter};
 use super::queue::Queue;
 use super::state::WalState;
 use super::tail::repair_tail;
@@ -119,8 +122,8 @@ impl Wal {
         let state = Arc::new(WalState {
             queue: Mutex::new(Queue::default()),
             queue_full: Condvar::new(),
-            progress: Mutex::new(Progress { durable: last_lsn, failure: None, stopped: false, waiters: Vec::new() }),
-            deliveries: Mutex::new(Vec::new()),
+            progress: Mutex::new(Progress::new(last_lsn)),
+            deliveries: Mutex::new(Deliveries::default()),
             commit_ns: AtomicU64::new(0),
             spinners: AtomicUsize::new(0),
             durable: AtomicU64::new(last_lsn),
@@ -200,17 +203,11 @@ impl Wal {
             }
             {
                 let mut progress = state.progress.lock();
-                if progress.durable >= lsn {
-                    return Ok(());
-                }
-                if let Some(failure) = &progress.failure {
-                    return Err(failure.clone());
-                }
-                if progress.stopped {
-                    return Err(WalError::ShutDown);
+                if let Some(outcome) = progress.outcome(lsn) {
+                    return outcome;
                 }
                 if !registered {
-                    progress.waiters.push((lsn, Waiter::Thread(std::thread::current())));
+                    progress.register(lsn, Waiter::Thread(std::thread::current()));
                     registered = true;
                 }
             }
@@ -269,20 +266,8 @@ impl Wal {
     /// another committer.
     pub fn when_durable(&self, lsn: u64, completion: Arc<dyn Completion>) {
         let state = &self.state;
-        let mut progress = state.progress.lock();
-        let known = if progress.durable >= lsn {
-            Some(Ok(()))
-        } else if let Some(failure) = &progress.failure {
-            Some(Err(failure.clone()))
-        } else if progress.stopped {
-            Some(Err(WalError::ShutDown))
-        } else if lsn > self.last_appended_lsn() {
-            Some(Err(WalError::NeverAppended { lsn, last_appended: None }))
-        } else {
-            progress.waiters.push((lsn, Waiter::Completion(completion.clone())));
-            None
-        };
-        drop(progress);
+        let waiter = Waiter::Completion(Arc::clone(&completion));
+        let known = state.progress.lock().wait(lsn, self.last_appended_lsn(), waiter);
         if let Some(outcome) = known {
             completion.complete(lsn, outcome.as_ref().map(|_| ()));
             return;

@@ -8,7 +8,7 @@ use super::line::encode_line;
 const KEEP_BUFFER_BYTES: usize = 1 << 20;
 
 /// Records appended but not yet committed, in LSN order.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct Queue {
     /// The records' WAL lines, back to back.
     lines: Vec<u8>,
@@ -17,6 +17,7 @@ pub(super) struct Queue {
     records: usize,
 }
 
+#[derive(Clone)]
 pub(super) enum Item {
     /// A record whose line ends at byte `end` of `lines`.
     Record { lsn: u64, end: usize },
@@ -65,6 +66,16 @@ impl Queue {
         }
         std::mem::swap(self, taker);
         true
+    }
+
+    /// The LSNs of the records queued, in order.
+    #[cfg(test)]
+    pub(super) fn lsns(&self) -> Vec<u64> {
+        let lsn = |item: &Item| match *item {
+            Item::Record { lsn, .. } => Some(lsn),
+            Item::Seal => None,
+        };
+        self.items.iter().filter_map(lsn).collect()
     }
 
     pub(super) fn clear(&mut self) {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 
-use super::progress::{Completion, Progress, Waiter};
+use super::progress::{Completion, Deliveries, Progress, Waiter};
 use super::queue::Queue;
 use super::WalError;
 use crate::metrics::Histogram;
@@ -19,14 +19,14 @@ pub(super) struct WalState {
     /// Signalled when the queue reaches `batch_size` records (ends a
     /// committer's `batch_wait` early).
     pub(super) queue_full: Condvar,
-    pub(super) progress: Mutex<Progress>,
+    pub(super) progress: Mutex<Progress<Waiter>>,
     /// Moving average of the time one commit (a queue take) takes, in ns.
     pub(super) commit_ns: AtomicU64,
     /// Followers spinning right now (see `Wal::spin`).
     pub(super) spinners: AtomicUsize,
     /// Completions released by the holder of the writer lock, to be called
     /// once it is released.
-    pub(super) deliveries: Mutex<Vec<Delivery>>,
+    pub(super) deliveries: Mutex<Deliveries<Arc<dyn Completion>>>,
     /// Mirror of `progress.durable` for lock-free reads.
     pub(super) durable: AtomicU64,
     pub(super) last_appended: AtomicU64,
@@ -47,10 +47,6 @@ pub(super) struct WalState {
     pub(super) injected: Mutex<Option<String>>,
 }
 
-/// A completion to call once the writer lock is released, with its outcome
-/// (`Some` error: never durable).
-type Delivery = (u64, Arc<dyn Completion>, Option<WalError>);
-
 impl WalState {
     /// Releases waiters taken from the list (outside the progress lock, by
     /// the holder of the writer lock): a thread is woken now (it looks at
@@ -60,15 +56,15 @@ impl WalState {
     /// so that no completion runs under the writer lock (a refused write's
     /// completion takes the state lock, which is taken before the writer's).
     fn wake(&self, ready: Vec<(u64, Waiter)>, outcome: Result<(), &WalError>) {
-        let mut deliveries = Vec::new();
+        let mut completions = Vec::new();
         for (lsn, waiter) in ready {
             match waiter {
                 Waiter::Thread(thread) => thread.unpark(),
-                Waiter::Completion(completion) => deliveries.push((lsn, completion, outcome.err().cloned())),
+                Waiter::Completion(completion) => completions.push((lsn, completion)),
             }
         }
-        if !deliveries.is_empty() {
-            self.deliveries.lock().append(&mut deliveries);
+        if !completions.is_empty() {
+            self.deliveries.lock().add(completions, outcome);
         }
     }
 
@@ -82,13 +78,7 @@ impl WalState {
             if pending.is_empty() {
                 return false;
             }
-            if refusals {
-                std::mem::take(&mut *pending)
-            } else {
-                let (ok, refused) = std::mem::take(&mut *pending).into_iter().partition(|d| d.2.is_none());
-                *pending = refused;
-                ok
-            }
+            pending.take(refusals)
         };
         for (lsn, completion, failure) in deliveries {
             completion.complete(lsn, failure.as_ref().map_or(Ok(()), Err));
@@ -99,9 +89,8 @@ impl WalState {
     /// Publishes `lsn` as durable and releases its waiters.
     pub(super) fn publish(&self, lsn: u64) {
         let mut progress = self.progress.lock();
-        progress.durable = progress.durable.max(lsn);
-        self.durable.store(progress.durable, Ordering::Release);
-        let ready = progress.take_ready(false);
+        let ready = progress.publish(lsn);
+        self.durable.store(progress.durable(), Ordering::Release);
         drop(progress);
         self.wake(ready, Ok(()));
     }
@@ -110,10 +99,9 @@ impl WalState {
     /// caller holds the state lock and has no write in flight).
     pub(super) fn reset_progress(&self, lsn: u64) {
         let mut progress = self.progress.lock();
-        progress.durable = lsn;
+        let ready = progress.reset(lsn);
         self.durable.store(lsn, Ordering::Release);
         self.last_appended.store(lsn, Ordering::Release);
-        let ready = progress.take_ready(true);
         drop(progress);
         self.wake(ready, Err(&WalError::Reset));
     }
@@ -121,16 +109,10 @@ impl WalState {
     /// Records the sticky failure and releases every waiter.
     pub(super) fn fail(&self, error: WalError) {
         let mut progress = self.progress.lock();
-        if progress.failure.is_none() {
-            progress.failure = Some(error);
-        }
+        let (ready, failure) = progress.fail(error);
         self.failed.store(true, Ordering::Release);
-        let ready = progress.take_ready(true);
-        let failure = progress.failure.clone();
         drop(progress);
-        if let Some(failure) = failure {
-            self.wake(ready, Err(&failure));
-        }
+        self.wake(ready, Err(&failure));
     }
 
     /// Clears the failure once the writer has resumed: appends continue
@@ -138,8 +120,8 @@ impl WalState {
     /// so whoever sees the WAL working sees the new epoch).
     pub(super) fn recover(&self) {
         let mut progress = self.progress.lock();
-        progress.failure = None;
-        self.last_appended.store(progress.durable, Ordering::Release);
+        progress.recover();
+        self.last_appended.store(progress.durable(), Ordering::Release);
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.failed.store(false, Ordering::Release);
     }
@@ -148,7 +130,7 @@ impl WalState {
         if !self.failed.load(Ordering::Acquire) {
             return None;
         }
-        self.progress.lock().failure.clone()
+        self.progress.lock().failure().cloned()
     }
 
     pub(super) fn durable_lsn(&self) -> u64 {
@@ -163,10 +145,7 @@ impl WalState {
 
     /// Shut down: nothing more becomes durable.
     pub(super) fn mark_stopped(&self) {
-        let mut progress = self.progress.lock();
-        progress.stopped = true;
-        let ready = progress.take_ready(true);
-        drop(progress);
+        let ready = self.progress.lock().stop();
         self.wake(ready, Err(&WalError::ShutDown));
     }
 }
