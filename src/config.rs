@@ -23,15 +23,16 @@
 //! empty directory is `directory must not be empty` (Karma 1.0 said
 //! `dump_dir`, an internal name).
 
+mod error;
 mod options;
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
 use std::ffi::OsString;
-use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
+pub use error::{BadValue, ConfigError, Problem, Rule};
 use options::{Raw, Source, OPTIONS};
 
 /// Whether this node accepts writes (`Master`) or follows a master
@@ -177,40 +178,6 @@ pub enum Invocation {
     Version(String),
 }
 
-/// A configuration error: what is wrong, and how the user wrote the
-/// setting at fault when there is one. Displayed as the one line `main`
-/// prints after `ERROR: `, always with a hint to `--help`.
-#[derive(Debug)]
-pub struct ConfigError {
-    /// What is wrong, e.g. `--port must be an integer` or `Invalid
-    /// configuration: port must be between 0 and 65535`.
-    pub reason: String,
-    /// The setting as given, e.g. `--port=abc` or `KARMA_PORT=abc`.
-    pub given: Option<String>,
-}
-
-impl ConfigError {
-    fn new(reason: impl Into<String>) -> ConfigError {
-        ConfigError { reason: reason.into(), given: None }
-    }
-
-    fn given(mut self, given: String) -> ConfigError {
-        self.given = Some(given);
-        self
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.given {
-            Some(given) => write!(f, "{} (got {given}; see karma --help)", self.reason),
-            None => write!(f, "{} (see karma --help)", self.reason),
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 impl Config {
     /// Reads `env` (name -> value lookup, so tests need no process
     /// environment), then `args` (without argv[0]), then validates.
@@ -233,12 +200,12 @@ impl Config {
         // Karma 1.0 takes everything after `-p` as the value, `=` included.
         parser.set_short_equals(false);
         loop {
-            let arg = parser.next().map_err(|e| ConfigError::new(e.to_string()))?;
+            let arg = parser.next().map_err(Problem::from)?;
             let opt = match arg {
                 None => break,
                 Some(lexopt::Arg::Value(value)) => {
                     let value = value.to_string_lossy();
-                    return Err(ConfigError::new(format!("unexpected argument {value:?}: karma takes only options")));
+                    return Err(Problem::UnexpectedArgument(value.into_owned()).into());
                 }
                 Some(lexopt::Arg::Short('h')) | Some(lexopt::Arg::Long("help")) => {
                     return Ok(Invocation::Help(options::usage(&from_env)));
@@ -259,14 +226,14 @@ impl Config {
                     let typed = option.unwrap_or_else(|| format!("--{}", opt.long));
                     options::missing_value(&typed)
                 }
-                other => ConfigError::new(other.to_string()),
+                other => Problem::from(other).into(),
             })?;
             given.insert(opt.long, opt.given(Source::Cli, &value));
             opt.apply(&mut raw, Source::Cli, value)?;
         }
 
-        let mut config = build(raw).map_err(|Invalid { option, reason }| {
-            let error = ConfigError::new(format!("Invalid configuration: {reason}"));
+        let mut config = build(raw).map_err(|Invalid { option, rule }| {
+            let error = ConfigError::from(Problem::Invalid(rule));
             match given.remove(option) {
                 Some(text) => error.given(text),
                 None => error,
@@ -282,7 +249,7 @@ impl Config {
         // rather than silently treating it as unset.
         for opt in OPTIONS {
             if std::env::var_os(opt.env).is_some_and(|v| v.to_str().is_none()) {
-                return Err(ConfigError::new(format!("Environment variable {} must be valid UTF-8", opt.env)));
+                return Err(Problem::NonUtf8Environment(opt.env).into());
             }
         }
         Config::parse(|name| std::env::var(name).ok(), std::env::args_os().skip(1).collect())
@@ -292,21 +259,19 @@ impl Config {
     /// Configuration), reporting the first failure in Karma 1.0's order as
     /// `Invalid configuration: ...`.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        build(Raw::from(self))
-            .map(|_| ())
-            .map_err(|Invalid { reason, .. }| ConfigError::new(format!("Invalid configuration: {reason}")))
+        build(Raw::from(self)).map(|_| ()).map_err(|Invalid { rule, .. }| Problem::Invalid(rule).into())
     }
 }
 
 /// A broken configuration rule: the option at fault (its long name) and
-/// Karma 1.0's reason.
+/// the rule it breaks.
 struct Invalid {
     option: &'static str,
-    reason: String,
+    rule: Rule,
 }
 
-fn invalid(option: &'static str, reason: impl Into<String>) -> Invalid {
-    Invalid { option, reason: reason.into() }
+fn invalid(option: &'static str, rule: Rule) -> Invalid {
+    Invalid { option, rule }
 }
 
 /// A setting's Karma 1.0 name (used in the messages) and its option's long name.
@@ -314,11 +279,10 @@ type Setting = (&'static str, &'static str);
 
 /// `value` as `T` if `value >= min` (`min` is 0 or 1, as the messages say).
 fn at_least<T: TryFrom<i64>>(value: i64, min: i64, (name, option): Setting) -> Result<T, Invalid> {
-    let relation = if min == 0 { "greater than or equal to 0" } else { "greater than 0" };
     if value < min {
-        return Err(invalid(option, format!("{name} must be {relation}")));
+        return Err(invalid(option, if min == 0 { Rule::Negative(name) } else { Rule::NotPositive(name) }));
     }
-    T::try_from(value).map_err(|_| invalid(option, format!("{name} is too large: {value}")))
+    T::try_from(value).map_err(|_| invalid(option, Rule::TooLarge { name, value }))
 }
 
 /// `value` as `T` if it lies in `low..=high`.
@@ -326,7 +290,7 @@ fn between<T: TryFrom<i64>>(value: i64, low: i64, high: i64, (name, option): Set
     T::try_from(value)
         .ok()
         .filter(|_| (low..=high).contains(&value))
-        .ok_or_else(|| invalid(option, format!("{name} must be between {low} and {high}")))
+        .ok_or_else(|| invalid(option, Rule::OutOfRange { name, low, high }))
 }
 
 /// `value` as `T`, pulled into `low..=high`; for settings that are not
@@ -339,16 +303,16 @@ fn clamped<T: TryFrom<i64>>(value: i64, low: i64, high: i64, setting: Setting) -
 /// directory is left as given; [`Config::parse`] makes it absolute.
 fn build(raw: Raw) -> Result<Config, Invalid> {
     if raw.bind.is_empty() {
-        return Err(invalid("bind", "host must not be empty"));
+        return Err(invalid("bind", Rule::Empty("host")));
     }
     let port = between(raw.port, 0, 65535, ("port", "port"))?;
     if raw.directory.is_empty() {
-        return Err(invalid("directory", "directory must not be empty"));
+        return Err(invalid("directory", Rule::Empty("directory")));
     }
     let role = match raw.role.as_str() {
         "master" => Role::Master,
         "slave" => Role::Slave,
-        _ => return Err(invalid("role", "role must be master or slave")),
+        _ => return Err(invalid("role", Rule::UnknownRole)),
     };
     let wal_segment_bytes = at_least(raw.wal_segment_bytes, 0, ("wal_segment_bytes", "wal-segment-bytes"))?;
     let wal_batch_size = at_least(raw.wal_batch_size, 1, ("wal_batch_size", "wal-batch-size"))?;
@@ -378,10 +342,10 @@ fn build(raw: Raw) -> Result<Config, Invalid> {
             Some(host) => {
                 let option = "replication-source-host";
                 if host.is_empty() {
-                    return Err(invalid(option, "replication_source_host must not be empty"));
+                    return Err(invalid(option, Rule::Empty("replication_source_host")));
                 }
                 if role != Role::Slave {
-                    return Err(invalid(option, "replication source requires slave role"));
+                    return Err(invalid(option, Rule::SourceNeedsSlave));
                 }
                 (
                     between(raw.replication_source_port, 1, 65535, source_port)?,
@@ -396,7 +360,7 @@ fn build(raw: Raw) -> Result<Config, Invalid> {
             ),
         };
     if raw.http_bind.as_deref() == Some("") {
-        return Err(invalid("http-bind", "http_bind must not be empty"));
+        return Err(invalid("http-bind", Rule::Empty("http_bind")));
     }
     let http_port = raw.http_port.map(|port| between(port, 0, 65535, ("http_port", "http-port"))).transpose()?;
 
@@ -441,12 +405,8 @@ fn absolute_dir(dir: &Path) -> Result<PathBuf, ConfigError> {
     let joined = if dir.is_absolute() {
         dir.to_path_buf()
     } else {
-        let cwd = std::env::current_dir().map_err(|e| {
-            ConfigError::new(format!(
-                "cannot make the data directory {} absolute: working directory unavailable: {e}",
-                dir.display()
-            ))
-        })?;
+        let cwd =
+            std::env::current_dir().map_err(|source| Problem::NoWorkingDirectory { dir: dir.to_path_buf(), source })?;
         cwd.join(dir)
     };
     Ok(normalize(&joined))

@@ -8,7 +8,7 @@
 
 use std::ffi::OsString;
 
-use super::{Config, ConfigError};
+use super::{BadValue, Config, ConfigError, Problem};
 
 /// Settings as read, before validation: integers are still signed (a
 /// negative `--wal-batch-size` must reach validation, not the parser) and
@@ -195,7 +195,7 @@ impl Opt {
                 *field(raw) = match value.to_str() {
                     Some("true") => true,
                     Some("false") => false,
-                    _ => return Err(self.error(source, &value, "must be true or false")),
+                    _ => return Err(self.error(source, &value, BadValue::NotABool)),
                 };
             }
             Slot::Optional(field) | Slot::Secret(field) => {
@@ -210,16 +210,16 @@ impl Opt {
     }
 
     fn int(&self, source: Source, value: &OsString) -> Result<i64, ConfigError> {
-        parse_int(value.to_str().unwrap_or("")).ok_or_else(|| self.error(source, value, "must be an integer"))
+        parse_int(value.to_str().unwrap_or("")).ok_or_else(|| self.error(source, value, BadValue::NotAnInteger))
     }
 
     /// The parse error for this option, worded for its source.
-    fn error(&self, source: Source, value: &OsString, what: &str) -> ConfigError {
+    fn error(&self, source: Source, value: &OsString, bad: BadValue) -> ConfigError {
         let reason = match source {
-            Source::Env => format!("Environment variable {} {what}", self.env),
-            Source::Cli => format!("--{} {what}", self.long),
+            Source::Env => Problem::BadEnvironmentValue { variable: self.env, value: bad },
+            Source::Cli => Problem::BadOptionValue { option: self.long, value: bad },
         };
-        ConfigError::new(reason).given(self.given(source, value))
+        ConfigError::from(reason).given(self.given(source, value))
     }
 
     /// How the user wrote this setting, for error messages: `--port=abc`
@@ -245,7 +245,7 @@ impl Opt {
     /// sent as, JSON strings. Environment values arrive as `String` already,
     /// so only a command-line value can fail here.
     fn utf8(&self, value: OsString) -> Result<String, ConfigError> {
-        value.into_string().map_err(|value| self.error(Source::Cli, &value, "must be valid UTF-8"))
+        value.into_string().map_err(|value| self.error(Source::Cli, &value, BadValue::NotUtf8))
     }
 
     /// The current value as the usage text shows it.
@@ -337,11 +337,11 @@ pub(super) fn usage(raw: &Raw) -> String {
 
 /// The error for an option that is not in the table.
 pub(super) fn unknown_option(option: &str) -> ConfigError {
-    ConfigError::new(format!("{option} is not a valid option"))
+    Problem::UnknownOption(option.to_string()).into()
 }
 
 /// The error for an option given last with no value; `option` is the
 /// option as typed (`--port` or `-p`).
 pub(super) fn missing_value(option: &str) -> ConfigError {
-    ConfigError::new(format!("{option} needs a value"))
+    Problem::MissingValue(option.to_string()).into()
 }

@@ -9,10 +9,14 @@ fn args(list: &[&str]) -> Vec<OsString> {
     list.iter().map(OsString::from).collect()
 }
 
-fn parse_with(env: &[(&str, &str)], list: &[&str]) -> Result<Invocation, String> {
+/// The parse result, an error as its reason's text (without the hint).
+fn parse_with(env: &[(&str, &str)], list: &[&str]) -> Result<Invocation, Reason> {
     let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    Config::parse(|name| env.get(name).cloned(), args(list)).map_err(|e| e.reason)
+    Config::parse(|name| env.get(name).cloned(), args(list)).map_err(|e| Reason(e.reason.to_string()))
 }
+
+#[derive(Debug)]
+struct Reason(String);
 
 fn config(env: &[(&str, &str)], list: &[&str]) -> Config {
     match parse_with(env, list) {
@@ -23,7 +27,7 @@ fn config(env: &[(&str, &str)], list: &[&str]) -> Config {
 
 fn error(env: &[(&str, &str)], list: &[&str]) -> String {
     match parse_with(env, list) {
-        Err(message) => message,
+        Err(Reason(message)) => message,
         other => panic!("expected an error, got {other:?}"),
     }
 }
@@ -451,13 +455,13 @@ fn validate_rechecks_a_built_config() {
     );
     c.wal_batch_size = 0;
     assert_eq!(
-        c.validate().map_err(|e| e.reason),
+        c.validate().map_err(|e| e.reason.to_string()),
         Err("Invalid configuration: wal_batch_size must be greater than 0".to_string())
     );
     let mut c = config(&[], &[]);
     c.replication_source_host = Some("m".to_string());
     assert_eq!(
-        c.validate().map_err(|e| e.reason),
+        c.validate().map_err(|e| e.reason.to_string()),
         Err("Invalid configuration: replication source requires slave role".to_string())
     );
     c.role = Role::Slave;
@@ -485,8 +489,8 @@ fn non_utf8_values() {
     assert_eq!(c.directory, cwd().join(PathBuf::from(bad())));
     for flag in ["--bind", "--auth-token", "--replication-source-host"] {
         let result = Config::parse(|_| None, vec![flag.into(), bad()]);
-        assert_eq!(result.map(|_| ()).map_err(|e| e.reason), Err(format!("{flag} must be valid UTF-8")));
+        assert_eq!(result.map(|_| ()).map_err(|e| e.reason.to_string()), Err(format!("{flag} must be valid UTF-8")));
     }
     let result = Config::parse(|_| None, vec!["--port".into(), bad()]);
-    assert_eq!(result.map(|_| ()).map_err(|e| e.reason), Err("--port must be an integer".to_string()));
+    assert_eq!(result.map(|_| ()).map_err(|e| e.reason.to_string()), Err("--port must be an integer".to_string()));
 }
