@@ -26,7 +26,6 @@ pub mod meta;
 pub mod names;
 pub mod series_codec;
 
-use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
@@ -40,10 +39,11 @@ pub use names::{check_requested_file, parse_snapshot_file_name, snapshot_file_na
 pub use series_codec::{decode_series, encode_series, encode_series_into, SeriesDecodeError};
 
 /// What can go wrong reading or writing snapshot files. Every variant names
-/// the file involved.
-#[derive(Debug)]
+/// the file involved and keeps the error it came from.
+#[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
     /// Reading, writing, renaming or removing `path` failed.
+    #[error("Cannot {action} {}: {source}", .path.display())]
     Io {
         /// What was being done, e.g. `read`, `write`.
         action: &'static str,
@@ -53,53 +53,48 @@ pub enum SnapshotError {
         source: io::Error,
     },
     /// A `.tree` file that does not decode.
+    #[error("Corrupt snapshot {}: {reason}", .path.display())]
     Corrupt {
         /// The `.tree` file.
         path: PathBuf,
         /// Why it does not decode.
+        #[source]
         reason: SeriesDecodeError,
     },
     /// A sidecar that exists but does not parse (or does not match its
     /// snapshot's hashed name).
+    #[error("Invalid snapshot metadata {}: {reason}", .path.display())]
     InvalidMeta {
         /// The sidecar.
         path: PathBuf,
-        /// The parser's message.
-        message: String,
+        /// Why it is refused.
+        #[source]
+        reason: MetaError,
     },
     /// A requested file name that is not a snapshot name.
+    #[error("Invalid dump file name \"{file}\"")]
     InvalidName {
         /// The name as given.
         file: String,
         /// Why it does not parse.
+        #[source]
         reason: NameError,
     },
 }
 
-impl fmt::Display for SnapshotError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SnapshotError::Io { action, path, source } => write!(f, "Cannot {action} {}: {source}", path.display()),
-            SnapshotError::Corrupt { path, reason } => {
-                write!(f, "Corrupt snapshot {}: {reason}", path.display())
-            }
-            SnapshotError::InvalidMeta { path, message } => {
-                write!(f, "Invalid snapshot metadata {}: {message}", path.display())
-            }
-            SnapshotError::InvalidName { file, .. } => {
-                write!(f, "Invalid dump file name \"{file}\"")
-            }
-        }
-    }
-}
-
-impl std::error::Error for SnapshotError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            SnapshotError::Io { source, .. } => Some(source),
-            SnapshotError::Corrupt { reason, .. } => Some(reason),
-            SnapshotError::InvalidName { reason, .. } => Some(reason),
-            SnapshotError::InvalidMeta { .. } => None,
-        }
-    }
+/// Why a sidecar, or the series a snapshot file name stands for, is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum MetaError {
+    /// The sidecar is not the JSON it should be (serde_json's message).
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// The file name does not parse.
+    #[error(transparent)]
+    Name(#[from] NameError),
+    /// The sidecar that would name a hashed file's series is unreadable.
+    #[error(transparent)]
+    Sidecar(Box<SnapshotError>),
+    /// A hashed file name whose sidecar does not name its series.
+    #[error("hashed name without a sidecar naming its series")]
+    UnnamedHash,
 }

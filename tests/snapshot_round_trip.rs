@@ -170,7 +170,7 @@ proptest! {
         numbers in any::<[u64; 4]>(),
     ) {
         let meta = SnapshotMeta { series, file: file.clone(), timestamp, last_lsn: numbers[0], bytes: numbers[1] };
-        prop_assert_eq!(SnapshotMeta::from_sidecar_json(&meta.to_sidecar_json()), Ok(meta));
+        prop_assert_eq!(SnapshotMeta::from_sidecar_json(&meta.to_sidecar_json()).ok(), Some(meta));
         let meta = IdempotencyMeta {
             file,
             timestamp,
@@ -179,7 +179,7 @@ proptest! {
             record_count: numbers[2],
             committed_stream_count: numbers[3],
         };
-        prop_assert_eq!(IdempotencyMeta::from_sidecar_json(&meta.to_sidecar_json()), Ok(meta));
+        prop_assert_eq!(IdempotencyMeta::from_sidecar_json(&meta.to_sidecar_json()).ok(), Some(meta));
     }
 }
 

@@ -27,7 +27,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::meta::{IdempotencyMeta, SnapshotMeta};
 use super::names::{self, parse_snapshot_file_name, sidecar_file_name, snapshot_file_name};
 use super::series_codec;
-use super::SnapshotError;
+use super::{MetaError, SnapshotError};
 use crate::store::Series;
 use crate::util::fs::{fsync_dir, write_atomic, write_atomic_with, Fsync};
 
@@ -112,8 +112,8 @@ fn sort_newest_first(files: &mut [SnapshotFile]) {
 /// Builds the `SnapshotFile` for `dir/file`, settling through its sidecar
 /// a hashed name's series, and whether a plain name with a `%` is an older
 /// version's escaped name (see `names`).
-fn snapshot_file_at(dir: &Path, file: &str, bytes: u64) -> Result<SnapshotFile, String> {
-    let parsed = parse_snapshot_file_name(file).map_err(|err| err.to_string())?;
+fn snapshot_file_at(dir: &Path, file: &str, bytes: u64) -> Result<SnapshotFile, MetaError> {
+    let parsed = parse_snapshot_file_name(file)?;
     let path = dir.join(file);
     let series = match (parsed.series, parsed.sidecar_decides) {
         (Some(series), false) => series,
@@ -126,12 +126,12 @@ fn snapshot_file_at(dir: &Path, file: &str, bytes: u64) -> Result<SnapshotFile, 
                 // A verbatim name stands on its own; the broken sidecar is
                 // reported where metadata is read.
                 Err(_) if spelled.is_some() => None,
-                Err(err) => return Err(err.to_string()),
+                Err(err) => return Err(MetaError::Sidecar(Box::new(err))),
             };
             match (named, spelled) {
                 (Some(named), _) => named,
                 (None, Some(verbatim)) => verbatim,
-                (None, None) => return Err("hashed name without a sidecar naming its series".to_string()),
+                (None, None) => return Err(MetaError::UnnamedHash),
             }
         }
     };
@@ -163,7 +163,7 @@ pub fn stat_snapshot(dir: &Path, file: &str) -> Result<Option<SnapshotFile>, Sna
     };
     snapshot_file_at(dir, file, bytes)
         .map(Some)
-        .map_err(|message| SnapshotError::InvalidMeta { path: path.with_file_name(sidecar_file_name(file)), message })
+        .map_err(|reason| SnapshotError::InvalidMeta { path: path.with_file_name(sidecar_file_name(file)), reason })
 }
 
 /// Reads a `.tree` sidecar; `Ok(None)` when it does not exist.
@@ -175,7 +175,7 @@ fn read_sidecar(path: &Path) -> Result<Option<SnapshotMeta>, SnapshotError> {
     };
     SnapshotMeta::from_sidecar_json(&bytes)
         .map(Some)
-        .map_err(|message| SnapshotError::InvalidMeta { path: path.to_path_buf(), message })
+        .map_err(|err| SnapshotError::InvalidMeta { path: path.to_path_buf(), reason: err.into() })
 }
 
 /// The metadata of `snapshot`: its sidecar, or, when that is missing,
@@ -355,7 +355,7 @@ pub fn read_idempotency_meta(
     match fs::read(&sidecar) {
         Ok(bytes) => IdempotencyMeta::from_sidecar_json(&bytes)
             .map(Some)
-            .map_err(|message| SnapshotError::InvalidMeta { path: sidecar, message }),
+            .map_err(|err| SnapshotError::InvalidMeta { path: sidecar, reason: err.into() }),
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
             let mtime = metadata
                 .modified()

@@ -57,8 +57,8 @@ impl SnapshotMeta {
     }
 
     /// Parses a sidecar. The error is serde_json's message.
-    pub fn from_sidecar_json(bytes: &[u8]) -> Result<SnapshotMeta, String> {
-        serde_json::from_slice(bytes).map_err(|err| err.to_string())
+    pub fn from_sidecar_json(bytes: &[u8]) -> Result<SnapshotMeta, serde_json::Error> {
+        serde_json::from_slice(bytes)
     }
 
     /// Appends the reply form used by `snapshot.info` / `snapshot.fetch*`:
@@ -117,8 +117,8 @@ impl IdempotencyMeta {
     }
 
     /// Parses a sidecar. The error is serde_json's message.
-    pub fn from_sidecar_json(bytes: &[u8]) -> Result<IdempotencyMeta, String> {
-        serde_json::from_slice(bytes).map_err(|err| err.to_string())
+    pub fn from_sidecar_json(bytes: &[u8]) -> Result<IdempotencyMeta, serde_json::Error> {
+        serde_json::from_slice(bytes)
     }
 
     /// Appends the reply form used by `snapshot.info` and
