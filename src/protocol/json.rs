@@ -36,7 +36,11 @@
 //!
 //! Error messages differ throughout (they are Karma 1.0's, see above).
 
+mod error;
+
 use std::borrow::Cow;
+
+pub use error::JsonError;
 
 /// Deepest nesting of arrays and objects a request may use.
 pub const MAX_DEPTH: usize = 512;
@@ -91,10 +95,9 @@ impl<'a> Value<'a> {
 }
 
 /// Parses exactly one JSON value, surrounded by optional whitespace.
-/// The error is a human-readable message with a 1-based column.
-pub fn parse(bytes: &[u8]) -> Result<Value<'_>, String> {
-    let text =
-        std::str::from_utf8(bytes).map_err(|e| format!("Invalid UTF-8 at line 1, column {}", e.valid_up_to() + 1))?;
+/// The error says what is wrong and where (a 1-based column).
+pub fn parse(bytes: &[u8]) -> Result<Value<'_>, JsonError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| JsonError::InvalidUtf8 { column: e.valid_up_to() + 1 })?;
     let mut parser = Parser { text, bytes: text.as_bytes(), pos: 0 };
     parser.skip_whitespace();
     let value = parser.value(0)?;
@@ -118,14 +121,15 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn unexpected(&self) -> String {
+    fn unexpected(&self) -> JsonError {
+        let column = self.pos + 1;
         match self.text[self.pos..].chars().next() {
-            None => format!("unexpected token '<EOF>' at line 1, column {}", self.pos + 1),
-            Some(c) => format!("Unexpected char '{}' at line 1, column {}", c, self.pos + 1),
+            None => JsonError::UnexpectedEnd { column },
+            Some(found) => JsonError::UnexpectedChar { found, column },
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Value<'a>, String> {
+    fn value(&mut self, depth: usize) -> Result<Value<'a>, JsonError> {
         match self.bytes.get(self.pos) {
             Some(b'{') => self.object(depth + 1),
             Some(b'[') => self.array(depth + 1),
@@ -138,7 +142,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn literal(&mut self, word: &str, value: Value<'a>) -> Result<Value<'a>, String> {
+    fn literal(&mut self, word: &str, value: Value<'a>) -> Result<Value<'a>, JsonError> {
         if self.bytes[self.pos..].starts_with(word.as_bytes()) {
             self.pos += word.len();
             Ok(value)
@@ -147,15 +151,15 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn nest_check(&self, depth: usize) -> Result<(), String> {
+    fn nest_check(&self, depth: usize) -> Result<(), JsonError> {
         if depth > MAX_DEPTH {
-            Err(format!("Nesting of {depth} is too deep"))
+            Err(JsonError::TooDeep { depth })
         } else {
             Ok(())
         }
     }
 
-    fn array(&mut self, depth: usize) -> Result<Value<'a>, String> {
+    fn array(&mut self, depth: usize) -> Result<Value<'a>, JsonError> {
         self.nest_check(depth)?;
         self.pos += 1;
         let mut items = Vec::new();
@@ -179,7 +183,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn object(&mut self, depth: usize) -> Result<Value<'a>, String> {
+    fn object(&mut self, depth: usize) -> Result<Value<'a>, JsonError> {
         self.nest_check(depth)?;
         self.pos += 1;
         let mut pairs = Vec::new();
@@ -214,7 +218,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn number(&mut self) -> Result<Value<'a>, String> {
+    fn number(&mut self) -> Result<Value<'a>, JsonError> {
         let start = self.pos;
         if self.bytes[self.pos] == b'-' {
             self.pos += 1;
@@ -251,7 +255,7 @@ impl<'a> Parser<'a> {
             // Karma 1.0 (Crystal's `String#to_f64`) and serde_json reject it.
             return match literal.parse::<f64>() {
                 Ok(float) if float.is_finite() => Ok(Value::Float(float)),
-                _ => Err(format!("Invalid Float64: {literal:?} at line 1, column {}", start + 1)),
+                _ => Err(JsonError::InvalidFloat { literal: literal.to_string(), column: start + 1 }),
             };
         }
         let negative = digits_start > start;
@@ -279,7 +283,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn string(&mut self) -> Result<Cow<'a, str>, String> {
+    fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
         self.pos += 1;
         let start = self.pos;
         // Fast path: no escapes, borrow straight from the line.
@@ -342,7 +346,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Reads the 4 hex digits after `\u` (and a low surrogate if needed).
-    fn unicode_escape(&mut self) -> Result<char, String> {
+    fn unicode_escape(&mut self) -> Result<char, JsonError> {
         let high = self.hex4()?;
         if !(0xD800..0xDC00).contains(&high) {
             return char::from_u32(high).ok_or_else(|| self.unexpected());
@@ -355,10 +359,10 @@ impl<'a> Parser<'a> {
                 return char::from_u32(code).ok_or_else(|| self.unexpected());
             }
         }
-        Err(format!("Invalid unicode escape at line 1, column {}", self.pos + 1))
+        Err(JsonError::InvalidUnicodeEscape { column: self.pos + 1 })
     }
 
-    fn hex4(&mut self) -> Result<u32, String> {
+    fn hex4(&mut self) -> Result<u32, JsonError> {
         let digits = self
             .bytes
             .get(self.pos..self.pos + 4)
@@ -369,23 +373,23 @@ impl<'a> Parser<'a> {
                 self.pos += 4;
                 Ok(value)
             }
-            None => Err(format!("Invalid unicode escape at line 1, column {}", self.pos + 1)),
+            None => Err(JsonError::InvalidUnicodeEscape { column: self.pos + 1 }),
         }
     }
 }
 
 /// Below `i64::MIN`: Karma 1.0's wording.
-fn invalid_int(literal: &str, start: usize) -> String {
-    format!("Invalid Int64: {literal:?} at line 1, column {}", start + 1)
+fn invalid_int(literal: &str, start: usize) -> JsonError {
+    JsonError::InvalidInt { literal: literal.to_string(), column: start + 1 }
 }
 
 /// More digits than `u64` holds (for a negative literal too, whose
 /// magnitude is read as a `u64` first).
-fn invalid_uint(literal: &str, start: usize) -> String {
+fn invalid_uint(literal: &str, start: usize) -> JsonError {
     if literal.starts_with('-') {
         return invalid_int(literal, start);
     }
-    format!("Invalid UInt64: {literal:?} at line 1, column {}", start + 1)
+    JsonError::InvalidUint { literal: literal.to_string(), column: start + 1 }
 }
 
 #[cfg(test)]

@@ -262,7 +262,7 @@ fn unsupported_protocol() -> Rejected {
 
 /// Parses one request line (without its terminator).
 pub fn parse_request(line: &[u8]) -> Result<Request<'_>, Rejected> {
-    let value = json::parse(line).map_err(|m| Rejected::early(ErrorCode::InvalidJson, m))?;
+    let value = json::parse(line).map_err(|e| Rejected::early(ErrorCode::InvalidJson, e.to_string()))?;
     parse_value(value)
 }
 
