@@ -16,6 +16,7 @@ mod burst;
 mod checkpoint;
 mod counters;
 mod degraded;
+mod error;
 mod failed_entries;
 pub mod idempotency;
 pub mod ingest;
@@ -34,6 +35,7 @@ mod system;
 mod verify;
 
 pub use burst::{Burst, Deferred};
+pub use error::{ReplicaError, RestoreError};
 pub use inspect::Deadline;
 pub use probe::Health;
 pub use restore::RestoreReport;
@@ -99,7 +101,11 @@ impl Engine {
 
     /// Restores the data directory (unless `--restore=false`) and opens the
     /// WAL for appending after the recovered LSN.
-    pub fn open(config: Arc<Config>, metrics: Arc<Metrics>, replication: ReplicationStats) -> Result<Engine, String> {
+    pub fn open(
+        config: Arc<Config>,
+        metrics: Arc<Metrics>,
+        replication: ReplicationStats,
+    ) -> Result<Engine, RestoreError> {
         let mut state = State::new(config.idempotency_max_records, config.idempotency_max_age_secs);
         state.recovery = recovery::RecoveryCheckpoints::load(&config.directory)?;
         failed_entries::load(&config.directory, &metrics)?;
@@ -116,7 +122,7 @@ impl Engine {
             );
             report.last_lsn
         } else {
-            crate::wal::recover_lsn(&config.directory).map_err(|e| e.to_string())?
+            crate::wal::recover_lsn(&config.directory)?
         };
         state.last_lsn = last_lsn;
         let wal = if config.wal {
@@ -127,7 +133,7 @@ impl Engine {
                 batch_size: config.wal_batch_size,
                 batch_wait: Duration::from_micros(config.wal_batch_wait_us),
             };
-            Some(Wal::open(options, last_lsn).map_err(|e| e.to_string())?)
+            Some(Wal::open(options, last_lsn)?)
         } else {
             None
         };
@@ -320,7 +326,7 @@ fn wal_refuses(failure: &str) -> CommandError {
 /// file follows the restored LSN. A file ahead of it means local data went
 /// missing; the slave continues from what it has (the master resends the
 /// rest, or a gap triggers a new bootstrap) and says so.
-fn align_replication_lsn(config: &Config, restored: u64) -> Result<(), String> {
+fn align_replication_lsn(config: &Config, restored: u64) -> Result<(), RestoreError> {
     let recorded = crate::replication::read_replication_lsn(&config.directory)?;
     if recorded > restored {
         log::warn!(

@@ -30,7 +30,8 @@
 //!    snapshots, and the poller that feeds the engine through the
 //!    `replication::poller::Replica` trait.
 //! 9. `engine`: the single state behind one mutex; runs every command.
-//! 10. `http`, `server`: the edges: HTTP probes, TCP sessions.
+//! 10. `http`, `server`, `startup`: the edges: HTTP probes, TCP sessions,
+//!     and the errors that stop a node from starting.
 //!
 //! The crate root (`run`, below) starts a node from all of them.
 
@@ -46,6 +47,7 @@ pub mod replication;
 pub mod server;
 pub mod signals;
 pub mod snapshot;
+pub mod startup;
 pub mod store;
 pub mod util;
 pub mod wal;
@@ -57,6 +59,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use startup::StartupError;
+
 /// The version reported in logs.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -67,20 +71,25 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// the data directory, so a port clash fails at once and leaves nothing
 /// behind; then lock the directory, bootstrap a slave, restore, and only
 /// then accept clients and log `server.start`.
-pub fn run(config: Config) -> Result<(), String> {
+pub fn run(config: Config) -> Result<(), StartupError> {
     logging::init(config.log);
     let config = Arc::new(config);
-    let signals = signals::Signals::install().map_err(|e| format!("Cannot install signal handlers: {e}"))?;
-    let server = server::Server::bind(&config.bind, config.port)
-        .map_err(|e| format!("Cannot listen on {}:{}: {e}", config.bind, config.port))?;
+    let signals = signals::Signals::install().map_err(StartupError::Signals)?;
+    let server = server::Server::bind(&config.bind, config.port).map_err(|source| StartupError::Listen {
+        host: config.bind.clone(),
+        port: config.port,
+        source,
+    })?;
     let node = Arc::new(http::Node::new(config.role));
     let mut http = match config.http_port {
         Some(port) => {
             let host = config.http_bind.as_deref().unwrap_or(&config.bind);
-            let listener = http::Listener::bind(host, port)
-                .map_err(|e| format!("Cannot listen for HTTP on {host}:{port}: {e}"))?;
-            let running =
-                listener.start(Arc::clone(&node)).map_err(|e| format!("Cannot start the HTTP listener: {e}"))?;
+            let listener = http::Listener::bind(host, port).map_err(|source| StartupError::ListenHttp {
+                host: host.to_string(),
+                port,
+                source,
+            })?;
+            let running = listener.start(Arc::clone(&node)).map_err(StartupError::StartHttp)?;
             log::info!(target: "http.start", "address={}", running.local_addr());
             Some(running)
         }
@@ -98,13 +107,13 @@ pub fn run(config: Config) -> Result<(), String> {
             // The master's snapshots replace whatever this slave held: an
             // older local log must not be replayed over them.
             wal::remove_all(&config.directory)
-                .map_err(|e| format!("Cannot clear the old WAL in {}: {e}", config.directory.display()))?;
+                .map_err(|source| StartupError::ClearWal { dir: config.directory.clone(), source })?;
             let _ = std::fs::remove_file(config.directory.join(replication::REPLICATION_LSN_FILE));
         }
     }
     let engine = Arc::new(Engine::open(Arc::clone(&config), Arc::new(Metrics::default()), replication)?);
     let address = server.local_addr();
-    let mut running = server.start(Arc::clone(&engine)).map_err(|e| format!("Cannot start the listener: {e}"))?;
+    let mut running = server.start(Arc::clone(&engine)).map_err(StartupError::StartListener)?;
     node.ready(Arc::clone(&engine));
     log::info!(
         target: "server.start",
@@ -119,7 +128,7 @@ pub fn run(config: Config) -> Result<(), String> {
     let mut poller = match source {
         Some(source) => Some(
             replication::poller::Poller::start(Arc::clone(&engine), source, &config)
-                .map_err(|e| format!("Cannot start the replication poller: {e}"))?,
+                .map_err(StartupError::StartPoller)?,
         ),
         None => None,
     };
@@ -177,23 +186,19 @@ fn hurry_on_second_stop(incoming: impl Iterator<Item = signals::Signal> + Send +
 /// Takes the data directory's lock file so a second process cannot open
 /// the same directory (Karma 1.0 did not detect it and both corrupted the
 /// WAL). The lock lasts as long as the returned file is open.
-fn lock_directory(dir: &std::path::Path) -> Result<std::fs::File, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("Cannot create data directory {}: {e}", dir.display()))?;
+fn lock_directory(dir: &std::path::Path) -> Result<std::fs::File, StartupError> {
+    std::fs::create_dir_all(dir).map_err(|source| StartupError::CreateDirectory { dir: dir.to_path_buf(), source })?;
     let path = dir.join("karma.lock");
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| format!("Cannot open lock file {}: {e}", path.display()))?;
+        .map_err(|source| StartupError::OpenLock { path: path.clone(), source })?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
-            "Data directory {} is in use by another karma process (lock file {})",
-            dir.display(),
-            path.display()
-        )),
-        Err(std::fs::TryLockError::Error(e)) => Err(format!("Cannot lock {}: {e}", path.display())),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StartupError::DirectoryInUse { dir: dir.to_path_buf(), path }),
+        Err(std::fs::TryLockError::Error(source)) => Err(StartupError::Lock { path, source }),
     }
 }
 

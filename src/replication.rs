@@ -16,7 +16,10 @@
 //! makes the slave bootstrap again by itself.
 
 pub mod bootstrap;
+mod error;
 pub mod poller;
+
+pub use error::ReplicationError;
 
 use crate::metrics::{Counter, Gauge};
 use parking_lot::Mutex;
@@ -48,20 +51,20 @@ pub struct ReplicationStats {
 pub const REPLICATION_LSN_FILE: &str = "karma.replication.lsn";
 
 /// Reads `karma.replication.lsn`: missing or empty = 0.
-pub fn read_replication_lsn(dir: &std::path::Path) -> Result<u64, String> {
+pub fn read_replication_lsn(dir: &std::path::Path) -> Result<u64, ReplicationError> {
     let path = dir.join(REPLICATION_LSN_FILE);
     match std::fs::read_to_string(&path) {
         Ok(text) if text.trim().is_empty() => Ok(0),
-        Ok(text) => text.trim().parse().map_err(|_| format!("Invalid replication LSN file {}", path.display())),
+        Ok(text) => text.trim().parse().map_err(|_| ReplicationError::InvalidLsnFile { path }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
-        Err(e) => Err(format!("Cannot read {}: {e}", path.display())),
+        Err(source) => Err(ReplicationError::ReadLsnFile { path, source }),
     }
 }
 
 /// Writes `karma.replication.lsn` atomically (fsynced when `fsync`).
-pub fn write_replication_lsn(dir: &std::path::Path, lsn: u64, fsync: bool) -> Result<(), String> {
+pub fn write_replication_lsn(dir: &std::path::Path, lsn: u64, fsync: bool) -> Result<(), ReplicationError> {
     crate::util::fs::write_atomic(dir, REPLICATION_LSN_FILE, format!("{lsn}\n").as_bytes(), fsync)
-        .map_err(|e| format!("Cannot write {}: {e}", dir.join(REPLICATION_LSN_FILE).display()))
+        .map_err(|source| ReplicationError::WriteLsnFile { path: dir.join(REPLICATION_LSN_FILE), source })
 }
 
 /// Unix time now, as stored in the `_unix` gauges.

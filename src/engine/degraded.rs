@@ -22,7 +22,7 @@
 use std::time::{Duration, Instant};
 
 use super::state::State;
-use super::{restore, wal_refuses, Engine};
+use super::{restore, wal_refuses, Engine, RestoreError};
 use crate::metrics::Metrics;
 use crate::protocol::{parse_request, CommandError};
 use crate::util::json_writer::{write_i64, write_u64};
@@ -170,16 +170,16 @@ impl Engine {
                 );
                 Ok(())
             }
-            Err(message) => {
-                log::error!(target: "wal.reload_failed", "{message}");
-                Err(CommandError::internal(format!("Cannot reload the durable state after a WAL failure: {message}")))
+            Err(error) => {
+                log::error!(target: "wal.reload_failed", "{error}");
+                Err(CommandError::internal(format!("Cannot reload the durable state after a WAL failure: {error}")))
             }
         }
     }
 
     /// The newest snapshots plus the WAL records up to `durable`, as a
     /// restart would load them (without repairing any file).
-    fn durable_state(&self, durable: u64) -> Result<State, String> {
+    fn durable_state(&self, durable: u64) -> Result<State, RestoreError> {
         let config = &self.config;
         // Replaying acknowledged writes again is not new traffic.
         let metrics = Metrics::default();
@@ -189,13 +189,10 @@ impl Engine {
             if record.lsn > durable {
                 return Ok(());
             }
-            let request = parse_request(record.entry.as_bytes()).map_err(|r| {
-                format!("Invalid WAL entry at {}:{}: {}", record.file.display(), record.line, r.error.message)
-            })?;
+            let request = parse_request(record.entry.as_bytes()).map_err(|r| restore::invalid_entry(&record, r))?;
             restore::apply_entry(&mut state, &metrics, record.lsn, record.entry, &request);
-            Ok(())
-        })
-        .map_err(|e| e.to_string())?;
+            Ok::<(), RestoreError>(())
+        })?;
         state.last_lsn = durable;
         Ok(state)
     }

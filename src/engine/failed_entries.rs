@@ -13,6 +13,7 @@
 //! has dealt with the skipped writes deletes it, with the node stopped, to
 //! clear the figures.
 
+use super::RestoreError;
 use crate::metrics::Metrics;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -28,14 +29,15 @@ struct Record {
 }
 
 /// Loads the recorded figures into `metrics`; a missing file means none.
-pub(super) fn load(dir: &Path, metrics: &Metrics) -> Result<(), String> {
+pub(super) fn load(dir: &Path, metrics: &Metrics) -> Result<(), RestoreError> {
     let path = dir.join(FAILED_ENTRIES_FILE);
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(format!("Cannot read {}: {e}", path.display())),
+        Err(source) => return Err(RestoreError::Read { path, source }),
     };
-    let record: Record = serde_json::from_slice(&bytes).map_err(|e| format!("Invalid {}: {e}", path.display()))?;
+    let record: Record =
+        serde_json::from_slice(&bytes).map_err(|source| RestoreError::FailedEntriesFile { path, source })?;
     let failed = &metrics.failed_entries;
     failed.count.add(record.count);
     failed.last_lsn.set(record.last_lsn);

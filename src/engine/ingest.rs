@@ -26,7 +26,7 @@ mod idempotency_file;
 #[cfg(test)]
 mod tests;
 
-pub use idempotency_file::{read_idempotency_json, write_idempotency_json};
+pub use idempotency_file::{read_idempotency_json, write_idempotency_json, DecodeError, IdempotencyFileError};
 
 use crate::protocol::fields::Item;
 use crate::protocol::validate::MAX_BATCH;

@@ -6,11 +6,11 @@
 
 use super::restore::{apply_entry, load_snapshots, skipped, Applied};
 use super::state::State;
-use super::Engine;
+use super::{Engine, ReplicaError};
 use crate::protocol::validate::{limit_or_default, REPLICATION_LIMIT};
 use crate::protocol::{parse_request, CommandError, ErrorCode};
 use crate::replication::bootstrap::{self, Source};
-use crate::replication::poller::Replica;
+use crate::replication::poller::{Replica, ReplicaFailure};
 use crate::replication::{write_replication_lsn, ReplicationStats};
 use crate::snapshot;
 use crate::util::json_writer::{write_bool, write_key, write_opt_str, write_str, write_u64};
@@ -192,26 +192,25 @@ impl Engine {
     /// Applies one pulled entry at the master's `lsn` and logs it locally
     /// under the same LSN. Entries already applied are ignored; a hole in
     /// the sequence is a `Replication gap` error.
-    pub fn apply_replicated(&self, lsn: u64, entry: &str) -> Result<(), String> {
-        let request = parse_request(entry.as_bytes())
-            .map_err(|r| format!("Cannot apply WAL entry {lsn}: {}", r.error.message))?;
+    pub fn apply_replicated(&self, lsn: u64, entry: &str) -> Result<(), ReplicaError> {
+        let request = parse_request(entry.as_bytes()).map_err(|r| ReplicaError::Unparsable { lsn, error: r.error })?;
         let mut state = self.state.lock();
-        self.wal_writable(&mut state, false).map_err(|e| e.message)?;
+        self.wal_writable(&mut state, false).map_err(ReplicaError::Refused)?;
         if lsn <= state.last_lsn {
             return Ok(());
         }
         if lsn != state.last_lsn + 1 {
-            return Err(format!("Replication gap: expected LSN {}, got {lsn}", state.last_lsn + 1));
+            return Err(ReplicaError::Gap { expected: state.last_lsn + 1, got: lsn });
         }
         if let Applied::Failed(error) = apply_entry(&mut state, &self.metrics, lsn, entry, &request) {
             skipped(&self.metrics, &self.config.directory, "replication", lsn, entry, &error);
         }
         state.last_lsn = lsn;
         if let Some(wal) = &self.wal {
-            if let Err(error) = wal.append(lsn, entry.as_bytes()) {
+            if let Err(source) = wal.append(lsn, entry.as_bytes()) {
                 // Applied in memory only: back to the durable state.
                 let _ = self.wal_writable(&mut state, false);
-                return Err(format!("Cannot log WAL entry {lsn}: {error}"));
+                return Err(ReplicaError::Log { lsn, source });
             }
         }
         Ok(())
@@ -219,19 +218,19 @@ impl Engine {
 
     /// After a page: wait until it is durable, then record the position in
     /// `karma.replication.lsn`.
-    pub fn replication_checkpoint(&self) -> Result<(), String> {
+    pub fn replication_checkpoint(&self) -> Result<(), ReplicaError> {
         let lsn = self.current_lsn();
         if let Some(wal) = &self.wal {
-            wal.wait_durable(lsn).map_err(|e| e.to_string())?;
+            wal.wait_durable(lsn)?;
         }
-        write_replication_lsn(&self.config.directory, lsn, self.config.wal_fsync)
+        Ok(write_replication_lsn(&self.config.directory, lsn, self.config.wal_fsync)?)
     }
 
     /// Bootstraps again from the master's snapshots after a gap: fetch them
     /// into a staging directory, then under the lock replace the local
     /// snapshots, the in-memory state and the local WAL. Returns the LSN
     /// polling resumes after.
-    pub fn rebootstrap(&self, source: &Source) -> Result<u64, String> {
+    pub fn rebootstrap(&self, source: &Source) -> Result<u64, ReplicaError> {
         let _no_snapshot_meanwhile = self.snapshot_lock.lock();
         let dir = &self.config.directory;
         let staging = dir.join(".bootstrap");
@@ -241,17 +240,17 @@ impl Engine {
         load_snapshots(&staging, &mut fresh, &self.metrics)?;
         fresh.last_lsn = lsn;
         let mut state = self.state.lock();
-        for old in snapshot::list_snapshots(dir).map_err(|e| e.to_string())? {
-            snapshot::remove_series_snapshots(dir, &old.series).map_err(|e| e.to_string())?;
+        for old in snapshot::list_snapshots(dir)? {
+            snapshot::remove_series_snapshots(dir, &old.series)?;
         }
-        for entry in std::fs::read_dir(&staging).map_err(|e| e.to_string())? {
-            let entry = entry.map_err(|e| e.to_string())?;
-            std::fs::rename(entry.path(), dir.join(entry.file_name())).map_err(|e| e.to_string())?;
+        for entry in std::fs::read_dir(&staging)? {
+            let entry = entry?;
+            std::fs::rename(entry.path(), dir.join(entry.file_name()))?;
         }
-        crate::util::fs::fsync_dir(dir).map_err(|e| e.to_string())?;
+        crate::util::fs::fsync_dir(dir)?;
         let _ = std::fs::remove_dir_all(&staging);
         if let Some(wal) = &self.wal {
-            wal.reset(lsn).map_err(|e| e.to_string())?;
+            wal.reset(lsn)?;
         }
         write_replication_lsn(dir, lsn, self.config.wal_fsync)?;
         // Recovery checkpoints are this node's own, not replicated.
@@ -266,16 +265,16 @@ impl Replica for Engine {
         Engine::current_lsn(self)
     }
 
-    fn apply_replicated(&self, lsn: u64, entry: &str) -> Result<(), String> {
-        Engine::apply_replicated(self, lsn, entry)
+    fn apply_replicated(&self, lsn: u64, entry: &str) -> Result<(), ReplicaFailure> {
+        Ok(Engine::apply_replicated(self, lsn, entry)?)
     }
 
-    fn replication_checkpoint(&self) -> Result<(), String> {
-        Engine::replication_checkpoint(self)
+    fn replication_checkpoint(&self) -> Result<(), ReplicaFailure> {
+        Ok(Engine::replication_checkpoint(self)?)
     }
 
-    fn rebootstrap(&self, source: &Source) -> Result<u64, String> {
-        Engine::rebootstrap(self, source)
+    fn rebootstrap(&self, source: &Source) -> Result<u64, ReplicaFailure> {
+        Ok(Engine::rebootstrap(self, source)?)
     }
 
     fn replication_stats(&self) -> &ReplicationStats {

@@ -15,6 +15,7 @@
 //! Sources are kept in a `BTreeMap`, whose `String` order is byte order:
 //! exactly the order the file and `recovery.status` list them in.
 
+use super::RestoreError;
 use crate::util::json_writer::{write_i64, write_opt_str, write_str, write_u64};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -57,12 +58,12 @@ impl RecoveryCheckpoints {
     /// Reads `dir/recovery.json`. A missing file means no checkpoints; an
     /// existing one is logged as `recovery.load` (`path=… checkpoints=N`).
     /// Unreadable or unparsable files are an error naming the file.
-    pub fn load(dir: &Path) -> Result<RecoveryCheckpoints, String> {
+    pub fn load(dir: &Path) -> Result<RecoveryCheckpoints, RestoreError> {
         let path = std::path::absolute(dir.join(RECOVERY_FILE)).unwrap_or_else(|_| dir.join(RECOVERY_FILE));
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(RecoveryCheckpoints::new()),
-            Err(e) => return Err(format!("Cannot read {}: {e}", path.display())),
+            Err(source) => return Err(RestoreError::Read { path, source }),
         };
         let checkpoints = RecoveryCheckpoints::from_file_bytes(&bytes, &path)?;
         log::info!(target: "recovery.load", "path={} checkpoints={}", path.display(), checkpoints.count());
@@ -71,9 +72,9 @@ impl RecoveryCheckpoints {
 
     /// Parses the contents of a recovery file; `path` is for the message.
     /// A source listed twice keeps its last checkpoint.
-    pub fn from_file_bytes(bytes: &[u8], path: &Path) -> Result<RecoveryCheckpoints, String> {
-        let file: RecoveryFile =
-            serde_json::from_slice(bytes).map_err(|e| format!("Cannot parse {}: {e}", path.display()))?;
+    pub fn from_file_bytes(bytes: &[u8], path: &Path) -> Result<RecoveryCheckpoints, RestoreError> {
+        let file: RecoveryFile = serde_json::from_slice(bytes)
+            .map_err(|source| RestoreError::RecoveryFile { path: path.to_path_buf(), source })?;
         let by_source = file.checkpoints.into_iter().map(|c| (c.source.clone(), c)).collect();
         Ok(RecoveryCheckpoints { by_source })
     }

@@ -26,10 +26,11 @@
 use super::apply::apply_command;
 use super::keyed_write;
 use super::state::{Covered, State};
+use super::RestoreError;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::protocol::fingerprint::Fingerprint;
-use crate::protocol::{parse_request, Command, CommandError, Request};
+use crate::protocol::{parse_request, Command, CommandError, Rejected, Request};
 use crate::snapshot;
 use std::collections::HashMap;
 
@@ -48,18 +49,22 @@ pub struct RestoreReport {
 
 /// Loads the newest snapshot of every series in `dir` into `state` and
 /// records what they cover; returns how many were loaded.
-pub(super) fn load_snapshots(dir: &std::path::Path, state: &mut State, metrics: &Metrics) -> Result<usize, String> {
-    let files =
-        snapshot::list_snapshots(dir).map_err(|e| format!("Cannot list snapshots in {}: {e}", dir.display()))?;
+pub(super) fn load_snapshots(
+    dir: &std::path::Path,
+    state: &mut State,
+    metrics: &Metrics,
+) -> Result<usize, RestoreError> {
+    let files = snapshot::list_snapshots(dir)
+        .map_err(|source| RestoreError::ListSnapshots { dir: dir.to_path_buf(), source })?;
     let mut covered = Covered { per_series: HashMap::new(), global: 0 };
     let latest = snapshot::latest_per_series(&files);
     for file in latest.iter().rev() {
-        let meta = snapshot::load_meta(file).map_err(|e| e.to_string())?;
-        let series = snapshot::read_snapshot(&file.path).map_err(|e| e.to_string())?;
+        let meta = snapshot::load_meta(file)?;
+        let series = snapshot::read_snapshot(&file.path)?;
         state.store.insert(&meta.series, series);
         covered.per_series.insert(meta.series.clone(), meta.last_lsn);
     }
-    if let Some(meta) = snapshot::read_idempotency_meta(dir, (0, 0)).map_err(|e| e.to_string())? {
+    if let Some(meta) = snapshot::read_idempotency_meta(dir, (0, 0))? {
         covered.global = meta.last_lsn;
     }
     load_idempotency(dir, state, metrics)?;
@@ -69,15 +74,18 @@ pub(super) fn load_snapshots(dir: &std::path::Path, state: &mut State, metrics: 
 
 /// Restores `state` from the data directory. `repair` allows cutting a torn
 /// WAL tail (startup); `snapshot.verify` passes false and never writes.
-pub fn restore(config: &Config, metrics: &Metrics, state: &mut State, repair: bool) -> Result<RestoreReport, String> {
+pub fn restore(
+    config: &Config,
+    metrics: &Metrics,
+    state: &mut State,
+    repair: bool,
+) -> Result<RestoreReport, RestoreError> {
     let snapshots_loaded = load_snapshots(&config.directory, state, metrics)?;
     let mut report = RestoreReport { snapshots_loaded, ..RestoreReport::default() };
     let highest_snapshot = state.covered.highest();
     if config.wal {
         let visit = |record: crate::wal::WalRecord<'_>| {
-            let request = parse_request(record.entry.as_bytes()).map_err(|r| {
-                format!("Invalid WAL entry at {}:{}: {}", record.file.display(), record.line, r.error.message)
-            })?;
+            let request = parse_request(record.entry.as_bytes()).map_err(|r| invalid_entry(&record, r))?;
             match apply_entry(state, metrics, record.lsn, record.entry, &request) {
                 Applied::Yes => report.wal_entries_applied += 1,
                 Applied::Covered => report.wal_entries_skipped += 1,
@@ -89,18 +97,17 @@ pub fn restore(config: &Config, metrics: &Metrics, state: &mut State, repair: bo
                     }
                 }
             }
-            Ok(())
+            Ok::<(), RestoreError>(())
         };
         let summary = if repair {
             crate::wal::for_each_record(&config.directory, visit)
         } else {
             crate::wal::scan_records(&config.directory, visit)
-        }
-        .map_err(|e| e.to_string())?;
+        }?;
         report.wal_first_lsn = summary.first_lsn;
         report.wal_last_lsn = summary.last_lsn;
     }
-    let wal_lsn = if repair { crate::wal::recover_lsn(&config.directory).map_err(|e| e.to_string())? } else { 0 };
+    let wal_lsn = if repair { crate::wal::recover_lsn(&config.directory)? } else { 0 };
     // A master never hands out an LSN twice, so it continues after the
     // highest LSN it has seen anywhere. A slave continues after what it
     // holds everywhere: entries between its snapshots' LSNs are fetched
@@ -114,22 +121,27 @@ pub fn restore(config: &Config, metrics: &Metrics, state: &mut State, repair: bo
 }
 
 /// Loads `karma.idempotency.json` (records and ingest streams) if present.
-fn load_idempotency(dir: &std::path::Path, state: &mut State, metrics: &Metrics) -> Result<(), String> {
+fn load_idempotency(dir: &std::path::Path, state: &mut State, metrics: &Metrics) -> Result<(), RestoreError> {
     let path = dir.join(snapshot::IDEMPOTENCY_FILE);
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(format!("Cannot read {}: {e}", path.display())),
+        Err(source) => return Err(RestoreError::Read { path, source }),
     };
     let (max_records, max_age) = state.idempotency.limits();
-    let decode = |bytes: &[u8]| snapshot::decode_series(bytes).map_err(|e| e.to_string());
+    let decode = |bytes: &[u8]| snapshot::decode_series(bytes).map_err(Into::into);
     let (records, ingest, pruned) =
         super::ingest::read_idempotency_json(&bytes, max_records, max_age, crate::util::time::unix_now(), &decode)
-            .map_err(|e| format!("{e} ({})", path.display()))?;
+            .map_err(|source| RestoreError::IdempotencyFile { path, source })?;
     metrics.idempotency_pruned.add(pruned);
     state.idempotency = records;
     state.ingest = ingest;
     Ok(())
+}
+
+/// A WAL line whose entry does not parse as a request.
+pub(super) fn invalid_entry(record: &crate::wal::WalRecord<'_>, rejected: Rejected) -> RestoreError {
+    RestoreError::InvalidWalEntry { file: record.file.to_path_buf(), line: record.line, error: rejected.error }
 }
 
 /// What became of one logged entry applied by replay or replication.

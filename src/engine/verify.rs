@@ -138,7 +138,6 @@ impl Engine {
         let dir = &self.config.directory;
         let snapshot_lsn = findings.restore_snapshot_lsn;
         let mut expected: Option<u64> = None;
-        let mut failure: Option<CommandError> = None;
         let scan = crate::wal::scan_records(dir, |record| {
             let at = format!("{}:{}", record.file.display(), record.line);
             let in_sequence = match expected {
@@ -150,8 +149,7 @@ impl Engine {
             if !in_sequence {
                 let wanted = expected.unwrap_or(snapshot_lsn + 1);
                 let message = format!("WAL LSN gap at {at}: expected {wanted}, got {}", record.lsn);
-                failure = Some(invalid(message.clone()));
-                return Err(message);
+                return Err(ScanStop::Gap(invalid(message)));
             }
             expected = Some(record.lsn + 1);
             findings.wal_entries += 1;
@@ -161,8 +159,10 @@ impl Engine {
             findings.wal_last = record.lsn;
             Ok(())
         });
-        if let Err(error) = scan {
-            return Err(failure.unwrap_or_else(|| invalid(format!("Invalid WAL JSON at {error}"))));
+        match scan {
+            Ok(_) => {}
+            Err(ScanStop::Gap(gap)) => return Err(gap),
+            Err(ScanStop::Wal(error)) => return Err(invalid(format!("Invalid WAL JSON at {error}"))),
         }
         let Some(file_lsn) = crate::wal::read_lsn_file(dir).map_err(|e| invalid(e.to_string()))? else {
             return Ok(());
@@ -178,5 +178,19 @@ impl Engine {
             let highest = snapshot_lsn.max(findings.wal_last);
             Err(invalid(format!("WAL LSN file {file_lsn} is ahead of snapshot/WAL LSN {highest}")))
         }
+    }
+}
+
+/// Why the WAL scan of `check_wal` stopped early.
+enum ScanStop {
+    /// A hole in the LSN sequence: the finding itself.
+    Gap(CommandError),
+    /// The WAL could not be read.
+    Wal(crate::wal::WalError),
+}
+
+impl From<crate::wal::WalError> for ScanStop {
+    fn from(error: crate::wal::WalError) -> ScanStop {
+        ScanStop::Wal(error)
     }
 }

@@ -13,8 +13,9 @@
 //! `engine::log_shipping`), so replication depends on nothing above it.
 
 use super::bootstrap::{envelope, Source};
-use super::{now_unix, ReplicationStats};
+use super::{now_unix, ReplicationError, ReplicationStats};
 use crate::config::Config;
+use crate::protocol::ErrorCode;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,9 +46,24 @@ struct PageEntry<'a> {
 enum Polled {
     /// Entries applied; `more` when the page was full (poll again now).
     Applied { more: bool },
-    /// The master no longer has the WAL we need: bootstrap again.
-    Gap(String),
+    /// The master no longer has the WAL we need (its error envelope said
+    /// `replication_gap`): bootstrap again.
+    Gap(ReplicationError),
 }
+
+/// Why a poll failed: the master, or applying what it sent.
+#[derive(Debug, thiserror::Error)]
+enum PollError {
+    #[error(transparent)]
+    Master(#[from] ReplicationError),
+    #[error(transparent)]
+    Replica(ReplicaFailure),
+}
+
+/// What went wrong in the node the poller feeds, kept whole with its
+/// sources (the node's own error type lives above this module); the poller
+/// only logs it and records it in `last_poll_error`.
+pub type ReplicaFailure = Box<dyn std::error::Error + Send + Sync>;
 
 /// What the poller needs from the node it feeds.
 pub trait Replica: Send + Sync {
@@ -55,12 +71,12 @@ pub trait Replica: Send + Sync {
     fn current_lsn(&self) -> u64;
     /// Applies one pulled entry at the master's `lsn` and logs it locally
     /// under the same LSN; an entry already applied is ignored.
-    fn apply_replicated(&self, lsn: u64, entry: &str) -> Result<(), String>;
+    fn apply_replicated(&self, lsn: u64, entry: &str) -> Result<(), ReplicaFailure>;
     /// After a page: waits until it is durable, then records the position.
-    fn replication_checkpoint(&self) -> Result<(), String>;
+    fn replication_checkpoint(&self) -> Result<(), ReplicaFailure>;
     /// Bootstraps again from the master's snapshots after a gap; returns
     /// the LSN polling resumes after.
-    fn rebootstrap(&self, source: &Source) -> Result<u64, String>;
+    fn rebootstrap(&self, source: &Source) -> Result<u64, ReplicaFailure>;
     fn replication_stats(&self) -> &ReplicationStats;
 }
 
@@ -124,26 +140,27 @@ fn run(replica: &dyn Replica, source: &Source, pace: Pace, stopping: &AtomicBool
                 }
                 interval
             }
-            Ok(Polled::Gap(message)) => {
-                log::warn!(target: "replication.rebootstrap", "{message}");
+            Ok(Polled::Gap(gap)) => {
+                log::warn!(target: "replication.rebootstrap", "{gap}");
                 match replica.rebootstrap(source) {
                     Ok(lsn) => {
                         log::info!(target: "replication.rebootstrap_complete", "last_lsn={lsn}");
                         backoff = interval;
                         continue;
                     }
-                    Err(message) => {
-                        log::error!(target: "replication.rebootstrap_failed", "{message}");
+                    Err(error) => {
+                        log::error!(target: "replication.rebootstrap_failed", "{error}");
                         backoff = (backoff * 2).min(MAX_BACKOFF);
                         backoff
                     }
                 }
             }
-            Err(message) => {
+            Err(error) => {
+                let message = error.to_string();
                 stats.poll_errors.inc();
                 stats.last_poll_error_unix.set(now_unix());
-                *stats.last_poll_error.lock() = Some(message.clone());
                 log::error!(target: "replication.poll_failed", "{message}");
+                *stats.last_poll_error.lock() = Some(message);
                 backoff = (backoff * 2).min(MAX_BACKOFF);
                 backoff
             }
@@ -163,7 +180,12 @@ fn sleep_unless_stopping(duration: Duration, stopping: &AtomicBool) {
     }
 }
 
-fn poll_once(replica: &dyn Replica, source: &Source, limit: usize, stats: &ReplicationStats) -> Result<Polled, String> {
+fn poll_once(
+    replica: &dyn Replica,
+    source: &Source,
+    limit: usize,
+    stats: &ReplicationStats,
+) -> Result<Polled, PollError> {
     stats.poll_attempts.inc();
     stats.last_poll_attempt_unix.set(now_unix());
     let after = replica.current_lsn();
@@ -171,20 +193,20 @@ fn poll_once(replica: &dyn Replica, source: &Source, limit: usize, stats: &Repli
         source.request(&format!(r#"{{"v":2,"op":"replication.entries","after_lsn":{after},"limit":{limit}}}"#))?;
     let envelope = match envelope(&reply, "replication") {
         Ok(envelope) => envelope,
-        Err(message) if reply.contains(r#""error_code":"replication_gap""#) => return Ok(Polled::Gap(message)),
-        Err(message) => return Err(message),
+        Err(gap) if gap.master_code() == Some(ErrorCode::ReplicationGap) => return Ok(Polled::Gap(gap)),
+        Err(error) => return Err(error.into()),
     };
     let page: Page<'_> = serde_json::from_str(envelope.response.get())
-        .map_err(|e| format!("Invalid replication page from master: {e}"))?;
+        .map_err(|source| ReplicationError::InvalidResponse { what: "replication page", source })?;
     let source_lsn = page.source_lsn.unwrap_or(page.next_lsn);
     stats.source_lsn.set(stats.source_lsn.get().max(source_lsn));
     for entry in &page.entries {
-        replica.apply_replicated(entry.lsn, entry.entry.get())?;
+        replica.apply_replicated(entry.lsn, entry.entry.get()).map_err(PollError::Replica)?;
         stats.entries_applied.inc();
     }
     if !page.entries.is_empty() {
         stats.last_received_unix.set(now_unix());
-        replica.replication_checkpoint()?;
+        replica.replication_checkpoint().map_err(PollError::Replica)?;
     }
     stats.poll_successes.inc();
     stats.last_poll_success_unix.set(now_unix());

@@ -31,9 +31,6 @@ pub enum WalError {
     /// `karma.wal.lsn` holds something other than a number.
     #[error("Invalid WAL LSN file {}", .0.display())]
     InvalidLsnFile(PathBuf),
-    /// A replay's visitor refused a record; its message, as it is.
-    #[error("{0}")]
-    Visit(String),
     /// Someone waited for an LSN beyond the last one appended.
     #[error("WAL LSN {lsn} was never appended{}", LastAppended(*.last_appended))]
     NeverAppended { lsn: u64, last_appended: Option<u64> },

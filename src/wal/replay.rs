@@ -53,29 +53,29 @@ fn corrupt(path: &Path, line: usize, reason: &str) -> WalError {
 /// fsynced, and `wal.torn_tail` logged. Any other unparsable line, or a line
 /// without `lsn`/`entry`, fails with `Corrupt WAL line at <path>:<line>:
 /// <reason>`. An error returned by `visit` stops the replay and is returned
-/// as is.
-pub fn for_each_record(
+/// as is; the caller's error type takes the WAL's own failures too.
+pub fn for_each_record<E: From<WalError>>(
     dir: &Path,
-    visit: impl FnMut(WalRecord<'_>) -> Result<(), String>,
-) -> Result<ReplaySummary, WalError> {
+    visit: impl FnMut(WalRecord<'_>) -> Result<(), E>,
+) -> Result<ReplaySummary, E> {
     visit_records(dir, true, visit)
 }
 
 /// Like [`for_each_record`] but never writes: an unterminated, unparsable
 /// last line (a write in flight, or a torn tail) is left alone and not
 /// visited. For `snapshot.verify` on a live node.
-pub fn scan_records(
+pub fn scan_records<E: From<WalError>>(
     dir: &Path,
-    visit: impl FnMut(WalRecord<'_>) -> Result<(), String>,
-) -> Result<ReplaySummary, WalError> {
+    visit: impl FnMut(WalRecord<'_>) -> Result<(), E>,
+) -> Result<ReplaySummary, E> {
     visit_records(dir, false, visit)
 }
 
-fn visit_records(
+fn visit_records<E: From<WalError>>(
     dir: &Path,
     repair: bool,
-    mut visit: impl FnMut(WalRecord<'_>) -> Result<(), String>,
-) -> Result<ReplaySummary, WalError> {
+    mut visit: impl FnMut(WalRecord<'_>) -> Result<(), E>,
+) -> Result<ReplaySummary, E> {
     let paths = wal_files(dir).map_err(|e| WalError::io("list WAL directory", dir, e))?;
     let mut summary = ReplaySummary::default();
     for (number, path) in paths.iter().enumerate() {
@@ -97,16 +97,16 @@ fn visit_records(
                 Ok(Line::Record { lsn, entry }) => {
                     let entry =
                         std::str::from_utf8(&entry).map_err(|_| corrupt(path, line_no, "entry is not valid UTF-8"))?;
-                    visit(WalRecord { lsn, entry, file: path, line: line_no }).map_err(WalError::Visit)?;
+                    visit(WalRecord { lsn, entry, file: path, line: line_no })?;
                     if summary.records == 0 {
                         summary.first_lsn = lsn;
                     }
                     summary.records += 1;
                     summary.last_lsn = lsn;
                 }
-                Ok(Line::NoEnvelope(reason)) => return Err(corrupt(path, line_no, reason)),
+                Ok(Line::NoEnvelope(reason)) => return Err(corrupt(path, line_no, reason).into()),
                 Err(_) if newline.is_none() && is_last => torn = Some((start, line_no, line.len())),
-                Err(message) => return Err(corrupt(path, line_no, &message)),
+                Err(message) => return Err(corrupt(path, line_no, &message).into()),
             }
             start = end + 1;
         }

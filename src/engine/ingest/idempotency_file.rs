@@ -26,14 +26,16 @@
 //! parse events in document order (a `serde_json::Value` would sort object
 //! keys), with integers up to `u64::MAX` kept as integers.
 
+mod error;
+
 use super::{ActiveStream, CommittedStream, IngestMode, IngestRegistry};
 use crate::engine::idempotency::{IdempotencyRecord, IdempotencyRegistry};
 use crate::protocol::saved_reply::write_saved_reply;
-use crate::snapshot::IDEMPOTENCY_FILE;
 use crate::store::Series;
 use crate::util::json_writer::{write_f64, write_i64, write_key, write_str, write_u64};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+pub use error::{DecodeError, IdempotencyFileError};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -163,31 +165,28 @@ pub fn read_idempotency_json(
     max_records: usize,
     max_age_secs: u64,
     now_unix: i64,
-    decode: &dyn Fn(&[u8]) -> Result<Series, String>,
-) -> Result<(IdempotencyRegistry, IngestRegistry, u64), String> {
-    let bad = |message: String| format!("Cannot load {IDEMPOTENCY_FILE}: {message}");
-    let document: Document = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+    decode: &dyn Fn(&[u8]) -> Result<Series, DecodeError>,
+) -> Result<(IdempotencyRegistry, IngestRegistry, u64), IdempotencyFileError> {
+    let document: Document = serde_json::from_slice(bytes).map_err(IdempotencyFileError::Json)?;
     let mut records = IdempotencyRegistry::new(max_records, max_age_secs);
     let loaded: Vec<IdempotencyRecord> = document
         .records
         .iter()
         .map(|r| {
             let response = match &r.response_json {
-                Some(exact) => {
-                    serde_json::from_str::<RawJson>(exact).map_err(|e| bad(format!("response_json: {e}")))?.0
-                }
+                Some(exact) => serde_json::from_str::<RawJson>(exact).map_err(IdempotencyFileError::ResponseJson)?.0,
                 None => r.response.0.clone(),
             };
             Ok(IdempotencyRecord::from_file(&r.key, &r.operation, &r.fingerprint, &response, r.created_at_unix))
         })
-        .collect::<Result<_, String>>()?;
+        .collect::<Result<_, IdempotencyFileError>>()?;
     let pruned = records.load(loaded, now_unix);
 
     let mut streams = IngestRegistry::new();
     for stream in document.committed_streams {
         let (id, head) = (stream.head.stream_id.clone(), stream.head);
         if streams.committed_stream(&id).is_some() {
-            return Err(bad(format!("committed stream \"{id}\" appears twice")));
+            return Err(IdempotencyFileError::CommittedTwice(id));
         }
         let mode = head.mode()?;
         let chunk_fingerprints = head.chunk_fingerprints()?;
@@ -206,19 +205,23 @@ pub fn read_idempotency_json(
         let head = stream.head;
         let id = head.stream_id.clone();
         if streams.committed_stream(&id).is_some() || streams.active_stream(&id).is_some() {
-            return Err(bad(format!("active stream \"{id}\" appears twice")));
+            return Err(IdempotencyFileError::ActiveTwice(id));
         }
         let mode = head.mode()?;
         let chunk_fingerprints = head.chunk_fingerprints()?;
         let staged = match (mode, stream.staged_series_base64) {
             (IngestMode::ReplaceSeries, Some(text)) => {
-                let bytes =
-                    STANDARD.decode(&text).map_err(|e| bad(format!("staged series of stream \"{id}\": {e}")))?;
-                Some(decode(&bytes).map_err(|e| bad(format!("staged series of stream \"{id}\": {e}")))?)
+                let bytes = STANDARD
+                    .decode(&text)
+                    .map_err(|source| IdempotencyFileError::StagedBase64 { stream: id.clone(), source })?;
+                Some(
+                    decode(&bytes)
+                        .map_err(|source| IdempotencyFileError::StagedSeries { stream: id.clone(), source })?,
+                )
             }
             (IngestMode::ReplaceSeries, None) if head.last_chunk_seq == 0 => Some(Series::new()),
             (IngestMode::ReplaceSeries, None) => {
-                return Err(bad(format!("replace_series stream \"{id}\" has no staged_tree_base64")));
+                return Err(IdempotencyFileError::NoStagedSeries(id));
             }
             _ => None,
         };
@@ -273,21 +276,19 @@ struct FileHead {
 }
 
 impl FileHead {
-    fn mode(&self) -> Result<IngestMode, String> {
-        IngestMode::from_name(&self.mode).ok_or_else(|| {
-            format!("Cannot load {IDEMPOTENCY_FILE}: stream \"{}\" has unknown mode \"{}\"", self.stream_id, self.mode)
+    fn mode(&self) -> Result<IngestMode, IdempotencyFileError> {
+        IngestMode::from_name(&self.mode).ok_or_else(|| IdempotencyFileError::UnknownMode {
+            stream: self.stream_id.clone(),
+            mode: self.mode.clone(),
         })
     }
 
-    fn chunk_fingerprints(&self) -> Result<BTreeMap<u64, String>, String> {
+    fn chunk_fingerprints(&self) -> Result<BTreeMap<u64, String>, IdempotencyFileError> {
         self.chunk_fingerprints
             .iter()
             .map(|(seq, fingerprint)| match seq.parse::<u64>() {
                 Ok(seq) => Ok((seq, fingerprint.clone())),
-                Err(_) => Err(format!(
-                    "Cannot load {IDEMPOTENCY_FILE}: stream \"{}\" has chunk fingerprint key \"{seq}\", not a chunk number",
-                    self.stream_id
-                )),
+                Err(_) => Err(IdempotencyFileError::ChunkKey { stream: self.stream_id.clone(), key: seq.clone() }),
             })
             .collect()
     }

@@ -75,12 +75,12 @@ fn file_bytes_and_status_are_sorted_by_source_bytes() {
 #[test]
 fn load_reads_what_file_bytes_wrote() {
     let dir = tempfile::tempdir().unwrap();
-    assert_eq!(RecoveryCheckpoints::load(dir.path()), Ok(RecoveryCheckpoints::new()));
+    assert_eq!(RecoveryCheckpoints::load(dir.path()).unwrap(), RecoveryCheckpoints::new());
     let mut checkpoints = RecoveryCheckpoints::new();
     checkpoints.set(checkpoint("usage", Some("42"), None, 1795245230));
     checkpoints.set(checkpoint("abc", None, Some("e1"), 1795245230));
     crate::util::fs::write_atomic(dir.path(), RECOVERY_FILE, &checkpoints.file_bytes(), false).unwrap();
-    assert_eq!(RecoveryCheckpoints::load(dir.path()), Ok(checkpoints));
+    assert_eq!(RecoveryCheckpoints::load(dir.path()).unwrap(), checkpoints);
     // The Karma 1.0 example, with unknown fields tolerated.
     let karma = r#"{"checkpoints":[{"source":"abc","event_id":"e1","updated_at_unix":1795245230,"x":1},{"source":"usage","offset":"42","updated_at_unix":1795245230}],"v":1}"#;
     std::fs::write(dir.path().join(RECOVERY_FILE), karma).unwrap();
@@ -93,11 +93,11 @@ fn load_reads_what_file_bytes_wrote() {
 fn a_bad_file_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(RECOVERY_FILE), "{\"checkpoints\":[{\"source\":1}]}").unwrap();
-    let error = RecoveryCheckpoints::load(dir.path()).unwrap_err();
+    let error = RecoveryCheckpoints::load(dir.path()).unwrap_err().to_string();
     let path = std::path::absolute(dir.path().join(RECOVERY_FILE)).unwrap();
     assert!(error.starts_with(&format!("Cannot parse {}: invalid type", path.display())), "{error}");
     std::fs::remove_file(dir.path().join(RECOVERY_FILE)).unwrap();
     std::fs::create_dir(dir.path().join(RECOVERY_FILE)).unwrap();
-    let error = RecoveryCheckpoints::load(dir.path()).unwrap_err();
+    let error = RecoveryCheckpoints::load(dir.path()).unwrap_err().to_string();
     assert!(error.starts_with(&format!("Cannot read {}: ", path.display())), "{error}");
 }

@@ -18,7 +18,6 @@ fn every_error_says_what_the_wal_always_said() {
             "Corrupt WAL line at /data/karma.wal:3: EOF",
         ),
         (WalError::InvalidLsnFile("/data/karma.wal.lsn".into()), "Invalid WAL LSN file /data/karma.wal.lsn"),
-        (WalError::Visit("Cannot replay WAL entry 1".into()), "Cannot replay WAL entry 1"),
         (WalError::NeverAppended { lsn: 5, last_appended: Some(4) }, "WAL LSN 5 was never appended (last appended: 4)"),
         (WalError::NeverAppended { lsn: 5, last_appended: None }, "WAL LSN 5 was never appended"),
         (

@@ -49,7 +49,7 @@ fn replayed_lsns(dir: &Path) -> Vec<u64> {
     let mut lsns = Vec::new();
     for_each_record(dir, |record| {
         lsns.push(record.lsn);
-        Ok(())
+        Ok::<(), crate::wal::WalError>(())
     })
     .expect("replay");
     lsns

@@ -15,7 +15,7 @@ fn all_entries(dir: &Path) -> Vec<(u64, String)> {
     let mut entries = Vec::new();
     for_each_record(dir, |record| {
         entries.push((record.lsn, record.entry.to_string()));
-        Ok(())
+        Ok::<(), crate::wal::WalError>(())
     })
     .expect("replay");
     entries

@@ -18,12 +18,11 @@ fn encode(series: &Series) -> Vec<u8> {
     points.join(";").into_bytes()
 }
 
-fn decode(bytes: &[u8]) -> Result<Series, String> {
-    let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+fn decode(bytes: &[u8]) -> Result<Series, DecodeError> {
+    let text = std::str::from_utf8(bytes)?;
     let mut series = Series::new();
     for point in text.split(';').filter(|p| !p.is_empty()) {
-        let parts: Vec<u64> =
-            point.split(':').map(|n| n.parse::<u64>().map_err(|e| e.to_string())).collect::<Result<_, _>>()?;
+        let parts: Vec<u64> = point.split(':').map(|n| n.parse::<u64>()).collect::<Result<_, _>>()?;
         let bucket = Bucket::from_yyyymmdd(parts[1]).ok_or("bad bucket")?;
         series.counter_mut(parts[0]).add(bucket, parts[2]).map_err(|_| "overflow")?;
     }
@@ -156,7 +155,7 @@ fn wide_responses_are_karma_readable_and_read_back_exactly() {
     assert_eq!(read_back.get("e1").unwrap().response(), exact);
     assert_eq!(render(&read_back, &IngestRegistry::new()), text);
     let broken = text.replace(r#""response_json":"{"#, r#""response_json":"{{"#);
-    let error = read_idempotency_json(broken.as_bytes(), 10, 0, NOW, &decode).unwrap_err();
+    let error = read_idempotency_json(broken.as_bytes(), 10, 0, NOW, &decode).unwrap_err().to_string();
     assert!(error.starts_with("Cannot load karma.idempotency.json: response_json:"), "{error}");
 }
 
@@ -220,7 +219,7 @@ fn loading_prunes_relative_to_now() {
 
 #[test]
 fn errors_name_the_file_and_the_problem() {
-    let error = |text: &str| read_idempotency_json(text.as_bytes(), 10, 0, NOW, &decode).unwrap_err();
+    let error = |text: &str| read_idempotency_json(text.as_bytes(), 10, 0, NOW, &decode).unwrap_err().to_string();
     assert!(error("{").starts_with("Cannot load karma.idempotency.json: EOF while parsing"), "{}", error("{"));
     assert!(error(r#"{"records":[{"key":"k"}]}"#).contains("missing field"));
     let stream = |fields: &str| {

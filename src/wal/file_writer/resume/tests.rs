@@ -35,7 +35,7 @@ fn a_resumed_wal_blanks_the_refused_tail_and_continues_after_the_durable_lsn() {
     let mut lsns = Vec::new();
     for_each_record(tmp.path(), |record| {
         lsns.push(record.lsn);
-        Ok(())
+        Ok::<(), crate::wal::WalError>(())
     })
     .expect("replay");
     assert_eq!(lsns, vec![1, 2, 3]);
