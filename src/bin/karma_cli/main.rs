@@ -6,12 +6,14 @@
 //! summary) and `--stat` (a line of figures per interval). Every request
 //! goes through the `karma::client` library.
 
+mod args_error;
 mod interactive;
 mod pipe;
 mod render;
 mod request;
 mod stat;
 
+use args_error::ArgsError;
 use karma::client::{Client, Error, Options};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -68,7 +70,10 @@ struct Args {
     mode: Mode,
 }
 
-fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>, env_token: Option<String>) -> Result<Args, String> {
+fn parse_args(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+    env_token: Option<String>,
+) -> Result<Args, ArgsError> {
     use lexopt::Arg::{Long, Short, Value as Positional};
     let mut parser = lexopt::Parser::from_args(args);
     let mut parsed = Args {
@@ -81,12 +86,12 @@ fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>, env_token: Opt
     };
     let (mut pipe, mut stat, mut interval, mut count) = (false, false, Duration::from_secs(1), None);
     let mut words = Vec::new();
-    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+    while let Some(arg) = parser.next()? {
         match arg {
             Short('h') | Long("host") => parsed.host = text(&mut parser, "--host")?,
             Short('p') | Long("port") => {
                 let value = text(&mut parser, "--port")?;
-                parsed.port = value.parse().map_err(|_| format!("--port must be a port number, got {value:?}"))?;
+                parsed.port = value.parse().map_err(|_| ArgsError::Port(value))?;
             }
             Short('a') | Long("token") => parsed.token = Some(text(&mut parser, "--token")?),
             Long("raw") => parsed.raw = true,
@@ -95,30 +100,30 @@ fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>, env_token: Opt
             Short('i') | Long("interval") => interval = seconds(&text(&mut parser, "--interval")?, "--interval")?,
             Long("count") => {
                 let value = text(&mut parser, "--count")?;
-                count = Some(value.parse().map_err(|_| format!("--count must be a whole number, got {value:?}"))?);
+                count = Some(value.parse().map_err(|_| ArgsError::Count(value))?);
             }
             Long("timeout") => parsed.timeout = seconds(&text(&mut parser, "--timeout")?, "--timeout")?,
             Long("help") => parsed.mode = Mode::Help,
             Short('V') | Long("version") => parsed.mode = Mode::Version,
             Positional(value) => {
-                words.push(value.into_string().map_err(|_| "arguments must be valid UTF-8".to_string())?);
+                words.push(value.into_string().map_err(|_| ArgsError::ArgumentNotUtf8)?);
                 // Everything after the op belongs to the request, even
                 // words that look like options.
-                for value in parser.raw_args().map_err(|e| e.to_string())? {
-                    words.push(value.into_string().map_err(|_| "arguments must be valid UTF-8".to_string())?);
+                for value in parser.raw_args()? {
+                    words.push(value.into_string().map_err(|_| ArgsError::ArgumentNotUtf8)?);
                 }
             }
-            other => return Err(other.unexpected().to_string()),
+            other => return Err(other.unexpected().into()),
         }
     }
     if matches!(parsed.mode, Mode::Help | Mode::Version) {
         return Ok(parsed);
     }
     parsed.mode = match (pipe, stat, words.is_empty()) {
-        (true, true, _) => return Err("--pipe and --stat cannot be combined".to_string()),
+        (true, true, _) => return Err(ArgsError::PipeAndStat),
         (true, false, true) => Mode::Pipe,
         (false, true, true) => Mode::Stat { interval, count },
-        (true, _, false) | (_, true, false) => return Err("--pipe and --stat take no op".to_string()),
+        (true, _, false) | (_, true, false) => return Err(ArgsError::OpWithMode),
         (false, false, true) => Mode::Interactive,
         (false, false, false) => Mode::OneShot(words),
     };
@@ -126,15 +131,15 @@ fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>, env_token: Opt
 }
 
 /// The value of option `name`.
-fn text(parser: &mut lexopt::Parser, name: &str) -> Result<String, String> {
-    let value = parser.value().map_err(|_| format!("{name} needs a value"))?;
-    value.into_string().map_err(|_| format!("{name} must be valid UTF-8"))
+fn text(parser: &mut lexopt::Parser, name: &'static str) -> Result<String, ArgsError> {
+    let value = parser.value().map_err(|_| ArgsError::MissingValue(name))?;
+    value.into_string().map_err(|_| ArgsError::NotUtf8(name))
 }
 
-fn seconds(text: &str, name: &str) -> Result<Duration, String> {
+fn seconds(text: &str, name: &'static str) -> Result<Duration, ArgsError> {
     match text.parse::<f64>() {
         Ok(value) if value.is_finite() && value > 0.0 => Ok(Duration::from_secs_f64(value)),
-        _ => Err(format!("{name} must be a positive number of seconds, got {text:?}")),
+        _ => Err(ArgsError::Seconds { option: name, given: text.to_string() }),
     }
 }
 

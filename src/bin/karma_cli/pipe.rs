@@ -4,6 +4,7 @@
 //! replies, and errors by code. The first error replies are shown with
 //! their line numbers.
 
+use crate::request::RequestError;
 use crate::{render, request};
 use karma::client::Client;
 use std::collections::BTreeMap;
@@ -40,7 +41,7 @@ pub fn run(client: &Client, raw: bool) -> bool {
         }
     };
     let (line_numbers, sent_lines) = mpsc::channel::<u64>();
-    let rendered = |request| client.render_request(request).map_err(|e| e.to_string());
+    let rendered = |request| client.render_request(request).map_err(RequestError::Render);
     let mut errors: BTreeMap<String, u64> = BTreeMap::new();
     let mut replies = 0u64;
     let mut read_failure = None;
@@ -94,7 +95,7 @@ fn send_all(
     input: impl BufRead,
     writer: std::net::TcpStream,
     line_numbers: &mpsc::Sender<u64>,
-    render: impl Fn(serde_json::Value) -> Result<String, String>,
+    render: impl Fn(serde_json::Value) -> Result<String, RequestError>,
 ) -> Sent {
     let mut sent = Sent { lines: 0, sent: 0, unreadable: 0, failure: None };
     let mut out = BufWriter::with_capacity(1 << 16, &writer);

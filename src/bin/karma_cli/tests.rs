@@ -1,6 +1,6 @@
 use super::*;
 
-fn parse(args: &[&str]) -> Result<Args, String> {
+fn parse(args: &[&str]) -> Result<Args, ArgsError> {
     parse_args(args.iter().map(Into::into), Some("env".into()))
 }
 
@@ -17,11 +17,11 @@ fn arguments() {
         Mode::Stat { interval: Duration::from_millis(500), count: Some(3) }
     );
     assert_eq!(parse(&["--help", "x"]).unwrap().mode, Mode::Help);
-    assert_eq!(parse(&["-p", "x"]).unwrap_err(), "--port must be a port number, got \"x\"");
+    assert_eq!(parse(&["-p", "x"]).unwrap_err().to_string(), "--port must be a port number, got \"x\"");
     assert_eq!(
-        parse(&["--stat", "-i", "0"]).unwrap_err(),
+        parse(&["--stat", "-i", "0"]).unwrap_err().to_string(),
         "--interval must be a positive number of seconds, got \"0\""
     );
-    assert_eq!(parse(&["--pipe", "system.ping"]).unwrap_err(), "--pipe and --stat take no op");
-    assert_eq!(parse(&["--bogus"]).unwrap_err(), "invalid option '--bogus'");
+    assert_eq!(parse(&["--pipe", "system.ping"]).unwrap_err().to_string(), "--pipe and --stat take no op");
+    assert_eq!(parse(&["--bogus"]).unwrap_err().to_string(), "invalid option '--bogus'");
 }
