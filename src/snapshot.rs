@@ -35,7 +35,9 @@ pub use catalog::{
     IDEMPOTENCY_FILE,
 };
 pub use meta::{IdempotencyMeta, SnapshotMeta};
-pub use names::{check_requested_file, parse_snapshot_file_name, snapshot_file_name, NameError, ParsedName};
+pub use names::{
+    check_requested_file, parse_snapshot_file_name, snapshot_file_name, NameError, ParsedName, RequestedFileError,
+};
 pub use series_codec::{decode_series, encode_series, encode_series_into, SeriesDecodeError};
 
 /// What can go wrong reading or writing snapshot files. Every variant names

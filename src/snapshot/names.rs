@@ -35,8 +35,6 @@
 //! and a leading `+` allowed), the rest is the series name, which must not
 //! be empty.
 
-use std::fmt;
-
 use sha2::{Digest, Sha256};
 
 /// Suffix of every series snapshot file (Karma 1.0 named them `.tree`).
@@ -73,34 +71,25 @@ pub struct ParsedName {
 }
 
 /// Why a file name is not a snapshot name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
     /// The name does not end with `.tree`.
+    #[error("the name does not end with .tree")]
     MissingSuffix,
     /// No `_` separates the timestamp from the series.
+    #[error("no _ separates the timestamp and the series")]
     NoSeparator,
     /// The part before the first `_` is not a signed 64-bit decimal.
+    #[error("Invalid Int64: \"{0}\"")]
     BadTimestamp(String),
     /// Nothing follows the first `_`.
+    #[error("the series name is empty")]
     EmptySeries,
     /// A `%H` name without exactly 64 lowercase hex digits, or escapes that
     /// decode to bytes that are not UTF-8.
+    #[error("the series name is not validly encoded")]
     BadEncoding,
 }
-
-impl fmt::Display for NameError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NameError::MissingSuffix => f.write_str("the name does not end with .tree"),
-            NameError::NoSeparator => f.write_str("no _ separates the timestamp and the series"),
-            NameError::BadTimestamp(text) => write!(f, "Invalid Int64: \"{text}\""),
-            NameError::EmptySeries => f.write_str("the series name is empty"),
-            NameError::BadEncoding => f.write_str("the series name is not validly encoded"),
-        }
-    }
-}
-
-impl std::error::Error for NameError {}
 
 /// The file name of the snapshot of `series` taken at `unix` seconds.
 ///
@@ -191,20 +180,32 @@ pub fn parse_snapshot_file_name(file: &str) -> Result<ParsedName, NameError> {
 }
 
 /// Checks the `file` field of `snapshot.load` / `snapshot.fetch*`
-/// (docs/protocol.md, Snapshot ops), returning the exact validation message.
-pub fn check_requested_file(file: &str) -> Result<(), &'static str> {
+/// (docs/protocol.md, Snapshot ops); the error displays as the exact
+/// validation message.
+pub fn check_requested_file(file: &str) -> Result<(), RequestedFileError> {
     if file.is_empty() {
-        return Err("Field file must not be empty");
+        return Err(RequestedFileError::Empty);
     }
     // "Must equal its own basename": any `/` (including a trailing one)
     // makes the basename differ from the whole.
     if file.contains('/') {
-        return Err("Field file must be a snapshot basename");
+        return Err(RequestedFileError::NotABasename);
     }
     if !file.ends_with(SNAPSHOT_SUFFIX) {
-        return Err("Field file must end with .tree");
+        return Err(RequestedFileError::NotATreeFile);
     }
     Ok(())
+}
+
+/// Why a requested `file` cannot name a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RequestedFileError {
+    #[error("Field file must not be empty")]
+    Empty,
+    #[error("Field file must be a snapshot basename")]
+    NotABasename,
+    #[error("Field file must end with .tree")]
+    NotATreeFile,
 }
 
 /// Parses the `<unix>` prefix like Crystal's `String#to_i64`: surrounding

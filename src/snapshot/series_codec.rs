@@ -40,17 +40,21 @@ use crate::store::{Bucket, Counter, Series};
 pub const BRANCHES_NUM: u32 = 9;
 
 /// Why a `.tree` document does not decode.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum SeriesDecodeError {
     /// Not MessagePack of the expected shape: truncated, wrong types (a
     /// float, a negative, an array where a map belongs, ...). rmp-serde's
-    /// message.
-    Malformed(String),
+    /// error.
+    #[error(transparent)]
+    Malformed(rmp_serde::decode::Error),
     /// The document has no `branches_num` field.
+    #[error("missing field `branches_num`")]
     MissingBranchesNum,
     /// `branches_num` is 0 (Karma 1.0 would divide by zero).
+    #[error("branches_num must be at least 1, got 0")]
     ZeroBranchesNum,
     /// A bucket that is not a real `YYYYMMDD` day.
+    #[error("bucket {bucket} of key {key} is not a YYYYMMDD date")]
     NotADate {
         /// The key holding it.
         key: u64,
@@ -58,6 +62,7 @@ pub enum SeriesDecodeError {
         bucket: u64,
     },
     /// A counter whose `total` differs from the sum of its table.
+    #[error("total {total} of key {key} does not equal the sum of its table {}", shown_sum(*.sum))]
     TotalMismatch {
         /// The key.
         key: u64,
@@ -68,27 +73,10 @@ pub enum SeriesDecodeError {
     },
 }
 
-impl fmt::Display for SeriesDecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SeriesDecodeError::Malformed(message) => f.write_str(message),
-            SeriesDecodeError::MissingBranchesNum => f.write_str("missing field `branches_num`"),
-            SeriesDecodeError::ZeroBranchesNum => f.write_str("branches_num must be at least 1, got 0"),
-            SeriesDecodeError::NotADate { key, bucket } => {
-                write!(f, "bucket {bucket} of key {key} is not a YYYYMMDD date")
-            }
-            SeriesDecodeError::TotalMismatch { key, total, sum } => match sum {
-                Some(sum) => write!(f, "total {total} of key {key} does not equal the sum of its table {sum}"),
-                None => write!(
-                    f,
-                    "total {total} of key {key} does not equal the sum of its table (above 18446744073709551615)"
-                ),
-            },
-        }
-    }
+/// The sum in a `TotalMismatch` message: past `u64` it is not known.
+fn shown_sum(sum: Option<u64>) -> String {
+    sum.map_or_else(|| "(above 18446744073709551615)".to_string(), |sum| sum.to_string())
 }
-
-impl std::error::Error for SeriesDecodeError {}
 
 // ---------------------------------------------------------------------------
 // Writing
@@ -245,7 +233,7 @@ pub fn decode_series(bytes: &[u8]) -> Result<Series, SeriesDecodeError> {
     let result = StoreSeed { failure: &failure }.deserialize(&mut deserializer);
     match result {
         Ok(series) => Ok(series),
-        Err(err) => Err(failure.into_inner().unwrap_or_else(|| SeriesDecodeError::Malformed(err.to_string()))),
+        Err(err) => Err(failure.into_inner().unwrap_or(SeriesDecodeError::Malformed(err))),
     }
 }
 

@@ -25,16 +25,9 @@ use super::bucket::Bucket;
 use packed::{pack, unpack, Packed};
 
 /// A change would make a bucket or a key total exceed `u64::MAX`.
-#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+#[derive(Debug, PartialEq, Eq, Clone, Copy, thiserror::Error)]
+#[error("counter overflow")]
 pub struct Overflow;
-
-impl fmt::Display for Overflow {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("counter overflow")
-    }
-}
-
-impl std::error::Error for Overflow {}
 
 /// The day buckets of one key and their cached total.
 ///

@@ -141,12 +141,12 @@ fn marked_names_with_stray_percent_stay_literal() {
 
 #[test]
 fn requested_file_checks_in_order() {
-    assert_eq!(check_requested_file(""), Err("Field file must not be empty"));
-    assert_eq!(check_requested_file("../1_a.tree"), Err("Field file must be a snapshot basename"));
-    assert_eq!(check_requested_file("1_a.tree/"), Err("Field file must be a snapshot basename"));
-    assert_eq!(check_requested_file("/"), Err("Field file must be a snapshot basename"));
-    assert_eq!(check_requested_file("1_a.json"), Err("Field file must end with .tree"));
-    assert_eq!(check_requested_file(".."), Err("Field file must end with .tree"));
+    assert_eq!(check_requested_file(""), Err(RequestedFileError::Empty));
+    assert_eq!(check_requested_file("../1_a.tree"), Err(RequestedFileError::NotABasename));
+    assert_eq!(check_requested_file("1_a.tree/"), Err(RequestedFileError::NotABasename));
+    assert_eq!(check_requested_file("/"), Err(RequestedFileError::NotABasename));
+    assert_eq!(check_requested_file("1_a.json"), Err(RequestedFileError::NotATreeFile));
+    assert_eq!(check_requested_file(".."), Err(RequestedFileError::NotATreeFile));
     assert_eq!(check_requested_file("1_a.tree"), Ok(()));
     assert_eq!(check_requested_file("abc_x.tree"), Ok(()));
 }

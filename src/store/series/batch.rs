@@ -15,7 +15,6 @@
 //! applied one by one without building tables the size of the batch.
 
 use std::collections::HashMap;
-use std::fmt;
 
 use super::Series;
 use crate::store::bucket::Bucket;
@@ -23,34 +22,24 @@ use crate::store::counter::{Counter, Overflow};
 use crate::store::hash::FastKeyState;
 
 /// Why a batch was refused. Nothing was changed.
-#[derive(Debug, PartialEq, Eq)]
+///
+/// The messages are the reference's exact ones.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BatchError {
     /// A `(key, bucket)`'s summed deltas, or the sum of all item values,
     /// exceeds `u64` (a `validation_error`).
+    #[error("Batch total overflow")]
     BatchTotalOverflow,
     /// Adding to, or setting, this item would take its bucket or the series'
     /// grand total past `u64` (a `validation_error`).
+    #[error("Counter overflow in batch item key={key} bucket={bucket}")]
     CounterOverflow { key: u64, bucket: Bucket },
     /// This item would take its key's total past `u64` (the reference
     /// reports it as `internal_error` `counter overflow`; we keep the
     /// message, as a `validation_error`).
+    #[error("counter overflow")]
     KeyTotalOverflow { key: u64, bucket: Bucket },
 }
-
-impl fmt::Display for BatchError {
-    /// The reference's exact messages.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BatchError::BatchTotalOverflow => f.write_str("Batch total overflow"),
-            BatchError::CounterOverflow { key, bucket } => {
-                write!(f, "Counter overflow in batch item key={key} bucket={bucket}")
-            }
-            BatchError::KeyTotalOverflow { .. } => f.write_str("counter overflow"),
-        }
-    }
-}
-
-impl std::error::Error for BatchError {}
 
 /// What an applied batch did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
