@@ -22,7 +22,10 @@
 //!
 //! Exit status: 0 no drift, 2 drift found, 1 any error.
 
+mod error;
+
 use csv::ByteRecord;
+use error::{ArgsError, RowError, RunError};
 use karma::client::{Client, KeyValue, Options as ClientOptions, Range};
 use karma::protocol::ErrorCode;
 use karma::store::Bucket;
@@ -56,26 +59,26 @@ struct Options {
 }
 
 /// `None` when help was asked for.
-fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Option<Options>, String> {
+fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Option<Options>, ArgsError> {
     use lexopt::Arg::{Long, Short};
     let mut parser = lexopt::Parser::from_args(args);
     let (mut host, mut port, mut token, mut series, mut csv) = ("127.0.0.1".to_string(), 8080u16, None, None, None);
     let (mut report, mut batch) = (false, 1000usize);
-    let text = |parser: &mut lexopt::Parser, name: &str| -> Result<String, String> {
-        let value = parser.value().map_err(|e| e.to_string())?;
-        value.into_string().map_err(|_| format!("--{name} is not valid UTF-8"))
+    let text = |parser: &mut lexopt::Parser, name: &'static str| -> Result<String, ArgsError> {
+        let value = parser.value()?;
+        value.into_string().map_err(|_| ArgsError::NotUtf8(name))
     };
-    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+    while let Some(arg) = parser.next()? {
         match arg {
             Short('h') | Long("help") => return Ok(None),
             Long("host") => host = text(&mut parser, "host")?,
             Long("port") => {
                 let value = text(&mut parser, "port")?;
-                port = value.parse().map_err(|_| format!("--port {value:?} is not a port number"))?;
+                port = value.parse().map_err(|_| ArgsError::Port(value))?;
             }
             Long("token") => token = Some(text(&mut parser, "token")?),
             Long("series") => series = Some(text(&mut parser, "series")?),
-            Long("csv") => csv = Some(PathBuf::from(parser.value().map_err(|e| e.to_string())?)),
+            Long("csv") => csv = Some(PathBuf::from(parser.value()?)),
             Long("report") => report = true,
             Long("batch") => {
                 let value = text(&mut parser, "batch")?;
@@ -83,13 +86,13 @@ fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Opti
                     .parse()
                     .ok()
                     .filter(|n| (1..=MAX_BATCH).contains(n))
-                    .ok_or_else(|| format!("--batch {value:?} must be 1..={MAX_BATCH}"))?;
+                    .ok_or(ArgsError::Batch { given: value })?;
             }
-            other => return Err(other.unexpected().to_string()),
+            other => return Err(other.unexpected().into()),
         }
     }
-    let series = series.filter(|s| !s.is_empty()).ok_or("--series is required")?;
-    let csv = csv.ok_or("--csv is required")?;
+    let series = series.filter(|s| !s.is_empty()).ok_or(ArgsError::NoSeries)?;
+    let csv = csv.ok_or(ArgsError::NoCsv)?;
     Ok(Some(Options { host, port, token, series, csv, report, batch }))
 }
 
@@ -101,7 +104,7 @@ struct Expected {
     /// Data rows accepted.
     rows: usize,
     /// `(line number, reason)` of each skipped line.
-    bad: Vec<(usize, String)>,
+    bad: Vec<(usize, RowError)>,
 }
 
 /// Reads the expected values from a CSV export, one record at a time, so
@@ -129,7 +132,7 @@ fn read_expected(input: impl Read) -> Result<Expected, csv::Error> {
         next_line = reader.position().line();
         let fields: Result<Vec<&str>, _> = record.iter().map(|f| std::str::from_utf8(f).map(str::trim)).collect();
         let Ok(fields) = fields else {
-            expected.bad.push((line, "not valid UTF-8".to_string()));
+            expected.bad.push((line, RowError::NotUtf8));
             continue;
         };
         // The parser skips empty lines; a line of blanks is one empty field.
@@ -166,19 +169,19 @@ fn start_line(record: &ByteRecord, line_after: u64, next_line: u64) -> usize {
     usize::try_from(line).unwrap_or(usize::MAX)
 }
 
-fn parse_row(fields: &[&str]) -> Result<(u64, Bucket, u64), String> {
+fn parse_row(fields: &[&str]) -> Result<(u64, Bucket, u64), RowError> {
     let &[key, bucket, value] = fields else {
-        return Err(format!("expected 3 fields key,bucket,value, found {}", fields.len()));
+        return Err(RowError::FieldCount(fields.len()));
     };
-    let key = key.parse::<u64>().map_err(|_| format!("key {key:?} is not an unsigned integer"))?;
+    let key = key.parse::<u64>().map_err(|_| RowError::Key(key.to_string()))?;
     // Buckets may be written 20260505 or 2026-05-05, as on the wire.
     let digits: String = bucket.chars().filter(|&c| c != '-').collect();
     let bucket = (!bucket.starts_with('-') && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
         .then(|| digits.parse::<u64>().ok())
         .flatten()
         .and_then(Bucket::from_yyyymmdd)
-        .ok_or_else(|| format!("bucket {bucket:?} is not a date YYYYMMDD"))?;
-    let value = value.parse::<u64>().map_err(|_| format!("value {value:?} is not an unsigned integer"))?;
+        .ok_or_else(|| RowError::Bucket(bucket.to_string()))?;
+    let value = value.parse::<u64>().map_err(|_| RowError::Value(value.to_string()))?;
     Ok((key, bucket, value))
 }
 
@@ -277,7 +280,7 @@ fn fetch_actual(
     client: &Client,
     options: &Options,
     expected: &Expected,
-) -> Result<HashMap<(Bucket, u64), u64>, String> {
+) -> Result<HashMap<(Bucket, u64), u64>, RunError> {
     let mut by_bucket: BTreeMap<Bucket, Vec<u64>> = BTreeMap::new();
     for &(bucket, key) in expected.points.keys() {
         by_bucket.entry(bucket).or_default().push(key);
@@ -294,17 +297,17 @@ fn fetch_actual(
                 }
                 // A missing series holds nothing: every point reads 0.
                 Err(e) if e.is(ErrorCode::NotFound) => return Ok(HashMap::new()),
-                Err(e) => return Err(format!("counter.batch_sum failed: {e}")),
+                Err(e) => return Err(RunError::BatchSum(e)),
             }
         }
     }
     Ok(actual)
 }
 
-fn run(options: &Options) -> Result<bool, String> {
-    let cannot_read = |e: &dyn std::fmt::Display| format!("Cannot read {}: {e}", options.csv.display());
-    let file = File::open(&options.csv).map_err(|e| cannot_read(&e))?;
-    let expected = read_expected(file).map_err(|e| cannot_read(&e))?;
+fn run(options: &Options) -> Result<bool, RunError> {
+    let path = || options.csv.clone();
+    let file = File::open(&options.csv).map_err(|source| RunError::Open { path: path(), source })?;
+    let expected = read_expected(file).map_err(|source| RunError::Csv { path: path(), source })?;
     for (line, reason) in &expected.bad {
         eprintln!("{}:{line}: skipped: {reason}", options.csv.display());
     }
@@ -315,9 +318,7 @@ fn run(options: &Options) -> Result<bool, String> {
     print!("{}", render_report(options, &expected, &drift));
     if options.report {
         let [checked, mismatches, drift_sum, max_delta] = report_figures(&drift);
-        client
-            .reconciliation_report(checked, mismatches, drift_sum, max_delta)
-            .map_err(|e| format!("reconciliation.report failed: {e}"))?;
+        client.reconciliation_report(checked, mismatches, drift_sum, max_delta).map_err(RunError::Report)?;
         println!("reported to {}", client.address());
     }
     Ok(drift.mismatch_count > 0)
