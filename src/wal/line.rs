@@ -35,9 +35,9 @@ pub enum Line<'a> {
     NoEnvelope(&'static str),
 }
 
-/// Parses one line (without its terminating `\n`). `Err` carries the JSON
-/// parser's message for a line that is not valid JSON.
-pub fn parse_line(line: &[u8]) -> Result<Line<'_>, String> {
+/// Parses one line (without its terminating `\n`). `Err` is the JSON
+/// parser's error for a line that is not valid JSON.
+pub fn parse_line(line: &[u8]) -> Result<Line<'_>, serde_json::Error> {
     if let Some((lsn, entry)) = fast_path(line) {
         return Ok(Line::Record { lsn, entry: Cow::Borrowed(entry) });
     }
@@ -62,9 +62,9 @@ pub fn line_lsn(line: &[u8]) -> Option<u64> {
 /// Like [`parse_line`] but validates the whole line as JSON even when the
 /// fast path matches. Used where a torn line must be told from a complete
 /// one (the unterminated tail of the active file).
-pub fn parse_line_strict(line: &[u8]) -> Result<Line<'_>, String> {
+pub fn parse_line_strict(line: &[u8]) -> Result<Line<'_>, serde_json::Error> {
     if !is_blank(line) {
-        serde_json::from_slice::<serde::de::IgnoredAny>(line).map_err(|e| e.to_string())?;
+        serde_json::from_slice::<serde::de::IgnoredAny>(line)?;
     }
     parse_line(line)
 }
@@ -102,11 +102,11 @@ fn leading_u64(bytes: &[u8]) -> Option<(u64, &[u8])> {
     Some((value, &bytes[digits..]))
 }
 
-fn slow_path(line: &[u8]) -> Result<Line<'_>, String> {
+fn slow_path(line: &[u8]) -> Result<Line<'_>, serde_json::Error> {
     if is_blank(line) {
         return Ok(Line::Blank);
     }
-    serde_json::from_slice::<serde::de::IgnoredAny>(line).map_err(|e| e.to_string())?;
+    serde_json::from_slice::<serde::de::IgnoredAny>(line)?;
     // From here on the line is known to be valid JSON, which keeps the
     // scanner below simple: it never has to report syntax errors.
     let mut at = skip_ws(line, 0);

@@ -106,7 +106,7 @@ fn visit_records<E: From<WalError>>(
                 }
                 Ok(Line::NoEnvelope(reason)) => return Err(corrupt(path, line_no, reason).into()),
                 Err(_) if newline.is_none() && is_last => torn = Some((start, line_no, line.len())),
-                Err(message) => return Err(corrupt(path, line_no, &message).into()),
+                Err(error) => return Err(corrupt(path, line_no, &error.to_string()).into()),
             }
             start = end + 1;
         }
@@ -199,7 +199,7 @@ fn scan_max_lsn(paths: &[PathBuf]) -> Result<u64, WalError> {
                 Ok(Line::Record { lsn, .. }) => max = max.max(lsn),
                 Ok(Line::Blank) | Ok(Line::NoEnvelope(_)) => {}
                 Err(_) if newline.is_none() && is_last => {}
-                Err(message) => return Err(corrupt(path, line_no, &message)),
+                Err(error) => return Err(corrupt(path, line_no, &error.to_string())),
             }
             start = end + 1;
         }

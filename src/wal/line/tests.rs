@@ -55,9 +55,12 @@ fn lines_without_an_envelope_and_invalid_json() {
     );
     assert_eq!(parse_line(b"[1,2]").unwrap(), Line::NoEnvelope("not a JSON object"));
     let torn = r#"{"v":2,"lsn":5,"entry":{"v":2,"op":"x","range":{"from":1}"#;
-    assert_eq!(parse_line(torn.as_bytes()).unwrap_err(), "EOF while parsing an object at line 1 column 57");
+    assert_eq!(parse_line(torn.as_bytes()).unwrap_err().to_string(), "EOF while parsing an object at line 1 column 57");
     assert_eq!(line_lsn(torn.as_bytes()), Some(5), "the prefix alone is enough for probing");
-    assert_eq!(parse_line(br#"{"v":2,"lsn":01,"entry":{}}"#).unwrap_err(), "invalid number at line 1 column 15");
+    assert_eq!(
+        parse_line(br#"{"v":2,"lsn":01,"entry":{}}"#).unwrap_err().to_string(),
+        "invalid number at line 1 column 15"
+    );
 }
 
 /// Any JSON value, nested a little: strings with quotes, backslashes,
@@ -100,9 +103,9 @@ proptest! {
         prop_assert_eq!(buf.pop(), Some(b'\n'));
         prop_assert!(!buf.contains(&b'\n'), "one line per record");
         let expected = Line::Record { lsn, entry: Cow::Borrowed(&entry[..]) };
-        prop_assert_eq!(parse_line(&buf), Ok(expected));
+        prop_assert_eq!(parse_line(&buf).ok(), Some(expected));
         let expected = Line::Record { lsn, entry: Cow::Borrowed(&entry[..]) };
-        prop_assert_eq!(parse_line_strict(&buf), Ok(expected));
+        prop_assert_eq!(parse_line_strict(&buf).ok(), Some(expected));
         prop_assert_eq!(line_lsn(&buf), Some(lsn));
     }
 
@@ -115,7 +118,7 @@ proptest! {
         let pretty = serde_json::to_string_pretty(&entry).expect("serialise");
         let line = format!(" {{ \"entry\" :\t{pretty} , \"lsn\" : {lsn} ,\"v\": 2 }} ");
         let expected = Line::Record { lsn, entry: Cow::Borrowed(&compact[..]) };
-        prop_assert_eq!(parse_line(line.as_bytes()), Ok(expected));
+        prop_assert_eq!(parse_line(line.as_bytes()).ok(), Some(expected));
         prop_assert_eq!(line_lsn(line.as_bytes()), Some(lsn));
     }
 }
