@@ -11,18 +11,6 @@
 //! keep request order on the connection: a read answered while a write
 //! ahead of it waits for its fsync is queued behind that write.
 //!
-//! A send happens with the connection's lock let go: held across the
-//! `send` (which also wakes the client), it made the session, by then
-//! reading the client's next request, spin and `sched_yield` on the lock
-//! in `submit`. Measured with the same client against builds before and
-//! after, alternating, `--wal-fsync=true` (throughput itself was noise on
-//! the loaded machine): `sched_yield` per request 0.40-0.45 -> 0.04-0.06 at
-//! 4 clients and 0.15 -> 0.02 at 32; server CPU per request 44 -> 38 us at
-//! 4 clients (the WAL thread's 25 -> 19) and 19 -> 14 us at 32 (means of
-//! 3-4 runs). The WAL thread is preempted more often meanwhile (0.1-0.18
-//! -> 0.5-0.8 involuntary switches per request at 32 clients): the
-//! session now runs instead of yielding back to it.
-//!
 //! Nothing here blocks the committing thread: a send that would block
 //! leaves the rest queued and marks the outbox stalled, and the session
 //! finishes it (waiting for room in the socket, up to the write timeout)
@@ -32,7 +20,7 @@
 
 use crate::engine::{Burst, Deferred, Engine};
 use crate::wal::{Completion, WalError};
-use parking_lot::{Condvar, Mutex, MutexGuard};
+use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
 use std::io::ErrorKind;
 use std::net::TcpStream;
@@ -59,8 +47,6 @@ struct Queue {
     sent: usize,
     /// The socket had no room for a ready segment: the session finishes it.
     stalled: bool,
-    /// A thread is sending the front segment, with the lock let go.
-    sending: bool,
     /// A send failed: the client is gone and nothing more is sent.
     broken: bool,
     spare: Vec<Vec<u8>>,
@@ -121,9 +107,7 @@ impl Outbox {
     /// Bytes queued and not sent yet.
     pub fn queued_bytes(&self) -> usize {
         let queue = self.queue.lock();
-        // The bytes of a segment being sent are out of the queue meanwhile.
-        let front_sent = queue.segments.front().map_or(0, |front| queue.sent.min(front.bytes.len()));
-        queue.segments.iter().map(|s| s.bytes.len()).sum::<usize>() - front_sent
+        queue.segments.iter().map(|s| s.bytes.len()).sum::<usize>() - queue.sent
     }
 
     /// Sends what is ready and stalled, waiting for room in the socket up
@@ -207,34 +191,16 @@ impl Outbox {
     }
 
     /// Sends the ready segments at the front, in order, without blocking.
-    /// The lock is let go during each `send` (which also wakes the client):
-    /// held, it made the session, reading the client's next request by
-    /// then, spin and yield on it in `submit`. Meanwhile `sending` keeps
-    /// the front segment where it is, and whoever finds it set leaves its
-    /// ready segments to the sender, who looks again after each send.
-    fn send_ready(&self, queue: &mut MutexGuard<'_, Queue>) {
-        if queue.sending {
-            return;
-        }
-        loop {
-            let sent = queue.sent;
-            let Some(front) = queue.segments.front_mut() else { break };
+    fn send_ready(&self, queue: &mut Queue) {
+        while let Some(front) = queue.segments.front() {
             if front.waiting.is_some() {
                 break;
             }
-            if sent < front.bytes.len() {
-                let bytes = std::mem::take(&mut front.bytes);
-                queue.sending = true;
-                let result = MutexGuard::unlocked(queue, || send_nonblocking(&self.stream, &bytes[sent..]));
-                queue.sending = false;
-                let len = bytes.len();
-                if let Some(front) = queue.segments.front_mut() {
-                    front.bytes = bytes;
-                }
-                match result {
+            if queue.sent < front.bytes.len() {
+                match send_nonblocking(&self.stream, &front.bytes[queue.sent..]) {
                     Ok(n) => {
                         queue.sent += n;
-                        if queue.sent < len {
+                        if queue.sent < front.bytes.len() {
                             queue.stalled = true;
                             return;
                         }
