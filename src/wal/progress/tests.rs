@@ -126,7 +126,7 @@ struct Model {
     progress: Progress<Token>,
     deliveries: Deliveries<Token>,
     /// The first invariant a step broke.
-    violation: Option<String>,
+    violation: Option<Violation>,
 }
 
 impl Model {
@@ -155,7 +155,7 @@ impl Model {
     }
 
     /// Records that `holds` failed (the first violation is kept).
-    fn expect(&mut self, holds: bool, violation: impl FnOnce() -> String) {
+    fn expect(&mut self, holds: bool, violation: impl FnOnce() -> Violation) {
         if !holds && self.violation.is_none() {
             self.violation = Some(violation());
         }
@@ -348,7 +348,7 @@ impl Model {
                 }
                 let first = lsns[0];
                 let written = self.written;
-                self.expect(first == written + 1, || format!("batch from LSN {first} written after {written}"));
+                self.expect(first == written + 1, || Violation::OutOfOrderBatch { first, written });
                 self.written = last;
                 let released = self.progress.publish(last);
                 self.deliveries.add(released, Ok(()));
@@ -366,7 +366,7 @@ impl Model {
     fn deliver(&mut self, refusals: bool) {
         for (lsn, (session, entry), failure) in self.deliveries.take(refusals) {
             let own = self.lsns[session][entry];
-            self.expect(own == lsn, || format!("the completion of LSN {own} was told about LSN {lsn}"));
+            self.expect(own == lsn, || Violation::WrongCompletion { own, told: lsn });
             self.tell(session, entry, failure.is_none());
         }
     }
@@ -375,10 +375,8 @@ impl Model {
     fn tell(&mut self, session: usize, entry: usize, durable: bool) {
         let lsn = self.lsns[session][entry];
         let written = self.written;
-        self.expect(self.outcomes[session][entry].is_none(), || format!("LSN {lsn} was answered twice"));
-        self.expect(!durable || (lsn > 0 && lsn <= written), || {
-            format!("LSN {lsn} reported durable, written to {written}")
-        });
+        self.expect(self.outcomes[session][entry].is_none(), || Violation::AnsweredTwice { lsn });
+        self.expect(!durable || (lsn > 0 && lsn <= written), || Violation::DurableTooEarly { lsn, written });
         self.outcomes[session][entry] = Some(durable);
     }
 
@@ -388,44 +386,42 @@ impl Model {
     }
 
     /// Invariants of every state.
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), Violation> {
         if let Some(violation) = &self.violation {
             return Err(violation.clone());
         }
         let (durable, written) = (self.progress.durable(), self.written);
         if durable > written {
-            return Err(format!("durable LSN {durable} beyond the file's {written}"));
+            return Err(Violation::DurableBeyondFile { durable, written });
         }
         if self.progress.failure().is_some() && !self.progress.waiters.is_empty() {
-            return Err(format!("waiters {:?} survived the failure", self.progress.waiters));
+            return Err(Violation::WaitersSurvivedFailure(format!("{:?}", self.progress.waiters)));
         }
         Ok(())
     }
 
     /// When nothing can move: no deadlock, no lost wake-up, every write
     /// answered, and answered truly.
-    fn check_final(&self) -> Result<(), String> {
+    fn check_final(&self) -> Result<(), Violation> {
         if self.sessions.iter().any(|s| *s != Session::Done) || self.thread != Thread::Idle || self.writer_locked {
-            return Err(format!("stuck: sessions {:?}, WAL thread {:?}", self.sessions, self.thread));
+            return Err(Violation::Stuck(format!("sessions {:?}, WAL thread {:?}", self.sessions, self.thread)));
         }
         if !self.progress.waiters.is_empty() {
-            return Err(format!("lost wake-up: {:?} still wait", self.progress.waiters));
+            return Err(Violation::LostWakeUp(format!("{:?} still wait", self.progress.waiters)));
         }
         if !self.deliveries.is_empty() {
-            return Err("a released completion was never called".to_string());
+            return Err(Violation::CompletionNeverCalled);
         }
         if self.progress.failure().is_none() && !self.queue.is_empty() {
-            return Err(format!("lost wake-up: LSNs {:?} left queued", self.queue.lsns()));
+            return Err(Violation::LostWakeUp(format!("LSNs {:?} left queued", self.queue.lsns())));
         }
         for (session, outcomes) in self.outcomes.iter().enumerate() {
             for (entry, outcome) in outcomes.iter().enumerate() {
                 let lsn = self.lsns[session][entry];
                 let durable = lsn > 0 && lsn <= self.progress.durable();
                 match outcome {
-                    None => return Err(format!("write {entry} of session {session} (LSN {lsn}) was never answered")),
-                    Some(told) if *told != durable => {
-                        return Err(format!("LSN {lsn} was answered {told}, durable is {durable}"));
-                    }
+                    None => return Err(Violation::NeverAnswered { session, entry, lsn }),
+                    Some(told) if *told != durable => return Err(Violation::Untrue { lsn, told: *told, durable }),
                     Some(_) => {}
                 }
             }
@@ -434,9 +430,36 @@ impl Model {
     }
 }
 
+/// An invariant a state broke: what the model check reports.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+enum Violation {
+    #[error("batch from LSN {first} written after {written}")]
+    OutOfOrderBatch { first: u64, written: u64 },
+    #[error("the completion of LSN {own} was told about LSN {told}")]
+    WrongCompletion { own: u64, told: u64 },
+    #[error("LSN {lsn} was answered twice")]
+    AnsweredTwice { lsn: u64 },
+    #[error("LSN {lsn} reported durable, written to {written}")]
+    DurableTooEarly { lsn: u64, written: u64 },
+    #[error("durable LSN {durable} beyond the file's {written}")]
+    DurableBeyondFile { durable: u64, written: u64 },
+    #[error("waiters {0} survived the failure")]
+    WaitersSurvivedFailure(String),
+    #[error("stuck: {0}")]
+    Stuck(String),
+    #[error("lost wake-up: {0}")]
+    LostWakeUp(String),
+    #[error("a released completion was never called")]
+    CompletionNeverCalled,
+    #[error("write {entry} of session {session} (LSN {lsn}) was never answered")]
+    NeverAnswered { session: usize, entry: usize, lsn: u64 },
+    #[error("LSN {lsn} was answered {told}, durable is {durable}")]
+    Untrue { lsn: u64, told: bool, durable: bool },
+}
+
 /// Explores every reachable state, checking each; returns how many there
 /// were and how many of them were final, or the first violation.
-fn explore(initial: Model) -> Result<(usize, usize), String> {
+fn explore(initial: Model) -> Result<(usize, usize), Violation> {
     let mut seen = HashSet::new();
     let mut stack = vec![initial];
     let mut finals = 0;
@@ -479,6 +502,6 @@ fn every_interleaving_of_three_sessions_answers_every_write_truly() {
 fn the_search_finds_a_lost_wake_up() {
     for flaw in [Flaw::NoWakeAfterRelease, Flaw::NoWakeWhenBusy] {
         let found = explore(Model::new(2, 2, 0, flaw)).expect_err("the flaw must be found");
-        assert!(found.contains("lost wake-up") || found.contains("stuck"), "{flaw:?}: {found}");
+        assert!(matches!(found, Violation::LostWakeUp(_) | Violation::Stuck(_)), "{flaw:?}: {found}");
     }
 }
