@@ -67,7 +67,7 @@ pub struct Executed {
 pub struct Engine {
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
-    state: Mutex<State>,
+    state: crate::util::mutex::Mutex<State>,
     /// `None` with `--wal=false` (and for in-memory engines).
     wal: Option<Wal>,
     /// Pages the WAL for `replication.entries` without the state lock.
@@ -88,7 +88,7 @@ impl Engine {
         Engine {
             config,
             metrics,
-            state: Mutex::new(state),
+            state: crate::util::mutex::Mutex::new(state),
             wal: None,
             wal_reader: None,
             replication: ReplicationStats::default(),

@@ -7,5 +7,7 @@ pub mod calendar;
 pub mod fs;
 /// JSON written straight into a byte buffer: replies, WAL lines, sidecars, logs.
 pub mod json_writer;
+/// The mutex of the contended locks: spin, then park, never yield.
+pub mod mutex;
 /// Unix time, RFC 3339 formatting and parsing.
 pub mod time;

@@ -19,8 +19,8 @@
 //! queued is dropped (the writes themselves stay applied and durable).
 
 use crate::engine::{Burst, Deferred, Engine};
+use crate::util::mutex::{Condvar, Mutex};
 use crate::wal::{Completion, WalError};
-use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
 use std::io::ErrorKind;
 use std::net::TcpStream;

@@ -41,8 +41,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::util::mutex::Mutex;
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
-use parking_lot::Mutex;
 
 use super::file_writer::FileWriter;
 use super::state::WalState;

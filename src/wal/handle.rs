@@ -37,7 +37,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use crate::util::mutex::{Condvar, Mutex};
 
 use super::committer::{lead, Batching, Committer, ReleaseOnPanic};
 use super::file_writer::FileWriter;

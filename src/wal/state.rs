@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::{Condvar, Mutex};
+use crate::util::mutex::{Condvar, Mutex};
 
 use super::progress::{Completion, Deliveries, Progress, Waiter};
 use super::queue::Queue;

@@ -19,7 +19,7 @@
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::Ordering;
 
-use parking_lot::Mutex;
+use crate::util::mutex::Mutex;
 
 use super::{open_active, FileWriter};
 use crate::util::fs::sync_dir;
