@@ -122,6 +122,9 @@ impl Wal {
         let state = Arc::new(WalState {
             queue: Mutex::new(Queue::default()),
             queue_full: Condvar::new(),
+            gather_target: AtomicUsize::new(usize::MAX),
+            expected_records: AtomicUsize::new(1),
+            gather_skips: AtomicUsize::new(0),
             progress: Mutex::new(Progress::new(last_lsn)),
             deliveries: Mutex::new(Deliveries::default()),
             commit_ns: AtomicU64::new(0),
@@ -141,7 +144,7 @@ impl Wal {
             fsync_ms: Histogram::new(LATENCY_MS_BOUNDS),
             injected: Mutex::new(None),
         });
-        let batching = Batching { size: options.batch_size.max(1), wait: options.batch_wait };
+        let batching = Batching { size: options.batch_size.max(1), wait: options.batch_wait, gather: options.fsync };
         let writer = FileWriter::new(
             Arc::clone(&state),
             WalOptions { dir: dir.clone(), ..options },
@@ -168,10 +171,10 @@ impl Wal {
         );
         let mut queue = self.state.queue.lock();
         queue.push_record(lsn, entry);
-        let full = queue.records() == self.batching.size;
+        let gathered = queue.records() == self.state.gather_target.load(Ordering::Relaxed);
         drop(queue);
         self.state.last_appended.store(lsn, Ordering::Release);
-        if full && !self.batching.wait.is_zero() {
+        if gathered {
             self.state.queue_full.notify_one();
         }
         Ok(())

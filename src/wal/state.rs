@@ -16,9 +16,17 @@ use crate::metrics::Histogram;
 /// What the handle, the file writer and the WAL thread share.
 pub(super) struct WalState {
     pub(super) queue: Mutex<Queue>,
-    /// Signalled when the queue reaches `batch_size` records (ends a
-    /// committer's `batch_wait` early).
+    /// Signalled when the queue reaches `gather_target` records (ends a
+    /// committer's wait for a batch early, see `committer::gather`).
     pub(super) queue_full: Condvar,
+    /// The records a committer waits for, `usize::MAX` when none waits;
+    /// changed and compared under the queue lock.
+    pub(super) gather_target: AtomicUsize,
+    /// What the last commit took plus what queued behind it: how many
+    /// records the next batch may expect.
+    pub(super) expected_records: AtomicUsize,
+    /// Takes left to make without gathering (after a gather timed out).
+    pub(super) gather_skips: AtomicUsize,
     pub(super) progress: Mutex<Progress<Waiter>>,
     /// Moving average of the time one commit (a queue take) takes, in ns.
     pub(super) commit_ns: AtomicU64,

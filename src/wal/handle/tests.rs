@@ -455,3 +455,63 @@ fn reopening_after_a_crash_cuts_the_blank_fill_and_a_write_torn_inside_it() {
     wal.shutdown();
     assert_eq!(read(&path), format!("{}{}{}", line(1, 1), line(2, 2), line(3, 3)));
 }
+
+/// A WAL with fsync on whose next take gathers `expected` records, waiting
+/// at most `wait` (half the average commit it is told about).
+fn gathering_wal(dir: &Path, expected: usize, wait: Duration) -> Wal {
+    let wal = Wal::open(WalOptions { fsync: true, ..options(dir) }, 0).expect("open");
+    wal.state.expected_records.store(expected, Ordering::Relaxed);
+    wal.state.commit_ns.store(wait.as_nanos() as u64 * 2, Ordering::Relaxed);
+    wal
+}
+
+#[test]
+fn with_fsync_a_take_gathers_the_writers_expected_and_the_last_one_wakes_it() {
+    let tmp = TempDir::new().unwrap();
+    // A wait far longer than the test: only the third append ends it.
+    let wal = Arc::new(gathering_wal(tmp.path(), 3, Duration::from_secs(30)));
+    wal.append(1, &entry(1)).expect("append");
+    let leader = {
+        let wal = Arc::clone(&wal);
+        std::thread::spawn(move || wal.wait_durable(1))
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    wal.append(2, &entry(2)).expect("append");
+    wal.append(3, &entry(3)).expect("append");
+    let started = Instant::now();
+    wal.wait_durable(3).expect("durable");
+    leader.join().expect("no panic").expect("durable");
+    assert!(started.elapsed() < Duration::from_secs(10), "the third record ended the wait");
+    assert_eq!((wal.stats().batches, wal.stats().records), (1, 3));
+    assert_eq!(replayed_lsns(tmp.path()), vec![1, 2, 3]);
+}
+
+#[test]
+fn with_fsync_a_gather_that_times_out_commits_what_came_and_stops_gathering_for_a_while() {
+    let tmp = TempDir::new().unwrap();
+    let wal = gathering_wal(tmp.path(), 4, Duration::from_millis(20));
+    wal.append(1, &entry(1)).expect("append");
+    wal.wait_durable(1).expect("durable");
+    assert_eq!((wal.stats().batches, wal.stats().records), (1, 1));
+    assert_eq!(wal.state.gather_skips.load(Ordering::Relaxed), super::super::committer::SKIPS_AFTER_MISS);
+    // The next takes do not wait.
+    wal.state.commit_ns.store(Duration::from_secs(60).as_nanos() as u64, Ordering::Relaxed);
+    wal.state.expected_records.store(4, Ordering::Relaxed);
+    let started = Instant::now();
+    wal.append(2, &entry(2)).expect("append");
+    wal.wait_durable(2).expect("durable");
+    assert!(started.elapsed() < Duration::from_secs(10), "no gather while skipping");
+    assert_eq!(wal.state.gather_skips.load(Ordering::Relaxed), super::super::committer::SKIPS_AFTER_MISS - 1);
+}
+
+#[test]
+fn without_fsync_nothing_gathers() {
+    let tmp = TempDir::new().unwrap();
+    let wal = Wal::open(options(tmp.path()), 0).expect("open");
+    wal.state.expected_records.store(100, Ordering::Relaxed);
+    wal.state.commit_ns.store(Duration::from_secs(60).as_nanos() as u64, Ordering::Relaxed);
+    let started = Instant::now();
+    wal.append(1, &entry(1)).expect("append");
+    wal.wait_durable(1).expect("durable");
+    assert!(started.elapsed() < Duration::from_secs(10), "a write without fsync never waits for others");
+}
