@@ -7,7 +7,8 @@
 //! `command_count`; every failure in `error_count`.
 //!
 //! The path runs downward through the files: this one (the pipeline) ->
-//! `route` (one arm per command to its handler) -> for a logged write,
+//! `route` (from each command to its handler; a read op's handler is named
+//! by its row in the op table) -> for a logged write,
 //! `logged` (fingerprint once, `keyed_write`, `apply`, WAL) -> the handlers
 //! (`counters`, `maintenance`, `inspect`, `ingest`, ...) -> `store`.
 

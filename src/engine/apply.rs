@@ -20,7 +20,7 @@ pub(super) fn apply_command(
     state: &mut State,
     metrics: &Metrics,
     command: &Command<'_>,
-    fingerprint: &Fingerprint<'_>,
+    fingerprint: &Fingerprint<'_, '_>,
     applies_to: &dyn Fn(&str) -> bool,
     out: &mut Vec<u8>,
 ) -> Result<(), CommandError> {
@@ -86,34 +86,12 @@ pub(super) fn apply_command(
         // The live path routes only logged ops here, but a WAL entry (read
         // from disk, or pulled from a master) can name any op: one that
         // logs nothing has no effect to apply, and the entry is refused.
-        Command::Sum { .. }
-        | Command::BatchSum { .. }
-        | Command::MultiSum { .. }
-        | Command::CounterSeries { .. }
-        | Command::TreeList
-        | Command::TreeSeries { .. }
-        | Command::TreeInfo { .. }
-        | Command::TreeKeys { .. }
-        | Command::TreeSummary { .. }
-        | Command::TreeTop { .. }
-        | Command::IdempotencySnapshotFetchChunk { .. }
+        Command::Read(_)
         | Command::SnapshotCreate { .. }
         | Command::SnapshotCreateAll
-        | Command::SnapshotList
-        | Command::SnapshotInfo
         | Command::SnapshotLoad { .. }
-        | Command::SnapshotFetch { .. }
-        | Command::SnapshotFetchChunk { .. }
-        | Command::SnapshotVerify
-        | Command::Ping
-        | Command::Health
-        | Command::Stats
-        | Command::Metrics
         | Command::ReconciliationReport { .. }
-        | Command::RecoveryCheckpoint { .. }
-        | Command::RecoveryStatus { .. }
-        | Command::ReplicationStatus
-        | Command::ReplicationEntries { .. } => Err(CommandError::internal("Command is not a write")),
+        | Command::RecoveryCheckpoint { .. } => Err(CommandError::internal("Command is not a write")),
     }
 }
 
@@ -122,7 +100,7 @@ pub(super) fn apply_command(
 fn ingest_chunk(
     state: &mut State,
     metrics: &Metrics,
-    fingerprint: &Fingerprint<'_>,
+    fingerprint: &Fingerprint<'_, '_>,
     series: &str,
     stream_id: &str,
     chunk_seq: u64,

@@ -4,10 +4,22 @@
 
 use super::recovery::{Checkpoint, RECOVERY_FILE};
 use super::Engine;
-use crate::protocol::CommandError;
+use crate::protocol::{read, CommandError};
 use crate::util::time::unix_now;
 
 impl Engine {
+    /// `recovery.status`: one source's checkpoint, or all of them.
+    pub(super) fn recovery_status(
+        &self,
+        args: &read::RecoveryStatus<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), CommandError> {
+        self.read(out, |state, out| {
+            state.recovery.status_json(args.source.as_deref(), out);
+            Ok(())
+        })
+    }
+
     /// `recovery.checkpoint`: replaces the source's checkpoint and rewrites
     /// `recovery.json` (temp file, fsync, rename). Not logged.
     pub(super) fn recovery_checkpoint(

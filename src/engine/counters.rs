@@ -2,11 +2,15 @@
 //! (docs/protocol.md, series.batch_add / series.batch_set). Every write
 //! checks completely before it changes anything, so a failed command leaves
 //! the store exactly as it was.
+//!
+//! The reads are the handlers named by their rows in the op table, each
+//! under the state lock (`Engine::read`); the writes are applied by `apply`.
 
 use super::state::State;
+use super::Engine;
 use crate::metrics::Metrics;
 use crate::protocol::fields::{Item, RawRange};
-use crate::protocol::CommandError;
+use crate::protocol::{read, CommandError};
 use crate::store::{Bucket, Counter, Series};
 use crate::util::json_writer::{write_key, write_str, write_u64};
 
@@ -56,70 +60,61 @@ fn checked_range(range: &Option<RawRange>) -> Result<Option<(Bucket, Bucket)>, C
     range.as_ref().map(RawRange::buckets).transpose()
 }
 
-pub(super) fn sum(
-    state: &State,
-    series: &str,
-    key: u64,
-    range: &Option<RawRange>,
-    out: &mut Vec<u8>,
-) -> Result<(), CommandError> {
-    let range = checked_range(range)?;
-    write_u64(out, key_value(existing(state, series)?, key, range));
-    Ok(())
+/// `counter.sum`.
+pub(super) fn sum(engine: &Engine, args: &read::Sum<'_>, out: &mut Vec<u8>) -> Result<(), CommandError> {
+    engine.read(out, |state, out| {
+        let range = checked_range(&args.range)?;
+        write_u64(out, key_value(existing(state, &args.series)?, args.key, range));
+        Ok(())
+    })
 }
 
-pub(super) fn batch_sum(
-    state: &State,
-    metrics: &Metrics,
-    series: &str,
-    keys: &[u64],
-    range: &Option<RawRange>,
-    out: &mut Vec<u8>,
-) -> Result<(), CommandError> {
-    let range = checked_range(range)?;
-    let series = existing(state, series)?;
-    out.push(b'[');
-    for (i, &key) in keys.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+/// `counter.batch_sum`.
+pub(super) fn batch_sum(engine: &Engine, args: &read::BatchSum<'_>, out: &mut Vec<u8>) -> Result<(), CommandError> {
+    engine.read(out, |state, out| {
+        let range = checked_range(&args.range)?;
+        let series = existing(state, &args.series)?;
+        out.push(b'[');
+        for (i, &key) in args.keys.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"key\":");
+            write_u64(out, key);
+            out.extend_from_slice(b",\"value\":");
+            write_u64(out, key_value(series, key, range));
+            out.push(b'}');
         }
-        out.extend_from_slice(b"{\"key\":");
-        write_u64(out, key);
-        out.extend_from_slice(b",\"value\":");
-        write_u64(out, key_value(series, key, range));
-        out.push(b'}');
-    }
-    out.push(b']');
-    metrics.batch_read_count.inc();
-    metrics.batch_read_key_count.add(keys.len() as u64);
-    Ok(())
+        out.push(b']');
+        engine.metrics.batch_read_count.inc();
+        engine.metrics.batch_read_key_count.add(args.keys.len() as u64);
+        Ok(())
+    })
 }
 
-pub(super) fn multi_sum(
-    state: &State,
-    items: &[(std::borrow::Cow<'_, str>, u64)],
-    range: &Option<RawRange>,
-    out: &mut Vec<u8>,
-) -> Result<(), CommandError> {
-    let range = checked_range(range)?;
-    if let Some((missing, _)) = items.iter().find(|(series, _)| !state.store.contains(series)) {
-        return Err(CommandError::series_not_found(missing));
-    }
-    out.push(b'[');
-    for (i, (series, key)) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+/// `counter.multi_sum`.
+pub(super) fn multi_sum(engine: &Engine, args: &read::MultiSum<'_>, out: &mut Vec<u8>) -> Result<(), CommandError> {
+    engine.read(out, |state, out| {
+        let range = checked_range(&args.range)?;
+        if let Some((missing, _)) = args.items.iter().find(|(series, _)| !state.store.contains(series)) {
+            return Err(CommandError::series_not_found(missing));
         }
-        out.extend_from_slice(b"{\"series\":");
-        write_str(out, series);
-        out.extend_from_slice(b",\"key\":");
-        write_u64(out, *key);
-        out.extend_from_slice(b",\"value\":");
-        write_u64(out, existing(state, series).map(|s| key_value(s, *key, range)).unwrap_or(0));
-        out.push(b'}');
-    }
-    out.push(b']');
-    Ok(())
+        out.push(b'[');
+        for (i, (series, key)) in args.items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"series\":");
+            write_str(out, series);
+            out.extend_from_slice(b",\"key\":");
+            write_u64(out, *key);
+            out.extend_from_slice(b",\"value\":");
+            write_u64(out, existing(state, series).map(|s| key_value(s, *key, range)).unwrap_or(0));
+            out.push(b'}');
+        }
+        out.push(b']');
+        Ok(())
+    })
 }
 
 /// Writes `{"<bucket>":value,...}` for the in-range points of one counter.
@@ -137,19 +132,20 @@ pub(super) fn write_points(out: &mut Vec<u8>, points: impl Iterator<Item = (Buck
     out.push(b'}');
 }
 
+/// `counter.series`.
 pub(super) fn counter_series(
-    state: &State,
-    series: &str,
-    key: u64,
-    range: &RawRange,
+    engine: &Engine,
+    args: &read::CounterSeries<'_>,
     out: &mut Vec<u8>,
 ) -> Result<(), CommandError> {
-    let (from, to) = range.buckets()?;
-    match existing(state, series)?.get(key) {
-        Some(counter) => write_points(out, counter.range_points(from, to)),
-        None => out.extend_from_slice(b"{}"),
-    }
-    Ok(())
+    engine.read(out, |state, out| {
+        let (from, to) = args.range.buckets()?;
+        match existing(state, &args.series)?.get(args.key) {
+            Some(counter) => write_points(out, counter.range_points(from, to)),
+            None => out.extend_from_slice(b"{}"),
+        }
+        Ok(())
+    })
 }
 
 pub(super) fn delete_range(

@@ -28,8 +28,8 @@ mod tests;
 
 pub use idempotency_file::{read_idempotency_json, write_idempotency_json, DecodeError, IdempotencyFileError};
 
+use crate::protocol::field_kind::MAX_BATCH;
 use crate::protocol::fields::Item;
-use crate::protocol::validate::MAX_BATCH;
 use crate::protocol::{CommandError, ErrorCode};
 use crate::store::{BatchOutcome, Series, Store};
 use crate::util::json_writer::{write_bool, write_opt_str, write_str, write_u64};

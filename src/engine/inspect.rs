@@ -1,12 +1,16 @@
 //! Whole-series reads (docs/protocol.md, Managing series: `tree.list`;
 //! Inspecting a series), bounded by the query deadline (docs/protocol.md,
 //! Limits): checked on the first key and every 256 after.
+//!
+//! Each op's handler (`tree_*`, named by its row in the op table) takes
+//! the state lock and starts the deadline, then runs the read of the
+//! state below it.
 
 use super::state::State;
+use super::Engine;
 use crate::metrics::Metrics;
 use crate::protocol::fields::RawRange;
-use crate::protocol::validate::{limit_or_default, TREE_KEYS_LIMIT, TREE_TOP_LIMIT};
-use crate::protocol::{CommandError, ErrorCode};
+use crate::protocol::{read, CommandError, ErrorCode};
 use crate::store::{Bucket, Series};
 use crate::util::json_writer::{write_str, write_u64};
 use std::time::{Duration, Instant};
@@ -94,11 +98,10 @@ pub(super) fn keys(
     metrics: &Metrics,
     deadline: &Deadline,
     name: &str,
-    limit: Option<i64>,
+    limit: usize,
     cursor: Option<u64>,
     out: &mut Vec<u8>,
 ) -> Result<(), CommandError> {
-    let limit = limit_or_default(limit, TREE_KEYS_LIMIT)?;
     let series = existing(state, name)?;
     deadline.check_now(metrics)?;
     let (page, more) = series.keys_after(cursor, limit);
@@ -186,11 +189,10 @@ pub(super) fn top(
     metrics: &Metrics,
     deadline: &Deadline,
     name: &str,
-    limit: Option<i64>,
+    limit: usize,
     range: &Option<RawRange>,
     out: &mut Vec<u8>,
 ) -> Result<(), CommandError> {
-    let limit = limit_or_default(limit, TREE_TOP_LIMIT)?;
     let range = range.as_ref().map(RawRange::buckets).transpose()?;
     let series = existing(state, name)?;
     let ranked = series.top_by(limit, |visited, counter| {
@@ -247,6 +249,56 @@ pub(super) fn series_points(
     }
     out.push(b'}');
     Ok(())
+}
+
+/// The deadline of a whole-series read that starts now.
+fn deadline(engine: &Engine) -> Deadline {
+    Deadline::start(engine.config.query_timeout_ms)
+}
+
+/// `tree.list`.
+pub(super) fn tree_list(engine: &Engine, _: &read::TreeList<'_>, out: &mut Vec<u8>) -> Result<(), CommandError> {
+    engine.read(out, |state, out| {
+        list(state, out);
+        Ok(())
+    })
+}
+
+/// `tree.info`.
+pub(super) fn tree_info(engine: &Engine, args: &read::TreeInfo<'_>, out: &mut Vec<u8>) -> Result<(), CommandError> {
+    engine.read(out, |state, out| info(state, &engine.metrics, &deadline(engine), &args.series, out))
+}
+
+/// `tree.keys`.
+pub(super) fn tree_keys(engine: &Engine, args: &read::TreeKeys<'_>, out: &mut Vec<u8>) -> Result<(), CommandError> {
+    engine.read(out, |state, out| {
+        let limit = args.limit.get()?;
+        keys(state, &engine.metrics, &deadline(engine), &args.series, limit, args.cursor, out)
+    })
+}
+
+/// `tree.summary`.
+pub(super) fn tree_summary(
+    engine: &Engine,
+    args: &read::TreeSummary<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), CommandError> {
+    engine.read(out, |state, out| summary(state, &engine.metrics, &deadline(engine), &args.series, &args.range, out))
+}
+
+/// `tree.top`.
+pub(super) fn tree_top(engine: &Engine, args: &read::TreeTop<'_>, out: &mut Vec<u8>) -> Result<(), CommandError> {
+    engine.read(out, |state, out| {
+        let limit = args.limit.get()?;
+        top(state, &engine.metrics, &deadline(engine), &args.series, limit, &args.range, out)
+    })
+}
+
+/// `tree.series`.
+pub(super) fn tree_series(engine: &Engine, args: &read::TreeSeries<'_>, out: &mut Vec<u8>) -> Result<(), CommandError> {
+    engine.read(out, |state, out| {
+        series_points(state, &engine.metrics, &deadline(engine), &args.series, &args.range, out)
+    })
 }
 
 #[cfg(test)]

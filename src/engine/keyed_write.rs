@@ -33,8 +33,8 @@ pub(super) struct Keyed<'r> {
 /// eligible op sent with a key (no lock needed); `None` when the request is
 /// not an idempotent write. `fingerprint` is the request's.
 pub(super) fn keyed<'r>(
-    request: &'r Request<'r>,
-    fingerprint: &Fingerprint<'_>,
+    request: &'r Request<'_>,
+    fingerprint: &Fingerprint<'_, '_>,
 ) -> Result<Option<Keyed<'r>>, CommandError> {
     let (Some(fields), true) = (&request.idempotency, request.op.is_idempotent()) else { return Ok(None) };
     // Every idempotent op has a canonical text.

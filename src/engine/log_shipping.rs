@@ -7,8 +7,7 @@
 use super::restore::{apply_entry, load_snapshots, skipped, Applied};
 use super::state::State;
 use super::{Engine, ReplicaError};
-use crate::protocol::validate::{limit_or_default, REPLICATION_LIMIT};
-use crate::protocol::{parse_request, CommandError, ErrorCode};
+use crate::protocol::{parse_request, read, CommandError, ErrorCode};
 use crate::replication::bootstrap::{self, Source};
 use crate::replication::poller::{Replica, ReplicaFailure};
 use crate::replication::{write_replication_lsn, ReplicationStats};
@@ -24,11 +23,10 @@ impl Engine {
     /// `replication.entries` (docs/protocol.md, replication.entries): never takes the state lock.
     pub(super) fn replication_entries(
         &self,
-        after_lsn: u64,
-        limit: Option<i64>,
+        args: &read::ReplicationEntries<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), CommandError> {
-        let limit = limit_or_default(limit, REPLICATION_LIMIT)?;
+        let (after_lsn, limit) = (args.after_lsn, args.limit.get()?);
         let dir = &self.config.directory;
         let snapshot_lsn = snapshot::restore_lsn(dir).map_err(|e| CommandError::internal(e.to_string()))?;
         if snapshot_lsn > 0 && after_lsn < snapshot_lsn {
@@ -89,7 +87,11 @@ impl Engine {
     }
 
     /// `replication.status` (docs/protocol.md, replication.status).
-    pub(super) fn replication_status(&self, out: &mut Vec<u8>) -> Result<(), CommandError> {
+    pub(super) fn replication_status(
+        &self,
+        _: &read::ReplicationStatus<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), CommandError> {
         let r = &self.replication;
         let replayed = self.replayed_lsn();
         out.extend_from_slice(b"{\"role\":");

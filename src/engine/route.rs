@@ -1,87 +1,49 @@
-//! Routing: the one `match` from a request's command to its handler, one
-//! arm per command, so an op without a handler does not compile.
+//! Routing: from a request's command to its handler, so an op without a
+//! handler does not compile.
 //!
-//! Reads of the series state run under the state lock (once the WAL is
-//! known to be sound, see `degraded`); reads of files and system figures
-//! and the admin ops run without it and take what they need; logged
-//! writes go to `logged`, which applies, logs and answers once durable.
+//! A read op's handler is named by its row in the op table
+//! (`protocol/op.rs`); [`for_each_op!`] expands here into the one `match`
+//! from each [`ReadCommand`] to it, and the handler paths of the rows
+//! resolve in this file. Every handler has the same shape,
+//! `fn(&Engine, &read::Op<'_>, &mut Vec<u8>) -> Result<(), CommandError>`:
+//! a read of the series state takes the state lock through
+//! [`Engine::read`] (once the WAL is known to be sound, see `degraded`);
+//! reads of files and system figures take what they need. The admin ops
+//! run here without the WAL; logged writes go to `logged`, which applies,
+//! logs and answers once durable.
 
-use super::inspect::{self, Deadline};
+use super::inspect;
 use super::state::State;
 use super::{counters, Engine, Executed};
-use crate::protocol::validate::{limit_or_default, CHUNK_LIMIT};
-use crate::protocol::{Command, CommandError, Request};
+use crate::protocol::op::for_each_op;
+use crate::protocol::{Command, CommandError, ReadCommand, Request};
+
+/// The `match` from each read command to the handler its row names.
+macro_rules! read_routes {
+    (
+        all [$($all:tt)*]
+        reads [$( $op:ident $fields:tt => $handler:path; )*]
+        writes [$($write:ident)*]
+    ) => {
+        impl Engine {
+            /// Runs a read command's handler.
+            fn execute_read(&self, command: &ReadCommand<'_>, out: &mut Vec<u8>) -> Result<(), CommandError> {
+                match command {
+                    $(ReadCommand::$op(args) => $handler(self, args, out),)*
+                }
+            }
+        }
+    };
+}
+
+for_each_op!(read_routes);
 
 impl Engine {
     /// Runs a request that passed authentication, validation and the role
     /// check. `out` receives the `response` JSON.
     pub(super) fn execute(&self, request: &Request<'_>, out: &mut Vec<u8>) -> Result<Executed, CommandError> {
-        let timeout = self.config.query_timeout_ms;
-        let metrics = &self.metrics;
         match &request.command {
-            // Reads of the series state.
-            Command::Sum { series, key, range } => {
-                self.read(out, |state, out| counters::sum(state, series, *key, range, out))
-            }
-            Command::BatchSum { series, keys, range } => {
-                self.read(out, |state, out| counters::batch_sum(state, metrics, series, keys, range, out))
-            }
-            Command::MultiSum { items, range } => {
-                self.read(out, |state, out| counters::multi_sum(state, items, range, out))
-            }
-            Command::CounterSeries { series, key, range } => {
-                self.read(out, |state, out| counters::counter_series(state, series, *key, range, out))
-            }
-            Command::TreeList => self.read(out, |state, out| {
-                inspect::list(state, out);
-                Ok(())
-            }),
-            Command::TreeInfo { series } => {
-                self.read(out, |state, out| inspect::info(state, metrics, &Deadline::start(timeout), series, out))
-            }
-            Command::TreeKeys { series, limit, cursor } => self.read(out, |state, out| {
-                inspect::keys(state, metrics, &Deadline::start(timeout), series, *limit, *cursor, out)
-            }),
-            Command::TreeSummary { series, range } => self.read(out, |state, out| {
-                inspect::summary(state, metrics, &Deadline::start(timeout), series, range, out)
-            }),
-            Command::TreeTop { series, limit, range } => self.read(out, |state, out| {
-                inspect::top(state, metrics, &Deadline::start(timeout), series, *limit, range, out)
-            }),
-            Command::TreeSeries { series, range } => self.read(out, |state, out| {
-                inspect::series_points(state, metrics, &Deadline::start(timeout), series, range, out)
-            }),
-            Command::RecoveryStatus { source } => self.read(out, |state, out| {
-                state.recovery.status_json(source.as_deref(), out);
-                Ok(())
-            }),
-            // Reads of files and figures.
-            Command::SnapshotList => self.snapshot_list(out),
-            Command::SnapshotInfo => self.snapshot_info(out),
-            Command::SnapshotFetch { file } => self.snapshot_fetch(file, out),
-            Command::SnapshotFetchChunk { file, offset, limit } => limit_or_default(*limit, CHUNK_LIMIT)
-                .and_then(|limit| self.snapshot_fetch_chunk(file, *offset, limit, out)),
-            Command::SnapshotVerify => self.verify(out),
-            Command::IdempotencySnapshotFetchChunk { offset, limit } => limit_or_default(*limit, CHUNK_LIMIT)
-                .and_then(|limit| self.idempotency_fetch_chunk(*offset, limit, out)),
-            Command::ReplicationEntries { after_lsn, limit } => self.replication_entries(*after_lsn, *limit, out),
-            Command::ReplicationStatus => self.replication_status(out),
-            Command::Ping => {
-                out.extend_from_slice(b"\"pong\"");
-                Ok(())
-            }
-            Command::Health => {
-                self.health(out);
-                Ok(())
-            }
-            Command::Stats => {
-                self.stats(out);
-                Ok(())
-            }
-            Command::Metrics => {
-                self.prometheus(out);
-                Ok(())
-            }
+            Command::Read(read) => self.execute_read(read, out),
             // Admin: changes made without the WAL.
             Command::SnapshotCreate { series } => self.snapshot_series(series, out),
             Command::SnapshotCreateAll => self.snapshot_all().map(|_| out.extend_from_slice(b"\"OK\"")),
@@ -118,8 +80,9 @@ impl Engine {
         .map(|()| Executed::default())
     }
 
-    /// Runs `read` on the series state under the lock, once reads are safe.
-    fn read(
+    /// Runs `read` on the series state under the lock, once reads are safe:
+    /// the shape of every handler that reads the series state.
+    pub(super) fn read(
         &self,
         out: &mut Vec<u8>,
         read: impl FnOnce(&State, &mut Vec<u8>) -> Result<(), CommandError>,

@@ -14,7 +14,7 @@
 //! snapshot runs at a time.
 
 use super::Engine;
-use crate::protocol::{CommandError, ErrorCode};
+use crate::protocol::{read, CommandError, ErrorCode};
 use crate::snapshot::{self, SnapshotError, SnapshotFile};
 use crate::store::Series;
 use crate::util::json_writer::{write_bool, write_str, write_u64};
@@ -117,7 +117,7 @@ impl Engine {
     }
 
     /// `snapshot.list`: absolute paths, newest first.
-    pub(super) fn snapshot_list(&self, out: &mut Vec<u8>) -> Result<(), CommandError> {
+    pub(super) fn snapshot_list(&self, _: &read::SnapshotList<'_>, out: &mut Vec<u8>) -> Result<(), CommandError> {
         let files = snapshot::list_snapshots(&self.config.directory).map_err(io_error)?;
         out.push(b'[');
         for (i, file) in files.iter().enumerate() {
@@ -148,7 +148,7 @@ impl Engine {
     }
 
     /// `snapshot.info`.
-    pub(super) fn snapshot_info(&self, out: &mut Vec<u8>) -> Result<(), CommandError> {
+    pub(super) fn snapshot_info(&self, _: &read::SnapshotInfo<'_>, out: &mut Vec<u8>) -> Result<(), CommandError> {
         let snapshot_files = snapshot::list_snapshots(&self.config.directory).map_err(io_error)?.len();
         out.extend_from_slice(b"{\"dump_count\":");
         write_u64(out, snapshot_files as u64);
@@ -211,8 +211,8 @@ impl Engine {
     }
 
     /// `snapshot.fetch`: the whole file, base64.
-    pub(super) fn snapshot_fetch(&self, file: &str, out: &mut Vec<u8>) -> Result<(), CommandError> {
-        let found = self.existing_snapshot(file)?;
+    pub(super) fn snapshot_fetch(&self, args: &read::SnapshotFetch<'_>, out: &mut Vec<u8>) -> Result<(), CommandError> {
+        let found = self.existing_snapshot(&args.file)?;
         let meta = snapshot::load_meta(&found).map_err(snapshot_error)?;
         let bytes = std::fs::read(&found.path).map_err(io_error)?;
         out.extend_from_slice(b"{\"metadata\":");
@@ -226,16 +226,15 @@ impl Engine {
     /// `snapshot.fetch_chunk`.
     pub(super) fn snapshot_fetch_chunk(
         &self,
-        file: &str,
-        offset: u64,
-        limit: usize,
+        args: &read::SnapshotFetchChunk<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), CommandError> {
-        let found = self.existing_snapshot(file)?;
+        let limit = args.limit.get()?;
+        let found = self.existing_snapshot(&args.file)?;
         let meta = snapshot::load_meta(&found).map_err(snapshot_error)?;
         let mut head = Vec::new();
         meta.write_reply_json(&mut head);
-        write_chunk(&found.path, offset, limit, &head, "Field offset exceeds snapshot size", out)
+        write_chunk(&found.path, args.offset, limit, &head, "Field offset exceeds snapshot size", out)
     }
 }
 
@@ -243,10 +242,10 @@ impl Engine {
     /// `idempotency.snapshot_fetch_chunk` (docs/protocol.md, Snapshot ops).
     pub(super) fn idempotency_fetch_chunk(
         &self,
-        offset: u64,
-        limit: usize,
+        args: &read::IdempotencySnapshotFetchChunk<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), CommandError> {
+        let limit = args.limit.get()?;
         let dir = &self.config.directory;
         let path = dir.join(snapshot::IDEMPOTENCY_FILE);
         let meta = snapshot::read_idempotency_meta(dir, self.idempotency_counts()).map_err(snapshot_error)?;
@@ -255,7 +254,7 @@ impl Engine {
         };
         let mut head = Vec::new();
         meta.write_reply_json(&mut head);
-        write_chunk(&path, offset, limit, &head, "Field offset exceeds idempotency snapshot size", out)
+        write_chunk(&path, args.offset, limit, &head, "Field offset exceeds idempotency snapshot size", out)
     }
 }
 

@@ -5,6 +5,7 @@
 use super::Engine;
 use crate::metrics::{resident_memory_bytes, HistogramSnapshot};
 use crate::protocol::op::ALL_OPS;
+use crate::protocol::{read, CommandError};
 use crate::snapshot::names::SNAPSHOT_SUFFIX;
 use crate::util::json_writer::{write_bool, write_f64, write_key, write_opt_str, write_str, write_u64};
 use crate::util::time::unix_now;
@@ -72,9 +73,15 @@ impl Engine {
         out.extend_from_slice(b"\"OK\"");
     }
 
+    /// `system.ping`.
+    pub(super) fn ping(&self, _: &read::Ping<'_>, out: &mut Vec<u8>) -> Result<(), CommandError> {
+        out.extend_from_slice(b"\"pong\"");
+        Ok(())
+    }
+
     /// `status` is `ok`, or `degraded` once the WAL has failed (writes are
     /// then refused, and `wal_error` says why).
-    pub(super) fn health(&self, out: &mut Vec<u8>) {
+    pub(super) fn health(&self, _: &read::Health<'_>, out: &mut Vec<u8>) -> Result<(), CommandError> {
         self.retry_wal_for_health();
         let failure = self.wal_failure();
         out.extend_from_slice(b"{\"status\":");
@@ -91,6 +98,7 @@ impl Engine {
         }
         self.write_wal_recovery_health(out);
         out.push(b'}');
+        Ok(())
     }
 
     pub(super) fn figures(&self) -> Figures {
@@ -375,7 +383,7 @@ impl Engine {
             .unwrap_or(0)
     }
 
-    pub(super) fn stats(&self, out: &mut Vec<u8>) {
+    pub(super) fn stats(&self, _: &read::Stats<'_>, out: &mut Vec<u8>) -> Result<(), CommandError> {
         out.push(b'{');
         for (i, (name, _, value)) in self.figures().0.iter().enumerate() {
             if i > 0 {
@@ -390,10 +398,11 @@ impl Engine {
             }
         }
         out.push(b'}');
+        Ok(())
     }
 
     /// Prometheus text exposition, returned as one JSON string.
-    pub(super) fn prometheus(&self, out: &mut Vec<u8>) {
+    pub(super) fn prometheus(&self, _: &read::Metrics<'_>, out: &mut Vec<u8>) -> Result<(), CommandError> {
         let mut text = String::with_capacity(8192);
         for (stat, metric, value) in &self.figures().0 {
             if *stat == "role" {
@@ -421,6 +430,7 @@ impl Engine {
         text.push_str("# TYPE karma_snapshot_duration_ms histogram\n");
         write_histogram(&mut text, "karma_snapshot_duration_ms", "", &self.metrics.snapshot_ms.0.snapshot());
         write_str(out, &text);
+        Ok(())
     }
 
     fn per_op_metrics(&self, text: &mut String) {

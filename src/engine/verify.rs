@@ -11,7 +11,7 @@ use super::restore::restore;
 use super::state::State;
 use super::Engine;
 use crate::metrics::Metrics;
-use crate::protocol::CommandError;
+use crate::protocol::{read, CommandError};
 use crate::snapshot;
 use crate::util::json_writer::{write_key, write_u64};
 
@@ -33,7 +33,7 @@ struct Findings {
 }
 
 impl Engine {
-    pub(super) fn verify(&self, out: &mut Vec<u8>) -> Result<(), CommandError> {
+    pub(super) fn verify(&self, _: &read::SnapshotVerify<'_>, out: &mut Vec<u8>) -> Result<(), CommandError> {
         let _no_snapshot_meanwhile = self.snapshot_lock.lock();
         let mut findings = Findings::default();
         {

@@ -116,6 +116,21 @@ pub fn req_str<'a>(obj: &Value<'a>, field: &str) -> FieldResult<Cow<'a, str>> {
     opt_str(obj, field).ok_or_else(|| required(field))
 }
 
+/// `file` of the snapshot ops (docs/protocol.md, Snapshot ops, parse step).
+pub fn snapshot_file<'a>(obj: &Value<'a>) -> FieldResult<Cow<'a, str>> {
+    let file = req_str(obj, "file")?;
+    if file.is_empty() {
+        return Err(CommandError::validation("Field file must not be empty"));
+    }
+    if file.contains('/') || file == "." || file == ".." {
+        return Err(CommandError::validation("Field file must be a snapshot basename"));
+    }
+    if !file.ends_with(".tree") {
+        return Err(CommandError::validation("Field file must end with .tree"));
+    }
+    Ok(file)
+}
+
 /// A "string or integer" field (docs/protocol.md, Fields and numbers): integers become their
 /// decimal text; any other type, `null` included, is an error.
 /// A string is borrowed from the request line when it has no escapes.

@@ -42,15 +42,15 @@ pub fn sha256(data: &[u8]) -> Digest {
 /// write path hands one of these down, so the canonical text of a request
 /// is built once however many steps (the idempotency check, an ingest
 /// stream's chunk check) look at it.
-pub struct Fingerprint<'r> {
+pub struct Fingerprint<'r, 'a> {
     op: Op,
-    command: &'r Command<'r>,
+    command: &'r Command<'a>,
     digest: OnceCell<Option<Digest>>,
 }
 
-impl<'r> Fingerprint<'r> {
+impl<'r, 'a> Fingerprint<'r, 'a> {
     /// The fingerprint of `command` sent as `op` (nothing computed yet).
-    pub fn new(op: Op, command: &'r Command<'r>) -> Fingerprint<'r> {
+    pub fn new(op: Op, command: &'r Command<'a>) -> Fingerprint<'r, 'a> {
         Fingerprint { op, command, digest: OnceCell::new() }
     }
 

@@ -1,8 +1,20 @@
 //! The catalogue of operations (docs/protocol.md, Op catalogue): every op is
-//! one row of the table at the bottom of this file, with its wire name and
-//! aliases, its internal name and its classes. [`op_table!`] turns the rows
-//! into the [`Op`] enum, [`ALL_OPS`], the name look-ups, the class
-//! look-ups and [`OpMap`], so no second list has to be kept in step.
+//! one row of the table in `for_each_op!`, with its wire name and
+//! aliases, its internal name, its class and, for a read op, its fields and
+//! its handler. The table is
+//! expanded wherever something is generated from it, with a callback macro
+//! that receives the rows sorted:
+//!
+//! - here, `op_catalogue!`: the [`Op`] enum, [`ALL_OPS`], the name and
+//!   class look-ups, [`OpMap`] and [`WriteOp`];
+//! - `protocol/read.rs`: each read op's fields struct, its parse step and
+//!   its semantic checks, and [`ReadCommand`](super::read::ReadCommand);
+//! - `protocol/request.rs`: the dispatch from an op to its parse step;
+//! - `engine/route.rs`: the dispatch from a read command to its handler
+//!   (the handler paths resolve there, so this layer never uses them).
+//!
+//! So no second list has to be kept in step, and a read op is one row plus
+//! its handler (docs/developing.md, Adding an op).
 
 /// What an op may do, which decides who may run it and whether it is logged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,17 +37,29 @@ pub enum Idempotency {
     Ineligible,
 }
 
-/// Generates everything about ops from one row per op:
-/// `Variant = "wire.name" | "alias", "internal_name", Class, Idempotency;`.
-macro_rules! op_table {
-    ($(
-        $(#[$doc:meta])*
-        $op:ident = $name:literal $(| $alias:literal)*, $internal:literal, $class:ident, $idempotency:ident;
-    )*) => {
+/// Generates everything about ops that lives here from the sorted rows of
+/// `for_each_op!`.
+macro_rules! op_catalogue {
+    (
+        all [$(
+            $(#[$doc:meta])*
+            $op:ident = $name:literal $(| $alias:literal)*, $internal:literal, $class:ident, $idempotency:ident;
+        )*]
+        reads [$($read:tt)*]
+        writes [$($write:ident)*]
+    ) => {
         /// One of the distinct operations. Aliases map onto the same `Op`.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum Op {
             $($(#[$doc])* $op,)*
+        }
+
+        /// An op that is not a read (class `Admin` or `Logged`): its fields
+        /// are parsed by hand in `request.rs`, where a `match` over this
+        /// enum makes a forgotten one a compile error.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum WriteOp {
+            $($write,)*
         }
 
         /// Every op, in catalogue order (for per-op metrics).
@@ -132,60 +156,154 @@ impl<T: Default> Default for OpMap<T> {
     }
 }
 
-// The catalogue. Each op's fields are the `Command` variant of the same
-// name (protocol/request.rs); docs/developing.md, Adding an op, says what
-// else a new row asks for.
-op_table! {
-    Increment = "counter.increment" | "series.increment", "increment", Logged, Eligible;
-    Decrement = "counter.decrement", "decrement", Logged, Eligible;
-    Sum = "counter.sum" | "series.sum", "sum", Read, Ineligible;
-    BatchSum = "counter.batch_sum" | "series.batch_sum", "batch_sum", Read, Ineligible;
-    MultiSum = "counter.multi_sum", "multi_sum", Read, Ineligible;
-    CounterSeries = "counter.series" | "series.points", "find", Read, Ineligible;
-    CounterDeleteRange = "counter.delete_range", "delete", Logged, Eligible;
-    BatchDeleteRange = "counter.batch_delete_range", "batch_delete_range", Logged, Eligible;
-    CounterReset = "counter.reset", "reset", Logged, Eligible;
-    BatchReset = "counter.batch_reset", "batch_reset", Logged, Eligible;
-    BatchAdd = "series.batch_add" | "counter.batch_increment", "batch_add", Logged, Eligible;
-    BatchSet = "series.batch_set", "batch_set", Logged, Eligible;
-    DeleteBefore = "series.delete_before" | "tree.delete_before", "delete_before", Logged, Ineligible;
-    SeriesCompact = "series.compact" | "tree.compact", "compact", Logged, Ineligible;
-    SystemCompact = "system.compact", "compact", Logged, Ineligible;
-    TreeCreate = "tree.create", "create", Logged, Ineligible;
-    TreeDrop = "tree.drop", "drop", Logged, Ineligible;
-    TreeList = "tree.list", "trees", Read, Ineligible;
-    TreeReset = "tree.reset", "reset", Logged, Eligible;
-    TreeDeleteRange = "tree.delete_range", "delete", Logged, Eligible;
-    TreeSeries = "tree.series", "find", Read, Ineligible;
-    TreeInfo = "tree.info", "tree_info", Read, Ineligible;
-    TreeKeys = "tree.keys", "tree_keys", Read, Ineligible;
-    TreeSummary = "tree.summary", "tree_summary", Read, Ineligible;
-    TreeTop = "tree.top", "tree_top", Read, Ineligible;
-    IngestBegin = "ingest.begin", "ingest_begin", Logged, Ineligible;
-    IngestChunk = "ingest.chunk", "ingest_chunk", Logged, Ineligible;
-    IngestCommit = "ingest.commit", "ingest_commit", Logged, Ineligible;
-    IngestAbort = "ingest.abort", "ingest_abort", Logged, Ineligible;
-    IdempotencyPrune = "idempotency.prune", "idempotency_prune", Logged, Ineligible;
-    IdempotencySnapshotFetchChunk =
-        "idempotency.snapshot_fetch_chunk", "idempotency_snapshot_fetch_chunk", Read, Ineligible;
-    SnapshotCreate = "snapshot.create", "dump", Admin, Ineligible;
-    SnapshotCreateAll = "snapshot.create_all", "dump_all", Admin, Ineligible;
-    SnapshotList = "snapshot.list", "dumps", Read, Ineligible;
-    SnapshotInfo = "snapshot.info", "snapshot_info", Read, Ineligible;
-    SnapshotLoad = "snapshot.load", "load", Admin, Ineligible;
-    SnapshotFetch = "snapshot.fetch", "snapshot_fetch", Read, Ineligible;
-    SnapshotFetchChunk = "snapshot.fetch_chunk", "snapshot_fetch_chunk", Read, Ineligible;
-    SnapshotVerify = "snapshot.verify", "verify", Read, Ineligible;
-    Ping = "system.ping", "ping", Read, Ineligible;
-    Health = "system.health", "health", Read, Ineligible;
-    Stats = "system.stats", "stats", Read, Ineligible;
-    Metrics = "system.metrics", "metrics", Read, Ineligible;
-    ReconciliationReport = "reconciliation.report", "reconciliation_report", Admin, Ineligible;
-    RecoveryCheckpoint = "recovery.checkpoint", "recovery_checkpoint", Admin, Ineligible;
-    RecoveryStatus = "recovery.status", "recovery_status", Read, Ineligible;
-    ReplicationStatus = "replication.status", "replication_status", Read, Ineligible;
-    ReplicationEntries = "replication.entries", "replication_entries", Read, Ineligible;
+/// Sorts the rows of `for_each_op!` for a callback: `all` holds every
+/// row in catalogue order (a read row with class `Read` and `Ineligible`),
+/// `reads` each read op's fields and handler, `writes` the other ops.
+macro_rules! sort_rows {
+    // Every row sorted.
+    ($callback:ident [$($all:tt)*] [$($reads:tt)*] [$($writes:tt)*]) => {
+        $callback! { all [$($all)*] reads [$($reads)*] writes [$($writes)*] }
+    };
+    // A read op: its fields, in the protocol's parse order, and its handler.
+    (
+        $callback:ident [$($all:tt)*] [$($reads:tt)*] [$($writes:tt)*]
+        $(#[$doc:meta])*
+        $op:ident = $name:literal $(| $alias:literal)*, $internal:literal,
+            Read { $($field:ident: $kind:ty),* $(,)? } => $handler:path;
+        $($rest:tt)*
+    ) => {
+        $crate::protocol::op::sort_rows! {
+            $callback
+            [$($all)* $(#[$doc])* $op = $name $(| $alias)*, $internal, Read, Ineligible;]
+            [$($reads)* $op { $($field: $kind),* } => $handler;]
+            [$($writes)*]
+            $($rest)*
+        }
+    };
+    (
+        $callback:ident [$($all:tt)*] [$($reads:tt)*] [$($writes:tt)*]
+        $(#[$doc:meta])*
+        $op:ident = $name:literal $(| $alias:literal)*, $internal:literal, Read, $idempotency:ident;
+        $($rest:tt)*
+    ) => {
+        compile_error!(concat!(
+            "op ", stringify!($op), ": a read op declares its fields and handler: Read { field: Kind, ... } => handler"
+        ));
+    };
+    // An admin or logged op: its fields are parsed by hand (`request.rs`).
+    (
+        $callback:ident [$($all:tt)*] [$($reads:tt)*] [$($writes:tt)*]
+        $(#[$doc:meta])*
+        $op:ident = $name:literal $(| $alias:literal)*, $internal:literal, $class:ident, $idempotency:ident;
+        $($rest:tt)*
+    ) => {
+        $crate::protocol::op::sort_rows! {
+            $callback
+            [$($all)* $(#[$doc])* $op = $name $(| $alias)*, $internal, $class, $idempotency;]
+            [$($reads)*]
+            [$($writes)* $op]
+            $($rest)*
+        }
+    };
 }
+pub(crate) use sort_rows;
+
+/// The op table: expands `$callback! { all [...] reads [...] writes [...] }`
+/// with its rows sorted by `sort_rows!`. One row per op:
+///
+/// - a read op (class `Read`: changes nothing, so it is allowed for the
+///   read-only token and on a slave):
+///   `Variant = "wire.name" | "alias", "internal_name", Read { field: Kind, ... } => handler;`
+///   Its fields are listed in the protocol's parse order, each with its
+///   kind from `protocol/field_kind.rs`; the handler is a path resolved in
+///   `engine/route.rs`, a function
+///   `fn(&Engine, &read::Variant<'_>, &mut Vec<u8>) -> Result<(), CommandError>`.
+/// - any other op:
+///   `Variant = "wire.name" | "alias", "internal_name", Class, Idempotency;`
+///   with the class `Admin` (changes state or files but is not logged) or
+///   `Logged` (appended to the WAL, replayed and replicated); only a
+///   logged op may be `Eligible` for idempotency keys.
+macro_rules! for_each_op {
+    ($callback:ident) => {
+        $crate::protocol::op::sort_rows! {
+            $callback [] [] []
+            Increment = "counter.increment" | "series.increment", "increment", Logged, Eligible;
+            Decrement = "counter.decrement", "decrement", Logged, Eligible;
+            Sum = "counter.sum" | "series.sum", "sum",
+                Read { range: OptRange, series: Series, key: Uint } => counters::sum;
+            BatchSum = "counter.batch_sum" | "series.batch_sum", "batch_sum",
+                Read { range: OptRange, series: Series, keys: Keys } => counters::batch_sum;
+            MultiSum = "counter.multi_sum", "multi_sum",
+                Read { range: OptRange, items: SeriesKeys } => counters::multi_sum;
+            CounterSeries = "counter.series" | "series.points", "find",
+                Read { range: Range, series: Series, key: Uint } => counters::counter_series;
+            CounterDeleteRange = "counter.delete_range", "delete", Logged, Eligible;
+            BatchDeleteRange = "counter.batch_delete_range", "batch_delete_range", Logged, Eligible;
+            CounterReset = "counter.reset", "reset", Logged, Eligible;
+            BatchReset = "counter.batch_reset", "batch_reset", Logged, Eligible;
+            BatchAdd = "series.batch_add" | "counter.batch_increment", "batch_add", Logged, Eligible;
+            BatchSet = "series.batch_set", "batch_set", Logged, Eligible;
+            DeleteBefore = "series.delete_before" | "tree.delete_before", "delete_before", Logged, Ineligible;
+            SeriesCompact = "series.compact" | "tree.compact", "compact", Logged, Ineligible;
+            SystemCompact = "system.compact", "compact", Logged, Ineligible;
+            TreeCreate = "tree.create", "create", Logged, Ineligible;
+            TreeDrop = "tree.drop", "drop", Logged, Ineligible;
+            TreeList = "tree.list", "trees",
+                Read {} => inspect::tree_list;
+            TreeReset = "tree.reset", "reset", Logged, Eligible;
+            TreeDeleteRange = "tree.delete_range", "delete", Logged, Eligible;
+            TreeSeries = "tree.series", "find",
+                Read { range: Range, series: Series } => inspect::tree_series;
+            TreeInfo = "tree.info", "tree_info",
+                Read { series: Series } => inspect::tree_info;
+            TreeKeys = "tree.keys", "tree_keys",
+                Read { series: Series, limit: Limit<100, 10_000>, cursor: Cursor } => inspect::tree_keys;
+            TreeSummary = "tree.summary", "tree_summary",
+                Read { range: OptRange, series: Series } => inspect::tree_summary;
+            TreeTop = "tree.top", "tree_top",
+                Read { range: OptRange, series: Series, limit: Limit<50, 1_000> } => inspect::tree_top;
+            IngestBegin = "ingest.begin", "ingest_begin", Logged, Ineligible;
+            IngestChunk = "ingest.chunk", "ingest_chunk", Logged, Ineligible;
+            IngestCommit = "ingest.commit", "ingest_commit", Logged, Ineligible;
+            IngestAbort = "ingest.abort", "ingest_abort", Logged, Ineligible;
+            IdempotencyPrune = "idempotency.prune", "idempotency_prune", Logged, Ineligible;
+            IdempotencySnapshotFetchChunk = "idempotency.snapshot_fetch_chunk", "idempotency_snapshot_fetch_chunk",
+                Read { offset: Offset, limit: Limit<262_144, 524_288> } => Engine::idempotency_fetch_chunk;
+            SnapshotCreate = "snapshot.create", "dump", Admin, Ineligible;
+            SnapshotCreateAll = "snapshot.create_all", "dump_all", Admin, Ineligible;
+            SnapshotList = "snapshot.list", "dumps",
+                Read {} => Engine::snapshot_list;
+            SnapshotInfo = "snapshot.info", "snapshot_info",
+                Read {} => Engine::snapshot_info;
+            SnapshotLoad = "snapshot.load", "load", Admin, Ineligible;
+            SnapshotFetch = "snapshot.fetch", "snapshot_fetch",
+                Read { file: SnapshotFile } => Engine::snapshot_fetch;
+            SnapshotFetchChunk = "snapshot.fetch_chunk", "snapshot_fetch_chunk",
+                Read { file: SnapshotFile, offset: Offset, limit: Limit<262_144, 524_288> } => Engine::snapshot_fetch_chunk;
+            SnapshotVerify = "snapshot.verify", "verify",
+                Read {} => Engine::verify;
+            Ping = "system.ping", "ping",
+                Read {} => Engine::ping;
+            Health = "system.health", "health",
+                Read {} => Engine::health;
+            Stats = "system.stats", "stats",
+                Read {} => Engine::stats;
+            Metrics = "system.metrics", "metrics",
+                Read {} => Engine::prometheus;
+            ReconciliationReport = "reconciliation.report", "reconciliation_report", Admin, Ineligible;
+            RecoveryCheckpoint = "recovery.checkpoint", "recovery_checkpoint", Admin, Ineligible;
+            RecoveryStatus = "recovery.status", "recovery_status",
+                Read { source: OptStr } => Engine::recovery_status;
+            ReplicationStatus = "replication.status", "replication_status",
+                Read {} => Engine::replication_status;
+            ReplicationEntries = "replication.entries", "replication_entries",
+                Read { after_lsn: Uint, limit: Limit<1_000, 10_000> } => Engine::replication_entries;
+        }
+    };
+}
+pub(crate) use for_each_op;
+
+for_each_op!(op_catalogue);
 
 #[cfg(test)]
 mod tests;

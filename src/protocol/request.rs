@@ -1,12 +1,15 @@
 //! Request lines into typed [`Request`]s: the checks of docs/protocol.md,
 //! Order of checks, from the JSON syntax to each op's fields, in each op's
-//! field order.
+//! field order. A read op's fields are parsed as its row in the op table
+//! declares them (`read.rs`); the other ops' are parsed by hand in
+//! `parse_write`.
 //! Semantic checks that come after authentication live in `validate.rs`.
 
 use super::error::{CommandError, ErrorCode};
 use super::fields::{self, FieldResult, Item, RawRange};
 use super::json::{self, Value};
-use super::op::Op;
+use super::op::{for_each_op, Op, WriteOp};
+use super::read::{self, ReadCommand};
 use crate::store::Bucket;
 use std::borrow::Cow;
 
@@ -36,6 +39,8 @@ pub type UnixSeconds = u64;
 /// The typed fields of each op, in the names of the protocol.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command<'a> {
+    /// A read op, with the fields its row in the op table declares.
+    Read(ReadCommand<'a>),
     Increment {
         series: Cow<'a, str>,
         key: u64,
@@ -47,25 +52,6 @@ pub enum Command<'a> {
         key: u64,
         bucket: Bucket,
         value: Option<u64>,
-    },
-    Sum {
-        series: Cow<'a, str>,
-        key: u64,
-        range: Option<RawRange>,
-    },
-    BatchSum {
-        series: Cow<'a, str>,
-        keys: Vec<u64>,
-        range: Option<RawRange>,
-    },
-    MultiSum {
-        items: Vec<(Cow<'a, str>, u64)>,
-        range: Option<RawRange>,
-    },
-    CounterSeries {
-        series: Cow<'a, str>,
-        key: u64,
-        range: RawRange,
     },
     CounterDeleteRange {
         series: Cow<'a, str>,
@@ -107,34 +93,12 @@ pub enum Command<'a> {
     TreeDrop {
         series: Cow<'a, str>,
     },
-    TreeList,
     TreeReset {
         series: Cow<'a, str>,
     },
     TreeDeleteRange {
         series: Cow<'a, str>,
         range: RawRange,
-    },
-    TreeSeries {
-        series: Cow<'a, str>,
-        range: RawRange,
-    },
-    TreeInfo {
-        series: Cow<'a, str>,
-    },
-    TreeKeys {
-        series: Cow<'a, str>,
-        limit: Option<i64>,
-        cursor: Option<u64>,
-    },
-    TreeSummary {
-        series: Cow<'a, str>,
-        range: Option<RawRange>,
-    },
-    TreeTop {
-        series: Cow<'a, str>,
-        limit: Option<i64>,
-        range: Option<RawRange>,
     },
     IngestBegin {
         stream_id: Cow<'a, str>,
@@ -161,32 +125,13 @@ pub enum Command<'a> {
         before: UnixSeconds,
         limit: Option<i64>,
     },
-    IdempotencySnapshotFetchChunk {
-        offset: u64,
-        limit: Option<i64>,
-    },
     SnapshotCreate {
         series: Cow<'a, str>,
     },
     SnapshotCreateAll,
-    SnapshotList,
-    SnapshotInfo,
     SnapshotLoad {
         file: Cow<'a, str>,
     },
-    SnapshotFetch {
-        file: Cow<'a, str>,
-    },
-    SnapshotFetchChunk {
-        file: Cow<'a, str>,
-        offset: u64,
-        limit: Option<i64>,
-    },
-    SnapshotVerify,
-    Ping,
-    Health,
-    Stats,
-    Metrics,
     ReconciliationReport {
         checked_points: i64,
         mismatch_count: i64,
@@ -198,14 +143,6 @@ pub enum Command<'a> {
         offset: Option<String>,
         event_id: Option<String>,
     },
-    RecoveryStatus {
-        source: Option<Cow<'a, str>>,
-    },
-    ReplicationStatus,
-    ReplicationEntries {
-        after_lsn: u64,
-        limit: Option<i64>,
-    },
 }
 
 impl Command<'_> {
@@ -216,9 +153,6 @@ impl Command<'_> {
         match self {
             Command::Increment { series, .. }
             | Command::Decrement { series, .. }
-            | Command::Sum { series, .. }
-            | Command::BatchSum { series, .. }
-            | Command::CounterSeries { series, .. }
             | Command::CounterDeleteRange { series, .. }
             | Command::BatchDeleteRange { series, .. }
             | Command::CounterReset { series, .. }
@@ -231,12 +165,8 @@ impl Command<'_> {
             | Command::TreeDrop { series }
             | Command::TreeReset { series }
             | Command::TreeDeleteRange { series, .. }
-            | Command::TreeSeries { series, .. }
-            | Command::TreeInfo { series }
-            | Command::TreeKeys { series, .. }
-            | Command::TreeSummary { series, .. }
-            | Command::TreeTop { series, .. }
             | Command::SnapshotCreate { series } => Some(series),
+            Command::Read(read) => read.series_name(),
             _ => None,
         }
     }
@@ -313,51 +243,55 @@ fn parse_idempotency<'a>(obj: &Value<'a>, key: &Value<'a>) -> FieldResult<Idempo
     Ok(IdempotencyFields { key, fingerprint, created_at_unix })
 }
 
-fn parse_command<'a>(op: Op, obj: &Value<'a>) -> FieldResult<Command<'a>> {
-    use fields::{keys, opt_limit, opt_range, opt_uint, req_range, req_str, req_uint, series};
+/// Dispatches an op to its parse step: a read op's is generated from its
+/// row (`protocol/read.rs`), any other op's is `parse_write`.
+macro_rules! command_parser {
+    (
+        all [$($all:tt)*]
+        reads [$( $read:ident $fields:tt => $handler:path; )*]
+        writes [$($write:ident)*]
+    ) => {
+        fn parse_command<'a>(op: Op, obj: &Value<'a>) -> FieldResult<Command<'a>> {
+            match op {
+                $(Op::$read => read::$read::parse(obj).map(|args| Command::Read(ReadCommand::$read(args))),)*
+                $(Op::$write => parse_write(WriteOp::$write, obj),)*
+            }
+        }
+    };
+}
+
+for_each_op!(command_parser);
+
+/// The fields of an op that is not a read, in the op's field order.
+fn parse_write<'a>(op: WriteOp, obj: &Value<'a>) -> FieldResult<Command<'a>> {
+    use fields::{keys, opt_limit, opt_uint, req_range, req_str, req_uint, series, snapshot_file};
     Ok(match op {
-        Op::Increment | Op::Decrement => {
+        WriteOp::Increment | WriteOp::Decrement => {
             let series = series(obj)?;
             let key = req_uint(obj, "key")?;
             let bucket = fields::write_bucket(obj)?;
             let value = opt_uint(obj, "value", "value")?;
-            if op == Op::Increment {
+            if op == WriteOp::Increment {
                 Command::Increment { series, key, bucket, value }
             } else {
                 Command::Decrement { series, key, bucket, value }
             }
         }
-        Op::Sum => {
-            let range = opt_range(obj)?;
-            Command::Sum { series: series(obj)?, key: req_uint(obj, "key")?, range }
-        }
-        Op::BatchSum => {
-            let range = opt_range(obj)?;
-            Command::BatchSum { series: series(obj)?, keys: keys(obj)?, range }
-        }
-        Op::MultiSum => {
-            let range = opt_range(obj)?;
-            Command::MultiSum { items: multi_sum_items(obj)?, range }
-        }
-        Op::CounterSeries | Op::CounterDeleteRange => {
+        WriteOp::CounterDeleteRange => {
             let range = req_range(obj)?;
             let series = series(obj)?;
             let key = req_uint(obj, "key")?;
-            if op == Op::CounterSeries {
-                Command::CounterSeries { series, key, range }
-            } else {
-                Command::CounterDeleteRange { series, key, range }
-            }
+            Command::CounterDeleteRange { series, key, range }
         }
-        Op::BatchDeleteRange => {
+        WriteOp::BatchDeleteRange => {
             let range = req_range(obj)?;
             Command::BatchDeleteRange { series: series(obj)?, keys: keys(obj)?, range }
         }
-        Op::CounterReset => Command::CounterReset { series: series(obj)?, key: req_uint(obj, "key")? },
-        Op::BatchReset => Command::BatchReset { series: series(obj)?, keys: keys(obj)? },
-        Op::BatchAdd => Command::BatchAdd { series: series(obj)?, items: fields::items(obj)? },
-        Op::BatchSet => Command::BatchSet { series: series(obj)?, items: fields::items(obj)? },
-        Op::DeleteBefore => {
+        WriteOp::CounterReset => Command::CounterReset { series: series(obj)?, key: req_uint(obj, "key")? },
+        WriteOp::BatchReset => Command::BatchReset { series: series(obj)?, keys: keys(obj)? },
+        WriteOp::BatchAdd => Command::BatchAdd { series: series(obj)?, items: fields::items(obj)? },
+        WriteOp::BatchSet => Command::BatchSet { series: series(obj)?, items: fields::items(obj)? },
+        WriteOp::DeleteBefore => {
             let series = series(obj)?;
             let before = match opt_uint(obj, "before", "before")? {
                 Some(before) => before,
@@ -365,52 +299,27 @@ fn parse_command<'a>(op: Op, obj: &Value<'a>) -> FieldResult<Command<'a>> {
             };
             Command::DeleteBefore { series, before }
         }
-        Op::SeriesCompact => Command::SeriesCompact { series: series(obj)? },
-        Op::SystemCompact => Command::SystemCompact,
-        Op::TreeCreate => Command::TreeCreate { series: series(obj)? },
-        Op::TreeDrop => Command::TreeDrop { series: series(obj)? },
-        Op::TreeList => Command::TreeList,
-        Op::TreeReset => Command::TreeReset { series: series(obj)? },
-        Op::TreeDeleteRange | Op::TreeSeries => {
+        WriteOp::SeriesCompact => Command::SeriesCompact { series: series(obj)? },
+        WriteOp::SystemCompact => Command::SystemCompact,
+        WriteOp::TreeCreate => Command::TreeCreate { series: series(obj)? },
+        WriteOp::TreeDrop => Command::TreeDrop { series: series(obj)? },
+        WriteOp::TreeReset => Command::TreeReset { series: series(obj)? },
+        WriteOp::TreeDeleteRange => {
             let range = req_range(obj)?;
-            let series = series(obj)?;
-            if op == Op::TreeSeries {
-                Command::TreeSeries { series, range }
-            } else {
-                Command::TreeDeleteRange { series, range }
-            }
+            Command::TreeDeleteRange { series: series(obj)?, range }
         }
-        Op::TreeInfo => Command::TreeInfo { series: series(obj)? },
-        Op::TreeKeys => {
-            let series = series(obj)?;
-            let limit = opt_limit(obj)?;
-            let cursor = match obj.get("cursor") {
-                None | Some(Value::Null) => None,
-                Some(v) => Some(fields::uint_value(v, "cursor")?),
-            };
-            Command::TreeKeys { series, limit, cursor }
-        }
-        Op::TreeSummary => {
-            let range = opt_range(obj)?;
-            Command::TreeSummary { series: series(obj)?, range }
-        }
-        Op::TreeTop => {
-            let range = opt_range(obj)?;
-            let series = series(obj)?;
-            Command::TreeTop { series, limit: opt_limit(obj)?, range }
-        }
-        Op::IngestBegin => Command::IngestBegin {
+        WriteOp::IngestBegin => Command::IngestBegin {
             stream_id: req_str(obj, "stream_id")?,
             mode: req_str(obj, "mode")?,
             granularity: fields::opt_str(obj, "granularity"),
         },
-        Op::IngestChunk => {
+        WriteOp::IngestChunk => {
             let series = series(obj)?;
             let stream_id = req_str(obj, "stream_id")?;
             let chunk_seq = req_uint(obj, "chunk_seq")?;
             Command::IngestChunk { series, stream_id, chunk_seq, items: fields::items(obj)? }
         }
-        Op::IngestCommit => Command::IngestCommit {
+        WriteOp::IngestCommit => Command::IngestCommit {
             stream_id: req_str(obj, "stream_id")?,
             // Not a request field for Karma 1.0, which ignores unknown fields:
             // anything but a non-negative integer is ignored the same way.
@@ -419,32 +328,15 @@ fn parse_command<'a>(op: Op, obj: &Value<'a>) -> FieldResult<Command<'a>> {
                 _ => None,
             },
         },
-        Op::IngestAbort => Command::IngestAbort { stream_id: req_str(obj, "stream_id")? },
-        Op::IdempotencyPrune => {
+        WriteOp::IngestAbort => Command::IngestAbort { stream_id: req_str(obj, "stream_id")? },
+        WriteOp::IdempotencyPrune => {
             let before = prune_before(obj)?;
             Command::IdempotencyPrune { before, limit: opt_limit(obj)? }
         }
-        Op::IdempotencySnapshotFetchChunk => {
-            let offset = fields::opt_offset(obj)?;
-            Command::IdempotencySnapshotFetchChunk { offset, limit: opt_limit(obj)? }
-        }
-        Op::SnapshotCreate => Command::SnapshotCreate { series: series(obj)? },
-        Op::SnapshotCreateAll => Command::SnapshotCreateAll,
-        Op::SnapshotList => Command::SnapshotList,
-        Op::SnapshotInfo => Command::SnapshotInfo,
-        Op::SnapshotLoad => Command::SnapshotLoad { file: snapshot_file(obj)? },
-        Op::SnapshotFetch => Command::SnapshotFetch { file: snapshot_file(obj)? },
-        Op::SnapshotFetchChunk => {
-            let file = snapshot_file(obj)?;
-            let offset = fields::opt_offset(obj)?;
-            Command::SnapshotFetchChunk { file, offset, limit: opt_limit(obj)? }
-        }
-        Op::SnapshotVerify => Command::SnapshotVerify,
-        Op::Ping => Command::Ping,
-        Op::Health => Command::Health,
-        Op::Stats => Command::Stats,
-        Op::Metrics => Command::Metrics,
-        Op::ReconciliationReport => {
+        WriteOp::SnapshotCreate => Command::SnapshotCreate { series: series(obj)? },
+        WriteOp::SnapshotCreateAll => Command::SnapshotCreateAll,
+        WriteOp::SnapshotLoad => Command::SnapshotLoad { file: snapshot_file(obj)? },
+        WriteOp::ReconciliationReport => {
             let int = |name: &str| fields::opt_int(obj, name);
             let checked_points = int("checked_points")?.ok_or_else(|| fields::required("checked_points"))?;
             let mismatch_count = int("mismatch_count")?.ok_or_else(|| fields::required("mismatch_count"))?;
@@ -452,7 +344,7 @@ fn parse_command<'a>(op: Op, obj: &Value<'a>) -> FieldResult<Command<'a>> {
             let max_abs_delta = int("max_abs_delta")?.unwrap_or(0);
             Command::ReconciliationReport { checked_points, mismatch_count, absolute_drift, max_abs_delta }
         }
-        Op::RecoveryCheckpoint => {
+        WriteOp::RecoveryCheckpoint => {
             let source = req_str(obj, "source")?;
             let offset = if obj.has("source_offset") {
                 fields::opt_str_or_int(obj, "source_offset")?
@@ -463,45 +355,7 @@ fn parse_command<'a>(op: Op, obj: &Value<'a>) -> FieldResult<Command<'a>> {
             let event_id = fields::opt_str_or_int(obj, "event_id")?.map(Cow::into_owned);
             Command::RecoveryCheckpoint { source, offset, event_id }
         }
-        Op::RecoveryStatus => Command::RecoveryStatus { source: fields::opt_str(obj, "source") },
-        Op::ReplicationStatus => Command::ReplicationStatus,
-        Op::ReplicationEntries => {
-            let after_lsn = req_uint(obj, "after_lsn")?;
-            Command::ReplicationEntries { after_lsn, limit: opt_limit(obj)? }
-        }
     })
-}
-
-fn multi_sum_items<'a>(obj: &Value<'a>) -> FieldResult<Vec<(Cow<'a, str>, u64)>> {
-    let list = fields::req_array(obj, "items")?;
-    let mut out = Vec::with_capacity(list.len());
-    for item in list {
-        if !matches!(item, Value::Object(_)) {
-            return Err(fields::type_error("items[]", item, "an object"));
-        }
-        let series = fields::opt_str(item, "series").ok_or_else(|| fields::required("items[].series"))?;
-        if series.is_empty() {
-            return Err(CommandError::validation("Field items[].series must not be empty"));
-        }
-        let key = fields::req_uint_named(item, "key", "items[].key")?;
-        out.push((series, key));
-    }
-    Ok(out)
-}
-
-/// `file` of the snapshot ops (docs/protocol.md, Snapshot ops, parse step).
-fn snapshot_file<'a>(obj: &Value<'a>) -> FieldResult<Cow<'a, str>> {
-    let file = fields::req_str(obj, "file")?;
-    if file.is_empty() {
-        return Err(CommandError::validation("Field file must not be empty"));
-    }
-    if file.contains('/') || file == "." || file == ".." {
-        return Err(CommandError::validation("Field file must be a snapshot basename"));
-    }
-    if !file.ends_with(".tree") {
-        return Err(CommandError::validation("Field file must end with .tree"));
-    }
-    Ok(file)
 }
 
 /// `before` of `idempotency.prune`: Unix seconds or an RFC 3339 timestamp.

@@ -1,39 +1,15 @@
 //! Semantic validation (docs/protocol.md, Order of checks: "the values make
 //! sense"): the checks that run after authentication and need no state:
 //! non-empty names, limits and maxima, real dates in ranges, positive
-//! values.
+//! values. A read op's checks follow from the kinds of its fields
+//! (`read.rs`, `field_kind.rs`); the other ops' are written out here.
 
 use super::error::CommandError;
-use super::fields::RawRange;
+use super::field_kind::{limit_or_default, max_size, series_name};
 use super::request::Command;
 
-/// Most keys or items one batch request may carry.
-pub const MAX_BATCH: usize = 10_000;
-
-/// Default and maximum of each op's `limit`.
-pub const TREE_KEYS_LIMIT: (usize, usize) = (100, 10_000);
-pub const TREE_TOP_LIMIT: (usize, usize) = (50, 1_000);
-pub const REPLICATION_LIMIT: (usize, usize) = (1_000, 10_000);
-pub const CHUNK_LIMIT: (usize, usize) = (262_144, 524_288);
+/// The most records one `idempotency.prune` may delete.
 pub const PRUNE_LIMIT_MAX: usize = 100_000;
-
-/// Checks `limit` against `1..=max`; absent means `default` (defect D1 fixed).
-pub fn limit_or_default(limit: Option<i64>, (default, max): (usize, usize)) -> Result<usize, CommandError> {
-    match limit {
-        None => Ok(default),
-        Some(n) if n <= 0 => Err(CommandError::validation("Field limit must be greater than 0")),
-        Some(n) if n as u64 > max as u64 => Err(CommandError::validation("Field limit exceeds max size")),
-        Some(n) => Ok(n as usize),
-    }
-}
-
-fn series_name(series: &str) -> Result<(), CommandError> {
-    if series.is_empty() {
-        Err(CommandError::validation("Field tree_name is required"))
-    } else {
-        Ok(())
-    }
-}
 
 fn non_empty(value: &str, field: &str) -> Result<(), CommandError> {
     if value.is_empty() {
@@ -41,18 +17,6 @@ fn non_empty(value: &str, field: &str) -> Result<(), CommandError> {
     } else {
         Ok(())
     }
-}
-
-fn max_size(len: usize, field: &str) -> Result<(), CommandError> {
-    if len > MAX_BATCH {
-        Err(CommandError::validation(format!("Field {field} exceeds max size")))
-    } else {
-        Ok(())
-    }
-}
-
-fn opt_range(range: &Option<RawRange>) -> Result<(), CommandError> {
-    range.as_ref().map(RawRange::buckets).transpose().map(|_| ())
 }
 
 fn not_negative(value: i64, field: &str) -> Result<(), CommandError> {
@@ -67,29 +31,14 @@ impl Command<'_> {
     /// The stateless semantic checks of this command.
     pub fn validate(&self) -> Result<(), CommandError> {
         match self {
+            Command::Read(read) => read.validate()?,
             Command::Increment { series, value, .. } | Command::Decrement { series, value, .. } => {
                 series_name(series)?;
                 if *value == Some(0) {
                     return Err(CommandError::validation("Field value must be greater than 0"));
                 }
             }
-            Command::Sum { series, range, .. } | Command::TreeSummary { series, range } => {
-                series_name(series)?;
-                opt_range(range)?;
-            }
-            Command::BatchSum { series, keys, range } => {
-                series_name(series)?;
-                max_size(keys.len(), "keys")?;
-                opt_range(range)?;
-            }
-            Command::MultiSum { items, range } => {
-                max_size(items.len(), "items")?;
-                opt_range(range)?;
-            }
-            Command::CounterSeries { series, range, .. }
-            | Command::CounterDeleteRange { series, range, .. }
-            | Command::TreeDeleteRange { series, range }
-            | Command::TreeSeries { series, range } => {
+            Command::CounterDeleteRange { series, range, .. } | Command::TreeDeleteRange { series, range } => {
                 series_name(series)?;
                 range.buckets()?;
             }
@@ -118,18 +67,8 @@ impl Command<'_> {
             | Command::TreeCreate { series }
             | Command::TreeDrop { series }
             | Command::TreeReset { series }
-            | Command::TreeInfo { series }
             | Command::SeriesCompact { series }
             | Command::SnapshotCreate { series } => series_name(series)?,
-            Command::TreeKeys { series, limit, .. } => {
-                series_name(series)?;
-                limit_or_default(*limit, TREE_KEYS_LIMIT)?;
-            }
-            Command::TreeTop { series, limit, range } => {
-                series_name(series)?;
-                limit_or_default(*limit, TREE_TOP_LIMIT)?;
-                opt_range(range)?;
-            }
             Command::IngestBegin { stream_id, mode, .. } => {
                 non_empty(stream_id, "stream_id")?;
                 non_empty(mode, "mode")?;
@@ -148,12 +87,6 @@ impl Command<'_> {
                 if limit.is_some() {
                     limit_or_default(*limit, (0, PRUNE_LIMIT_MAX))?;
                 }
-            }
-            Command::IdempotencySnapshotFetchChunk { limit, .. } | Command::SnapshotFetchChunk { limit, .. } => {
-                limit_or_default(*limit, CHUNK_LIMIT)?;
-            }
-            Command::ReplicationEntries { limit, .. } => {
-                limit_or_default(*limit, REPLICATION_LIMIT)?;
             }
             Command::ReconciliationReport { checked_points, mismatch_count, absolute_drift, max_abs_delta } => {
                 not_negative(*checked_points, "checked_points")?;
@@ -178,20 +111,7 @@ impl Command<'_> {
                     return Err(CommandError::validation("Field event_id must not be empty"));
                 }
             }
-            Command::SystemCompact
-            | Command::TreeList
-            | Command::SnapshotCreateAll
-            | Command::SnapshotList
-            | Command::SnapshotInfo
-            | Command::SnapshotLoad { .. }
-            | Command::SnapshotFetch { .. }
-            | Command::SnapshotVerify
-            | Command::Ping
-            | Command::Health
-            | Command::Stats
-            | Command::Metrics
-            | Command::RecoveryStatus { .. }
-            | Command::ReplicationStatus => {}
+            Command::SystemCompact | Command::SnapshotCreateAll | Command::SnapshotLoad { .. } => {}
         }
         Ok(())
     }

@@ -25,9 +25,9 @@ fn tree_top_stops_at_the_deadline() {
     let deadline = Deadline::start(1);
     std::thread::sleep(Duration::from_millis(3));
     let mut out = Vec::new();
-    let error = top(&state, &metrics, &deadline, "big", Some(10), &None, &mut out).unwrap_err();
+    let error = top(&state, &metrics, &deadline, "big", 10, &None, &mut out).unwrap_err();
     assert_eq!(error.code, ErrorCode::QueryTimeout);
     let mut out = Vec::new();
-    top(&state, &metrics, &Deadline::start(0), "big", Some(2), &None, &mut out).unwrap();
+    top(&state, &metrics, &Deadline::start(0), "big", 2, &None, &mut out).unwrap();
     assert_eq!(out, br#"{"tree":"big","limit":2,"items":[{"key":999,"value":1000},{"key":998,"value":999}]}"#);
 }
