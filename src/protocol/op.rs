@@ -1,7 +1,7 @@
 //! The catalogue of operations (docs/protocol.md, Op catalogue): every op is
 //! one row of the table in `for_each_op!`, with its wire name and
 //! aliases, its internal name, its class and, for a read op, its fields and
-//! its handler. The table is
+//! its handler; every row also carries an example request. The table is
 //! expanded wherever something is generated from it, with a callback macro
 //! that receives the rows sorted:
 //!
@@ -43,7 +43,8 @@ macro_rules! op_catalogue {
     (
         all [$(
             $(#[$doc:meta])*
-            $op:ident = $name:literal $(| $alias:literal)*, $internal:literal, $class:ident, $idempotency:ident;
+            $op:ident = $name:literal $(| $alias:literal)*, $internal:literal, $class:ident, $idempotency:ident,
+            $example:literal;
         )*]
         reads [$($read:tt)*]
         writes [$($write:ident)*]
@@ -108,6 +109,17 @@ macro_rules! op_catalogue {
                     $(Op::$op => Idempotency::$idempotency,)*
                 }
             }
+
+            /// The fields of one request of this op (without `v`, `op` and
+            /// `token`), as `tests/op_table.rs` sends it to a server that
+            /// holds series `s`, an open ingest stream `import-2` and the
+            /// snapshots of `snapshot.create_all`; `{file}` stands for a
+            /// snapshot file of `s`.
+            pub fn example(self) -> &'static str {
+                match self {
+                    $(Op::$op => $example,)*
+                }
+            }
         }
 
         /// One `T` per op, reached through a `match` (no index that could
@@ -169,12 +181,13 @@ macro_rules! sort_rows {
         $callback:ident [$($all:tt)*] [$($reads:tt)*] [$($writes:tt)*]
         $(#[$doc:meta])*
         $op:ident = $name:literal $(| $alias:literal)*, $internal:literal,
-            Read { $($field:ident: $kind:ty),* $(,)? } => $handler:path;
+            Read { $($field:ident: $kind:ty),* $(,)? } => $handler:path,
+            example $example:literal;
         $($rest:tt)*
     ) => {
         $crate::protocol::op::sort_rows! {
             $callback
-            [$($all)* $(#[$doc])* $op = $name $(| $alias)*, $internal, Read, Ineligible;]
+            [$($all)* $(#[$doc])* $op = $name $(| $alias)*, $internal, Read, Ineligible, $example;]
             [$($reads)* $op { $($field: $kind),* } => $handler;]
             [$($writes)*]
             $($rest)*
@@ -183,7 +196,8 @@ macro_rules! sort_rows {
     (
         $callback:ident [$($all:tt)*] [$($reads:tt)*] [$($writes:tt)*]
         $(#[$doc:meta])*
-        $op:ident = $name:literal $(| $alias:literal)*, $internal:literal, Read, $idempotency:ident;
+        $op:ident = $name:literal $(| $alias:literal)*, $internal:literal, Read, $idempotency:ident,
+            example $example:literal;
         $($rest:tt)*
     ) => {
         compile_error!(concat!(
@@ -194,12 +208,13 @@ macro_rules! sort_rows {
     (
         $callback:ident [$($all:tt)*] [$($reads:tt)*] [$($writes:tt)*]
         $(#[$doc:meta])*
-        $op:ident = $name:literal $(| $alias:literal)*, $internal:literal, $class:ident, $idempotency:ident;
+        $op:ident = $name:literal $(| $alias:literal)*, $internal:literal, $class:ident, $idempotency:ident,
+            example $example:literal;
         $($rest:tt)*
     ) => {
         $crate::protocol::op::sort_rows! {
             $callback
-            [$($all)* $(#[$doc])* $op = $name $(| $alias)*, $internal, $class, $idempotency;]
+            [$($all)* $(#[$doc])* $op = $name $(| $alias)*, $internal, $class, $idempotency, $example;]
             [$($reads)*]
             [$($writes)* $op]
             $($rest)*
@@ -213,91 +228,142 @@ pub(crate) use sort_rows;
 ///
 /// - a read op (class `Read`: changes nothing, so it is allowed for the
 ///   read-only token and on a slave):
-///   `Variant = "wire.name" | "alias", "internal_name", Read { field: Kind, ... } => handler;`
+///   `Variant = "wire.name" | "alias", "internal_name", Read { field: Kind, ... } => handler, example "...";`
 ///   Its fields are listed in the protocol's parse order, each with its
 ///   kind from `protocol/field_kind.rs`; the handler is a path resolved in
 ///   `engine/route.rs`, a function
 ///   `fn(&Engine, &read::Variant<'_>, &mut Vec<u8>) -> Result<(), CommandError>`.
 /// - any other op:
-///   `Variant = "wire.name" | "alias", "internal_name", Class, Idempotency;`
+///   `Variant = "wire.name" | "alias", "internal_name", Class, Idempotency, example "...";`
 ///   with the class `Admin` (changes state or files but is not logged) or
 ///   `Logged` (appended to the WAL, replayed and replicated); only a
 ///   logged op may be `Eligible` for idempotency keys.
+///
+/// `example` is the fields of one request that succeeds (see [`Op::example`]).
 macro_rules! for_each_op {
     ($callback:ident) => {
         $crate::protocol::op::sort_rows! {
             $callback [] [] []
-            Increment = "counter.increment" | "series.increment", "increment", Logged, Eligible;
-            Decrement = "counter.decrement", "decrement", Logged, Eligible;
+            Increment = "counter.increment" | "series.increment", "increment", Logged, Eligible,
+                example r#""series":"s","key":1,"bucket":20260501,"value":5"#;
+            Decrement = "counter.decrement", "decrement", Logged, Eligible,
+                example r#""series":"s","key":1,"bucket":20260501,"value":1"#;
             Sum = "counter.sum" | "series.sum", "sum",
-                Read { range: OptRange, series: Series, key: Uint } => counters::sum;
+                Read { range: OptRange, series: Series, key: Uint } => counters::sum,
+                example r#""series":"s","key":1"#;
             BatchSum = "counter.batch_sum" | "series.batch_sum", "batch_sum",
-                Read { range: OptRange, series: Series, keys: Keys } => counters::batch_sum;
+                Read { range: OptRange, series: Series, keys: Keys } => counters::batch_sum,
+                example r#""series":"s","keys":[1,2]"#;
             MultiSum = "counter.multi_sum", "multi_sum",
-                Read { range: OptRange, items: SeriesKeys } => counters::multi_sum;
+                Read { range: OptRange, items: SeriesKeys } => counters::multi_sum,
+                example r#""items":[{"series":"s","key":1}]"#;
             CounterSeries = "counter.series" | "series.points", "find",
-                Read { range: Range, series: Series, key: Uint } => counters::counter_series;
-            CounterDeleteRange = "counter.delete_range", "delete", Logged, Eligible;
-            BatchDeleteRange = "counter.batch_delete_range", "batch_delete_range", Logged, Eligible;
-            CounterReset = "counter.reset", "reset", Logged, Eligible;
-            BatchReset = "counter.batch_reset", "batch_reset", Logged, Eligible;
-            BatchAdd = "series.batch_add" | "counter.batch_increment", "batch_add", Logged, Eligible;
-            BatchSet = "series.batch_set", "batch_set", Logged, Eligible;
-            DeleteBefore = "series.delete_before" | "tree.delete_before", "delete_before", Logged, Ineligible;
-            SeriesCompact = "series.compact" | "tree.compact", "compact", Logged, Ineligible;
-            SystemCompact = "system.compact", "compact", Logged, Ineligible;
-            TreeCreate = "tree.create", "create", Logged, Ineligible;
-            TreeDrop = "tree.drop", "drop", Logged, Ineligible;
+                Read { range: Range, series: Series, key: Uint } => counters::counter_series,
+                example r#""series":"s","key":1,"range":{"from":20260501,"to":20260531}"#;
+            CounterDeleteRange = "counter.delete_range", "delete", Logged, Eligible,
+                example r#""series":"s","key":2,"range":{"from":20260502,"to":20260502}"#;
+            BatchDeleteRange = "counter.batch_delete_range", "batch_delete_range", Logged, Eligible,
+                example r#""series":"s","keys":[3],"range":{"from":20260501,"to":20260501}"#;
+            CounterReset = "counter.reset", "reset", Logged, Eligible,
+                example r#""series":"s","key":3"#;
+            BatchReset = "counter.batch_reset", "batch_reset", Logged, Eligible,
+                example r#""series":"s","keys":[3]"#;
+            BatchAdd = "series.batch_add" | "counter.batch_increment", "batch_add", Logged, Eligible,
+                example r#""series":"s","items":[[1,20260501,5],[2,20260502,3]]"#;
+            BatchSet = "series.batch_set", "batch_set", Logged, Eligible,
+                example r#""series":"s","items":[[3,20260501,4]]"#;
+            DeleteBefore = "series.delete_before" | "tree.delete_before", "delete_before", Logged, Ineligible,
+                example r#""series":"s","before":20260101"#;
+            SeriesCompact = "series.compact" | "tree.compact", "compact", Logged, Ineligible,
+                example r#""series":"s""#;
+            SystemCompact = "system.compact", "compact", Logged, Ineligible,
+                example "";
+            TreeCreate = "tree.create", "create", Logged, Ineligible,
+                example r#""series":"t""#;
+            TreeDrop = "tree.drop", "drop", Logged, Ineligible,
+                example r#""series":"t""#;
             TreeList = "tree.list", "trees",
-                Read {} => inspect::tree_list;
-            TreeReset = "tree.reset", "reset", Logged, Eligible;
-            TreeDeleteRange = "tree.delete_range", "delete", Logged, Eligible;
+                Read {} => inspect::tree_list,
+                example "";
+            TreeReset = "tree.reset", "reset", Logged, Eligible,
+                example r#""series":"s""#;
+            TreeDeleteRange = "tree.delete_range", "delete", Logged, Eligible,
+                example r#""series":"s","range":{"from":20260101,"to":20260101}"#;
             TreeSeries = "tree.series", "find",
-                Read { range: Range, series: Series } => inspect::tree_series;
+                Read { range: Range, series: Series } => inspect::tree_series,
+                example r#""series":"s","range":{"from":20260501,"to":20260531}"#;
             TreeInfo = "tree.info", "tree_info",
-                Read { series: Series } => inspect::tree_info;
+                Read { series: Series } => inspect::tree_info,
+                example r#""series":"s""#;
             TreeKeys = "tree.keys", "tree_keys",
-                Read { series: Series, limit: Limit<100, 10_000>, cursor: Cursor } => inspect::tree_keys;
+                Read { series: Series, limit: Limit<100, 10_000>, cursor: Cursor } => inspect::tree_keys,
+                example r#""series":"s","limit":2"#;
             TreeSummary = "tree.summary", "tree_summary",
-                Read { range: OptRange, series: Series } => inspect::tree_summary;
+                Read { range: OptRange, series: Series } => inspect::tree_summary,
+                example r#""series":"s""#;
             TreeTop = "tree.top", "tree_top",
-                Read { range: OptRange, series: Series, limit: Limit<50, 1_000> } => inspect::tree_top;
-            IngestBegin = "ingest.begin", "ingest_begin", Logged, Ineligible;
-            IngestChunk = "ingest.chunk", "ingest_chunk", Logged, Ineligible;
-            IngestCommit = "ingest.commit", "ingest_commit", Logged, Ineligible;
-            IngestAbort = "ingest.abort", "ingest_abort", Logged, Ineligible;
-            IdempotencyPrune = "idempotency.prune", "idempotency_prune", Logged, Ineligible;
+                Read { range: OptRange, series: Series, limit: Limit<50, 1_000> } => inspect::tree_top,
+                example r#""series":"s","limit":2"#;
+            IngestBegin = "ingest.begin", "ingest_begin", Logged, Ineligible,
+                example r#""stream_id":"import-1","mode":"add""#;
+            IngestChunk = "ingest.chunk", "ingest_chunk", Logged, Ineligible,
+                example r#""stream_id":"import-1","series":"imported","chunk_seq":1,"items":[[101,20260529,5]]"#;
+            IngestCommit = "ingest.commit", "ingest_commit", Logged, Ineligible,
+                example r#""stream_id":"import-1""#;
+            IngestAbort = "ingest.abort", "ingest_abort", Logged, Ineligible,
+                example r#""stream_id":"import-2""#;
+            IdempotencyPrune = "idempotency.prune", "idempotency_prune", Logged, Ineligible,
+                example r#""before":"2000-01-01T00:00:00Z""#;
             IdempotencySnapshotFetchChunk = "idempotency.snapshot_fetch_chunk", "idempotency_snapshot_fetch_chunk",
-                Read { offset: Offset, limit: Limit<262_144, 524_288> } => Engine::idempotency_fetch_chunk;
-            SnapshotCreate = "snapshot.create", "dump", Admin, Ineligible;
-            SnapshotCreateAll = "snapshot.create_all", "dump_all", Admin, Ineligible;
+                Read { offset: Offset, limit: Limit<262_144, 524_288> } => Engine::idempotency_fetch_chunk,
+                example r#""offset":0,"limit":100"#;
+            SnapshotCreate = "snapshot.create", "dump", Admin, Ineligible,
+                example r#""series":"s""#;
+            SnapshotCreateAll = "snapshot.create_all", "dump_all", Admin, Ineligible,
+                example "";
             SnapshotList = "snapshot.list", "dumps",
-                Read {} => Engine::snapshot_list;
+                Read {} => Engine::snapshot_list,
+                example "";
             SnapshotInfo = "snapshot.info", "snapshot_info",
-                Read {} => Engine::snapshot_info;
-            SnapshotLoad = "snapshot.load", "load", Admin, Ineligible;
+                Read {} => Engine::snapshot_info,
+                example "";
+            SnapshotLoad = "snapshot.load", "load", Admin, Ineligible,
+                example r#""file":"{file}""#;
             SnapshotFetch = "snapshot.fetch", "snapshot_fetch",
-                Read { file: SnapshotFile } => Engine::snapshot_fetch;
+                Read { file: SnapshotFile } => Engine::snapshot_fetch,
+                example r#""file":"{file}""#;
             SnapshotFetchChunk = "snapshot.fetch_chunk", "snapshot_fetch_chunk",
-                Read { file: SnapshotFile, offset: Offset, limit: Limit<262_144, 524_288> } => Engine::snapshot_fetch_chunk;
+                Read { file: SnapshotFile, offset: Offset, limit: Limit<262_144, 524_288> } => Engine::snapshot_fetch_chunk,
+                example r#""file":"{file}","offset":0,"limit":16"#;
             SnapshotVerify = "snapshot.verify", "verify",
-                Read {} => Engine::verify;
+                Read {} => Engine::verify,
+                example "";
             Ping = "system.ping", "ping",
-                Read {} => Engine::ping;
+                Read {} => Engine::ping,
+                example "";
             Health = "system.health", "health",
-                Read {} => Engine::health;
+                Read {} => Engine::health,
+                example "";
             Stats = "system.stats", "stats",
-                Read {} => Engine::stats;
+                Read {} => Engine::stats,
+                example "";
             Metrics = "system.metrics", "metrics",
-                Read {} => Engine::prometheus;
-            ReconciliationReport = "reconciliation.report", "reconciliation_report", Admin, Ineligible;
-            RecoveryCheckpoint = "recovery.checkpoint", "recovery_checkpoint", Admin, Ineligible;
+                Read {} => Engine::prometheus,
+                example "";
+            ReconciliationReport = "reconciliation.report", "reconciliation_report", Admin, Ineligible,
+                example r#""checked_points":1000,"mismatch_count":2,"absolute_drift":5,"max_abs_delta":4"#;
+            RecoveryCheckpoint = "recovery.checkpoint", "recovery_checkpoint", Admin, Ineligible,
+                example r#""source":"orders","offset":42"#;
             RecoveryStatus = "recovery.status", "recovery_status",
-                Read { source: OptStr } => Engine::recovery_status;
+                Read { source: OptStr } => Engine::recovery_status,
+                example r#""source":"orders""#;
             ReplicationStatus = "replication.status", "replication_status",
-                Read {} => Engine::replication_status;
+                Read {} => Engine::replication_status,
+                example "";
+            // Entries up to the example snapshots' LSN are only in a snapshot.
             ReplicationEntries = "replication.entries", "replication_entries",
-                Read { after_lsn: Uint, limit: Limit<1_000, 10_000> } => Engine::replication_entries;
+                Read { after_lsn: Uint, limit: Limit<1_000, 10_000> } => Engine::replication_entries,
+                example r#""after_lsn":1000000,"limit":10"#;
         }
     };
 }
