@@ -62,6 +62,8 @@ pub(super) struct Batching {
     /// Gather the writers of the last batch before an fsync (see
     /// [`gather`]); on with fsync and no fixed batch wait.
     pub(super) gather: bool,
+    /// The longest a gather waits: [`MAX_GATHER_WAIT`].
+    pub(super) gather_cap: Duration,
 }
 
 /// Commits what is queued, up to `rounds` takes. A take first waits for
@@ -99,8 +101,8 @@ pub(super) fn lead(state: &WalState, writer: &mut FileWriter, batching: Batching
 ///   long;
 /// - with fsync on and no batch wait, for as many records as the last
 ///   commit took plus those queued behind it, at most half an average
-///   commit. Without it, clients that send their next write as soon as
-///   they are answered split into two cohorts that take turns at the
+///   commit and at most [`MAX_GATHER_WAIT`]. Without it, clients that
+///   send their next write as soon as they are answered split into two cohorts that take turns at the
 ///   fsync (at 4 clients: 2 records a batch): each cohort's writes arrive
 ///   while the other's are fsynced and wait for the next fsync. Waiting
 ///   the few tens of microseconds it takes the cohort just answered to
@@ -123,7 +125,7 @@ fn gather(state: &WalState, batching: Batching, queue: &mut MutexGuard<'_, Queue
             return;
         }
         let target = state.expected_records.load(Ordering::Relaxed).min(batching.size);
-        (target, Duration::from_nanos(state.commit_ns.load(Ordering::Relaxed) / 2))
+        (target, Duration::from_nanos(state.commit_ns.load(Ordering::Relaxed) / 2).min(batching.gather_cap))
     } else {
         return;
     };
@@ -146,6 +148,11 @@ fn gather(state: &WalState, batching: Batching, queue: &mut MutexGuard<'_, Queue
     }
     state.gather_target.store(usize::MAX, Ordering::Relaxed);
 }
+
+/// The longest a gather waits, however slow commits have been lately (one
+/// stalled fsync lifts the average for several commits): writers that
+/// take longer than this to come back are not worth holding a batch for.
+pub(super) const MAX_GATHER_WAIT: Duration = Duration::from_millis(1);
 
 /// Takes made without gathering after a gather timed out.
 pub(super) const SKIPS_AFTER_MISS: usize = 16;

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use crate::util::mutex::{Condvar, Mutex};
 
-use super::committer::{lead, Batching, Committer, ReleaseOnPanic};
+use super::committer::{lead, Batching, Committer, ReleaseOnPanic, MAX_GATHER_WAIT};
 use super::file_writer::FileWriter;
 use super::files;
 use super::progress::{Completion, Deliveries, Progress, Waiter};
@@ -144,7 +144,12 @@ impl Wal {
             fsync_ms: Histogram::new(LATENCY_MS_BOUNDS),
             injected: Mutex::new(None),
         });
-        let batching = Batching { size: options.batch_size.max(1), wait: options.batch_wait, gather: options.fsync };
+        let batching = Batching {
+            size: options.batch_size.max(1),
+            wait: options.batch_wait,
+            gather: options.fsync,
+            gather_cap: MAX_GATHER_WAIT,
+        };
         let writer = FileWriter::new(
             Arc::clone(&state),
             WalOptions { dir: dir.clone(), ..options },
