@@ -101,7 +101,8 @@ pub(super) fn lead(state: &WalState, writer: &mut FileWriter, batching: Batching
 ///   long;
 /// - with fsync on and no batch wait, for as many records as the last
 ///   commit took plus those queued behind it, at most half an average
-///   commit and at most [`MAX_GATHER_WAIT`]. Without it, clients that
+///   commit and at most [`MAX_GATHER_WAIT`], and only while answering
+///   that many writes takes less than half a commit. Without it, clients that
 ///   send their next write as soon as they are answered split into two cohorts that take turns at the
 ///   fsync (at 4 clients: 2 records a batch): each cohort's writes arrive
 ///   while the other's are fsynced and wait for the next fsync. Waiting
@@ -125,7 +126,15 @@ fn gather(state: &WalState, batching: Batching, queue: &mut MutexGuard<'_, Queue
             return;
         }
         let target = state.expected_records.load(Ordering::Relaxed).min(batching.size);
-        (target, Duration::from_nanos(state.commit_ns.load(Ordering::Relaxed) / 2).min(batching.gather_cap))
+        let half_commit = state.commit_ns.load(Ordering::Relaxed) / 2;
+        // Answering the batch must be quick next to the fsync it saves:
+        // otherwise the committing thread, not the disk, sets the pace
+        // (32 clients and more on 2 cores), and a gather only waits.
+        let answering = (target as u64).saturating_mul(state.completion_ns.load(Ordering::Relaxed));
+        if answering >= half_commit {
+            return;
+        }
+        (target, Duration::from_nanos(half_commit).min(batching.gather_cap))
     } else {
         return;
     };

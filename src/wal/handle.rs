@@ -125,6 +125,7 @@ impl Wal {
             gather_target: AtomicUsize::new(usize::MAX),
             expected_records: AtomicUsize::new(1),
             gather_skips: AtomicUsize::new(0),
+            completion_ns: AtomicU64::new(0),
             progress: Mutex::new(Progress::new(last_lsn)),
             deliveries: Mutex::new(Deliveries::default()),
             commit_ns: AtomicU64::new(0),

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::util::mutex::{Condvar, Mutex};
 
@@ -25,6 +25,9 @@ pub(super) struct WalState {
     /// What the last commit took plus what queued behind it: how many
     /// records the next batch may expect.
     pub(super) expected_records: AtomicUsize,
+    /// Moving average of the time one completion (sending a burst's
+    /// replies) takes, in ns.
+    pub(super) completion_ns: AtomicU64,
     /// Takes left to make without gathering (after a gather timed out).
     pub(super) gather_skips: AtomicUsize,
     pub(super) progress: Mutex<Progress<Waiter>>,
@@ -88,8 +91,15 @@ impl WalState {
             }
             pending.take(refusals)
         };
+        let count = deliveries.len() as u64;
+        let started = Instant::now();
         for (lsn, completion, failure) in deliveries {
             completion.complete(lsn, failure.as_ref().map_or(Ok(()), Err));
+        }
+        if let Some(sample) = (started.elapsed().as_nanos() as u64).checked_div(count) {
+            let sample = sample.min(u64::MAX / 8);
+            let average = self.completion_ns.load(Ordering::Relaxed);
+            self.completion_ns.store((average * 7 + sample) / 8, Ordering::Relaxed);
         }
         !refusals && !self.deliveries.lock().is_empty()
     }
