@@ -36,9 +36,12 @@ const TOKEN_HANDOFF: UnparkToken = UnparkToken(1);
 const TOKEN_NORMAL: UnparkToken = UnparkToken(0);
 
 /// How many times a waiter looks at the lock, with a CPU pause between
-/// looks, before it parks: a few microseconds, about what the lock's
-/// critical sections take, which is the wait worth not sleeping through.
-const SPIN_LIMIT: u32 = 100;
+/// looks, before it parks: about 8 us (a pause took 8.4 ns where this was
+/// measured), long enough for a holder running on another core to let
+/// go, which is the wait worth not sleeping through. Measured with
+/// `--wal=false` at 32 and 128 clients: 100 looks (under 1 us) and 4000
+/// (34 us) were both slower than 1000.
+const SPIN_LIMIT: u32 = 1000;
 
 /// The raw lock behind [`Mutex`].
 pub struct SpinThenPark {
