@@ -68,6 +68,8 @@ pub struct Executed {
 pub struct Engine {
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
+    /// The one state lock: parking_lot's mutex algorithm without its
+    /// `sched_yield` (see `util::mutex` for why and what it measured).
     state: crate::util::mutex::Mutex<State>,
     /// `None` with `--wal=false` (and for in-memory engines).
     wal: Option<Wal>,
