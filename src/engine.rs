@@ -21,6 +21,7 @@ mod error;
 mod failed_entries;
 pub mod idempotency;
 pub mod ingest;
+mod ingest_ops;
 mod inspect;
 mod keyed_write;
 mod log_shipping;

@@ -8,8 +8,8 @@
 //!
 //! The ops are one table (`op`); a read op's fields, parse step and checks
 //! are generated from its row (`read`, with the field kinds of
-//! `field_kind`), the other ops' are written by hand in `request` and
-//! `validate`.
+//! `field_kind`), the other ops' are written by hand: their fields structs
+//! and parse steps in `write`, their checks in `validate`.
 
 pub mod entry;
 pub mod error;
@@ -24,6 +24,7 @@ pub mod reply;
 pub mod request;
 pub mod saved_reply;
 pub mod validate;
+pub mod write;
 
 pub use error::{CommandError, ErrorCode};
 pub use ingest_mode::IngestMode;

@@ -4,7 +4,7 @@
 
 use super::recovery::{Checkpoint, RECOVERY_FILE};
 use super::Engine;
-use crate::protocol::{read, CommandError};
+use crate::protocol::{read, write, CommandError};
 use crate::util::time::unix_now;
 
 impl Engine {
@@ -24,11 +24,10 @@ impl Engine {
     /// `recovery.json` (temp file, fsync, rename). Not logged.
     pub(super) fn recovery_checkpoint(
         &self,
-        source: &str,
-        offset: &Option<String>,
-        event_id: &Option<String>,
+        args: &write::RecoveryCheckpoint<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), CommandError> {
+        let (source, offset, event_id) = (&args.source, &args.offset, &args.event_id);
         let _one_writer = self.recovery_file_lock.lock();
         let checkpoint = Checkpoint {
             source: source.to_string(),

@@ -3,28 +3,33 @@
 //! checks completely before it changes anything, so a failed command leaves
 //! the store exactly as it was.
 //!
-//! The reads are the handlers named by their rows in the op table, each
-//! under the state lock (`Engine::read`); the writes are applied by `apply`.
+//! Every function here is the handler that an op's row in the op table
+//! names: the reads run under the state lock (`Engine::read`), the writes
+//! are applied to the state by `apply` (live, on replay and on a slave).
 
-use super::state::State;
+use super::state::{Apply, State};
 use super::Engine;
 use crate::metrics::Metrics;
-use crate::protocol::fields::{Item, RawRange};
-use crate::protocol::{read, CommandError};
+use crate::protocol::fields::RawRange;
+use crate::protocol::{read, write, CommandError};
 use crate::store::{Bucket, Counter, Series};
 use crate::util::json_writer::{write_key, write_str, write_u64};
 
 pub(super) fn increment(
-    state: &mut State,
-    series: &str,
-    key: u64,
-    bucket: Bucket,
-    value: u64,
+    apply: &mut Apply<'_, '_>,
+    args: &write::Increment<'_>,
     out: &mut Vec<u8>,
 ) -> Result<(), CommandError> {
+    let (key, bucket, value) = (args.key, args.bucket, args.value.unwrap_or(1));
     // A missing key or series cannot overflow, so creating them first never
     // leaves a trace of a failed increment.
-    state.store.get_or_create(series).counter_mut(key).add(bucket, value).map_err(|_| counter_overflow(key, bucket))?;
+    apply
+        .state
+        .store
+        .get_or_create(&args.series)
+        .counter_mut(key)
+        .add(bucket, value)
+        .map_err(|_| counter_overflow(key, bucket))?;
     write_u64(out, value);
     Ok(())
 }
@@ -34,9 +39,15 @@ fn counter_overflow(key: u64, bucket: Bucket) -> CommandError {
     CommandError::validation(format!("Counter overflow key={key} bucket={bucket}"))
 }
 
-pub(super) fn decrement(state: &mut State, series: &str, key: u64, bucket: Bucket, value: u64, out: &mut Vec<u8>) {
-    state.store.get_or_create(series).counter_mut(key).sub_floor(bucket, value);
+pub(super) fn decrement(
+    apply: &mut Apply<'_, '_>,
+    args: &write::Decrement<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), CommandError> {
+    let value = args.value.unwrap_or(1);
+    apply.state.store.get_or_create(&args.series).counter_mut(args.key).sub_floor(args.bucket, value);
     write_u64(out, value);
+    Ok(())
 }
 
 fn existing<'s>(state: &'s State, series: &str) -> Result<&'s Series, CommandError> {
@@ -149,15 +160,13 @@ pub(super) fn counter_series(
 }
 
 pub(super) fn delete_range(
-    state: &mut State,
-    series: &str,
-    key: u64,
-    range: &RawRange,
+    apply: &mut Apply<'_, '_>,
+    args: &write::CounterDeleteRange<'_>,
     out: &mut Vec<u8>,
 ) -> Result<(), CommandError> {
-    let (from, to) = range.buckets()?;
-    let series = state.store.get_or_create(series);
-    if let Some(mut counter) = series.get_mut(key) {
+    let (from, to) = args.range.buckets()?;
+    let series = apply.state.store.get_or_create(&args.series);
+    if let Some(mut counter) = series.get_mut(args.key) {
         counter.delete_range(from, to);
     }
     out.extend_from_slice(b"true");
@@ -165,36 +174,37 @@ pub(super) fn delete_range(
 }
 
 pub(super) fn batch_delete_range(
-    state: &mut State,
-    metrics: &Metrics,
-    series: &str,
-    keys: &[u64],
-    range: &RawRange,
+    apply: &mut Apply<'_, '_>,
+    args: &write::BatchDeleteRange<'_>,
     out: &mut Vec<u8>,
 ) -> Result<(), CommandError> {
-    let (from, to) = range.buckets()?;
-    over_keys(state, metrics, series, keys, "deleted", |counter| counter.delete_range(from, to) > 0, out)
+    let (from, to) = args.range.buckets()?;
+    let delete = |counter: &mut Counter| counter.delete_range(from, to) > 0;
+    over_keys(apply.state, apply.metrics, &args.series, &args.keys, "deleted", delete, out)
 }
 
-pub(super) fn reset(state: &mut State, series: &str, key: u64, out: &mut Vec<u8>) {
-    if let Some(mut counter) = state.store.get_or_create(series).get_mut(key) {
+pub(super) fn reset(
+    apply: &mut Apply<'_, '_>,
+    args: &write::CounterReset<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), CommandError> {
+    if let Some(mut counter) = apply.state.store.get_or_create(&args.series).get_mut(args.key) {
         counter.clear();
     }
     out.extend_from_slice(b"\"OK\"");
+    Ok(())
 }
 
 pub(super) fn batch_reset(
-    state: &mut State,
-    metrics: &Metrics,
-    series: &str,
-    keys: &[u64],
+    apply: &mut Apply<'_, '_>,
+    args: &write::BatchReset<'_>,
     out: &mut Vec<u8>,
 ) -> Result<(), CommandError> {
     let clear = |counter: &mut Counter| {
         counter.clear();
         true
     };
-    over_keys(state, metrics, series, keys, "reset", clear, out)
+    over_keys(apply.state, apply.metrics, &args.series, &args.keys, "reset", clear, out)
 }
 
 /// The walk shared by `counter.batch_delete_range` and `counter.batch_reset`
@@ -240,12 +250,11 @@ fn write_tally(out: &mut Vec<u8>, first: &str, a: u64, second: &str, b: u64) {
 
 /// `series.batch_add`: creates the series even for an empty batch.
 pub(super) fn batch_add(
-    state: &mut State,
-    metrics: &Metrics,
-    series: &str,
-    items: &[Item],
+    apply: &mut Apply<'_, '_>,
+    args: &write::BatchAdd<'_>,
     out: &mut Vec<u8>,
 ) -> Result<(), CommandError> {
+    let (state, metrics, series, items) = (&mut *apply.state, apply.metrics, &*args.series, &args.items);
     let outcome = match state.store.get_mut(series) {
         Some(existing) => existing.batch_add(items)?,
         None => {
@@ -267,12 +276,11 @@ pub(super) fn batch_add(
 
 /// `series.batch_set`: an empty batch touches nothing and is not counted.
 pub(super) fn batch_set(
-    state: &mut State,
-    metrics: &Metrics,
-    series: &str,
-    items: &[Item],
+    apply: &mut Apply<'_, '_>,
+    args: &write::BatchSet<'_>,
     out: &mut Vec<u8>,
 ) -> Result<(), CommandError> {
+    let (state, metrics, series, items) = (&mut *apply.state, apply.metrics, &*args.series, &args.items);
     if !items.is_empty() {
         match state.store.get_mut(series) {
             Some(existing) => {

@@ -9,14 +9,15 @@
 //! true`) and changes nothing; a miss runs the command and, only if it
 //! succeeds, stores a record with the server's creation time, which also
 //! goes into the WAL entry so age pruning survives replay (defect D11
-//! fixed).
+//! fixed). `idempotency.prune` deletes records by age ([`prune`], the
+//! handler its row names).
 
 use super::idempotency::{check_fields, IdempotencyRecord, KeyHash};
-use super::state::State;
+use super::state::{Apply, State};
 use crate::metrics::Metrics;
 use crate::protocol::fingerprint::{Digest, Fingerprint};
 use crate::protocol::saved_reply::write_saved_reply;
-use crate::protocol::{Command, CommandError, IdempotencyFields, Op, Request};
+use crate::protocol::{write, Command, CommandError, IdempotencyFields, Op, Request};
 use crate::util::json_writer::write_u64;
 use std::borrow::Cow;
 
@@ -125,10 +126,10 @@ pub(super) fn saved_reply(entry: &str, command: &Command<'_>) -> Option<Vec<u8>>
     }
     let mut reply = Vec::new();
     match command {
-        Command::Increment { value, .. } | Command::Decrement { value, .. } => {
+        Command::Increment(write::Increment { value, .. }) | Command::Decrement(write::Decrement { value, .. }) => {
             write_u64(&mut reply, value.unwrap_or(1))
         }
-        Command::BatchAdd { items, .. } => {
+        Command::BatchAdd(write::BatchAdd { items, .. }) => {
             let total = items.iter().fold(0u64, |sum, &(_, _, v)| sum.saturating_add(v));
             reply.extend_from_slice(b"{\"applied\":");
             write_u64(&mut reply, items.len() as u64);
@@ -136,15 +137,51 @@ pub(super) fn saved_reply(entry: &str, command: &Command<'_>) -> Option<Vec<u8>>
             write_u64(&mut reply, total);
             reply.push(b'}');
         }
-        Command::BatchSet { items, .. } => {
+        Command::BatchSet(write::BatchSet { items, .. }) => {
             reply.extend_from_slice(b"{\"applied\":");
             write_u64(&mut reply, items.len() as u64);
             reply.push(b'}');
         }
-        Command::CounterReset { .. } | Command::TreeReset { .. } => reply.extend_from_slice(b"\"OK\""),
-        Command::CounterDeleteRange { .. } | Command::TreeDeleteRange { .. } => reply.extend_from_slice(b"true"),
+        Command::CounterReset(write::CounterReset { .. }) | Command::TreeReset(write::TreeReset { .. }) => {
+            reply.extend_from_slice(b"\"OK\"")
+        }
+        Command::CounterDeleteRange(write::CounterDeleteRange { .. })
+        | Command::TreeDeleteRange(write::TreeDeleteRange { .. }) => reply.extend_from_slice(b"true"),
         // The batch reset/delete tallies depend on the state before.
-        _ => return None,
+        Command::BatchReset(_) | Command::BatchDeleteRange(_) => return None,
+        // Not eligible for idempotency keys, so never saved.
+        Command::Read(_)
+        | Command::DeleteBefore(_)
+        | Command::SeriesCompact(_)
+        | Command::SystemCompact(_)
+        | Command::TreeCreate(_)
+        | Command::TreeDrop(_)
+        | Command::IngestBegin(_)
+        | Command::IngestChunk(_)
+        | Command::IngestCommit(_)
+        | Command::IngestAbort(_)
+        | Command::IdempotencyPrune(_)
+        | Command::SnapshotCreate(_)
+        | Command::SnapshotCreateAll(_)
+        | Command::SnapshotLoad(_)
+        | Command::ReconciliationReport(_)
+        | Command::RecoveryCheckpoint(_) => return None,
     }
     Some(reply)
+}
+
+/// `idempotency.prune`: deletes the records created before `before`, at
+/// most `limit` of them.
+pub(super) fn prune(
+    apply: &mut Apply<'_, '_>,
+    args: &write::IdempotencyPrune<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), CommandError> {
+    let before = i64::try_from(args.before).unwrap_or(i64::MAX);
+    let deleted = apply.state.idempotency.prune_before(before, args.limit.map(|n| n as usize));
+    apply.metrics.idempotency_pruned.add(deleted as u64);
+    out.extend_from_slice(b"{\"deleted\":");
+    write_u64(out, deleted as u64);
+    out.push(b'}');
+    Ok(())
 }

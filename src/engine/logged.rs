@@ -7,7 +7,7 @@ use super::apply::apply_command;
 use super::{keyed_write, wal_refuses, Engine, Executed};
 use crate::protocol::entry::write_entry;
 use crate::protocol::fingerprint::Fingerprint;
-use crate::protocol::{Command, CommandError, Request};
+use crate::protocol::{write, Command, CommandError, Request};
 use crate::util::time::unix_now;
 
 impl Engine {
@@ -20,9 +20,12 @@ impl Engine {
         let mut request = request;
         // The commit time is decided once, here, and logged, so replay and
         // slaves record the master's time, not their own.
-        if let Command::IngestCommit { stream_id, .. } = &request.command {
+        if let Command::IngestCommit(write::IngestCommit { stream_id, .. }) = &request.command {
             let now = unix_now().max(0) as u64;
-            let command = Command::IngestCommit { stream_id: stream_id.clone(), committed_at_unix: Some(now) };
+            let command = Command::IngestCommit(write::IngestCommit {
+                stream_id: stream_id.clone(),
+                committed_at_unix: Some(now),
+            });
             stamped = Request { command, ..request.clone() };
             request = &stamped;
         }

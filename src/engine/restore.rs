@@ -30,7 +30,7 @@ use super::RestoreError;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::protocol::fingerprint::Fingerprint;
-use crate::protocol::{parse_request, Command, CommandError, Rejected, Request};
+use crate::protocol::{parse_request, write, Command, CommandError, Rejected, Request};
 use crate::snapshot;
 use std::collections::HashMap;
 
@@ -197,8 +197,10 @@ pub(super) fn apply_entry(
 ) -> Applied {
     let command = &request.command;
     let (stream_threshold, data_threshold) = match command {
-        Command::IngestChunk { series, .. } => (state.covered.global, state.covered.series_lsn(series)),
-        Command::IngestCommit { stream_id, .. } => {
+        Command::IngestChunk(write::IngestChunk { series, .. }) => {
+            (state.covered.global, state.covered.series_lsn(series))
+        }
+        Command::IngestCommit(write::IngestCommit { stream_id, .. }) => {
             let bound = state.ingest.active_stream(stream_id).and_then(|s| s.series.clone());
             (state.covered.global, bound.map_or(0, |series| state.covered.series_lsn(&series)))
         }

@@ -14,7 +14,7 @@
 //! snapshot runs at a time.
 
 use super::Engine;
-use crate::protocol::{read, CommandError, ErrorCode};
+use crate::protocol::{read, write, CommandError, ErrorCode};
 use crate::snapshot::{self, SnapshotError, SnapshotFile};
 use crate::store::Series;
 use crate::util::json_writer::{write_bool, write_str, write_u64};
@@ -34,7 +34,12 @@ fn io_error(error: std::io::Error) -> CommandError {
 
 impl Engine {
     /// `snapshot.create`: one series, no truncation, no pruning.
-    pub(super) fn snapshot_series(&self, name: &str, out: &mut Vec<u8>) -> Result<(), CommandError> {
+    pub(super) fn snapshot_series(
+        &self,
+        args: &write::SnapshotCreate<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), CommandError> {
+        let name: &str = &args.series;
         let (copy, lsn, epoch) = {
             let mut state = self.state.lock();
             self.durable_reads(&mut state)?;
@@ -44,6 +49,17 @@ impl Engine {
         self.wait_durable_copy(lsn, epoch)?;
         snapshot::write_snapshot(&self.config.directory, name, &copy, lsn, unix_now()).map_err(snapshot_error)?;
         write_str(out, &format!("Tree \"{name}\" saved"));
+        Ok(())
+    }
+
+    /// `snapshot.create_all`.
+    pub(super) fn snapshot_create_all(
+        &self,
+        _: &write::SnapshotCreateAll<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), CommandError> {
+        self.snapshot_all()?;
+        out.extend_from_slice(b"\"OK\"");
         Ok(())
     }
 
@@ -185,7 +201,8 @@ impl Engine {
 
     /// `snapshot.load`: replaces the series, then snapshots it at the
     /// current LSN so the load survives a restart (Karma 1.0 lost it).
-    pub(super) fn snapshot_load(&self, file: &str, out: &mut Vec<u8>) -> Result<(), CommandError> {
+    pub(super) fn snapshot_load(&self, args: &write::SnapshotLoad<'_>, out: &mut Vec<u8>) -> Result<(), CommandError> {
+        let file: &str = &args.file;
         let found = self.requested_snapshot(file)?;
         let parsed = snapshot::parse_snapshot_file_name(file)
             .map_err(|_| CommandError::validation(format!("Invalid dump file name \"{file}\"")))?;

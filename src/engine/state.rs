@@ -1,10 +1,13 @@
-//! The single mutable state of a node, guarded by one mutex in [`Engine`].
+//! The single mutable state of a node, guarded by one mutex in [`Engine`],
+//! and [`Apply`]: that state with what a logged op's handler needs besides.
 //!
 //! [`Engine`]: super::Engine
 
 use super::idempotency::IdempotencyRegistry;
 use super::ingest::IngestRegistry;
 use super::recovery::RecoveryCheckpoints;
+use crate::metrics::Metrics;
+use crate::protocol::fingerprint::Fingerprint;
 use crate::store::Store;
 use std::collections::HashMap;
 
@@ -78,4 +81,17 @@ impl Covered {
     pub fn highest(&self) -> u64 {
         self.per_series.values().copied().fold(self.global, u64::max)
     }
+}
+
+/// What a logged op's handler (`apply`) may use besides its own fields:
+/// the state it changes, the same way live, on replay and on a slave.
+/// (`'c` is the command's: a command's lifetime cannot be shortened.)
+pub(super) struct Apply<'a, 'c> {
+    pub state: &'a mut State,
+    pub metrics: &'a Metrics,
+    /// The command's fingerprint (ingest streams keep it to recognise a
+    /// resent request).
+    pub fingerprint: &'a Fingerprint<'a, 'c>,
+    /// Which series a `system.compact` touches (all, outside WAL replay).
+    pub applies_to: &'a dyn Fn(&str) -> bool,
 }

@@ -5,7 +5,7 @@
 use super::Engine;
 use crate::metrics::{resident_memory_bytes, HistogramSnapshot};
 use crate::protocol::op::ALL_OPS;
-use crate::protocol::{read, CommandError};
+use crate::protocol::{read, write, CommandError};
 use crate::snapshot::names::SNAPSHOT_SUFFIX;
 use crate::util::json_writer::{write_bool, write_f64, write_key, write_opt_str, write_str, write_u64};
 use crate::util::time::unix_now;
@@ -53,12 +53,11 @@ impl Engine {
     /// the figures.
     pub(super) fn reconciliation_report(
         &self,
-        checked_points: i64,
-        mismatch_count: i64,
-        absolute_drift: i64,
-        max_abs_delta: i64,
+        args: &write::ReconciliationReport<'_>,
         out: &mut Vec<u8>,
-    ) {
+    ) -> Result<(), CommandError> {
+        let (checked_points, mismatch_count, absolute_drift, max_abs_delta) =
+            (args.checked_points, args.mismatch_count, args.absolute_drift, args.max_abs_delta);
         let m = &self.metrics;
         let (checked, mismatches, drift) = (checked_points as u64, mismatch_count as u64, absolute_drift as u64);
         m.reconciliation_run_count.inc();
@@ -71,6 +70,7 @@ impl Engine {
         m.reconciliation_last_absolute_drift.set(drift);
         m.reconciliation_last_max_abs_delta.set(max_abs_delta as u64);
         out.extend_from_slice(b"\"OK\"");
+        Ok(())
     }
 
     /// `system.ping`.

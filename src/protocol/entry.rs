@@ -4,6 +4,7 @@
 
 use super::fields::{Item, RawRange};
 use super::request::{Command, Request};
+use super::write;
 use crate::util::json_writer::{write_key, write_str, write_u64};
 
 /// Appends the entry object of `request` (a logged op that succeeded).
@@ -14,61 +15,62 @@ pub fn write_entry(out: &mut Vec<u8>, request: &Request<'_>, created_at_unix: Op
     out.extend_from_slice(b"{\"v\":2,\"op\":");
     write_str(out, request.op.name());
     match &request.command {
-        Command::Increment { series, key, bucket, value } | Command::Decrement { series, key, bucket, value } => {
+        Command::Increment(write::Increment { series, key, bucket, value })
+        | Command::Decrement(write::Decrement { series, key, bucket, value }) => {
             field_str(out, "series", series);
             field_u64(out, "key", *key);
             field_u64(out, "bucket", u64::from(bucket.yyyymmdd()));
             field_u64(out, "value", value.unwrap_or(1));
         }
-        Command::BatchAdd { series, items } | Command::BatchSet { series, items } => {
+        Command::BatchAdd(write::BatchAdd { series, items }) | Command::BatchSet(write::BatchSet { series, items }) => {
             field_str(out, "series", series);
             out.extend_from_slice(b",\"granularity\":\"day\"");
             field_items(out, items);
         }
-        Command::BatchReset { series, keys } => {
+        Command::BatchReset(write::BatchReset { series, keys }) => {
             field_str(out, "series", series);
             field_keys(out, keys);
         }
-        Command::BatchDeleteRange { series, keys, range } => {
+        Command::BatchDeleteRange(write::BatchDeleteRange { series, keys, range }) => {
             field_str(out, "series", series);
             field_keys(out, keys);
             field_range(out, range);
         }
-        Command::CounterDeleteRange { series, key, range } => {
+        Command::CounterDeleteRange(write::CounterDeleteRange { series, key, range }) => {
             field_str(out, "series", series);
             field_u64(out, "key", *key);
             field_range(out, range);
         }
-        Command::TreeDeleteRange { series, range } => {
+        Command::TreeDeleteRange(write::TreeDeleteRange { series, range }) => {
             field_str(out, "series", series);
             field_range(out, range);
         }
-        Command::CounterReset { series, key } => {
+        Command::CounterReset(write::CounterReset { series, key }) => {
             field_str(out, "series", series);
             field_u64(out, "key", *key);
         }
-        Command::DeleteBefore { series, before } => {
+        Command::DeleteBefore(write::DeleteBefore { series, before }) => {
             field_str(out, "series", series);
             field_u64(out, "before", *before);
         }
-        Command::TreeReset { series }
-        | Command::SeriesCompact { series }
-        | Command::TreeCreate { series }
-        | Command::TreeDrop { series } => field_str(out, "series", series),
-        Command::IngestBegin { stream_id, mode, granularity } => {
+        Command::TreeReset(write::TreeReset { series })
+        | Command::SeriesCompact(write::SeriesCompact { series })
+        | Command::TreeCreate(write::TreeCreate { series })
+        | Command::TreeDrop(write::TreeDrop { series }) => field_str(out, "series", series),
+        Command::IngestBegin(write::IngestBegin { stream_id, mode, granularity }) => {
             field_str(out, "stream_id", stream_id);
             field_str(out, "mode", mode);
             if let Some(granularity) = granularity {
                 field_str(out, "granularity", granularity);
             }
         }
-        Command::IngestChunk { series, stream_id, chunk_seq, items } => {
+        Command::IngestChunk(write::IngestChunk { series, stream_id, chunk_seq, items }) => {
             field_str(out, "stream_id", stream_id);
             field_str(out, "series", series);
             field_u64(out, "chunk_seq", *chunk_seq);
             field_items(out, items);
         }
-        Command::IngestCommit { stream_id, committed_at_unix } => {
+        Command::IngestCommit(write::IngestCommit { stream_id, committed_at_unix }) => {
             field_str(out, "stream_id", stream_id);
             // Beyond Karma 1.0's entry (docs/storage.md, The write-ahead
             // log): Karma 1.0 ignores the unknown field and stamps its
@@ -77,16 +79,22 @@ pub fn write_entry(out: &mut Vec<u8>, request: &Request<'_>, created_at_unix: Op
                 field_u64(out, "committed_at_unix", *committed);
             }
         }
-        Command::IngestAbort { stream_id } => field_str(out, "stream_id", stream_id),
-        Command::IdempotencyPrune { before, limit } => {
+        Command::IngestAbort(write::IngestAbort { stream_id }) => field_str(out, "stream_id", stream_id),
+        Command::IdempotencyPrune(write::IdempotencyPrune { before, limit, .. }) => {
             field_u64(out, "before", *before);
             if let Some(limit) = limit {
                 out.extend_from_slice(b",\"limit\":");
                 crate::util::json_writer::write_i64(out, *limit);
             }
         }
-        // Everything else is never logged; SystemCompact has no fields.
-        _ => {}
+        Command::SystemCompact(_) => {}
+        // Never logged: these ops have no entry.
+        Command::Read(_)
+        | Command::SnapshotCreate(_)
+        | Command::SnapshotCreateAll(_)
+        | Command::SnapshotLoad(_)
+        | Command::ReconciliationReport(_)
+        | Command::RecoveryCheckpoint(_) => {}
     }
     if let Some(idem) = &request.idempotency {
         field_str(out, "idempotency_key", &idem.key);

@@ -25,6 +25,7 @@
 use super::fields::{Item, RawRange};
 use super::op::Op;
 use super::request::{Command, Request};
+use super::write;
 use sha2::{Digest as _, Sha256};
 use std::cell::OnceCell;
 
@@ -112,44 +113,45 @@ fn canonical(op: Op, command: &Command<'_>, out: &mut impl Sink) -> bool {
     let mut text = Canonical(out);
     text.string("command:s:", op.internal_name());
     match command {
-        Command::Increment { series, key, bucket, value } | Command::Decrement { series, key, bucket, value } => {
+        Command::Increment(write::Increment { series, key, bucket, value })
+        | Command::Decrement(write::Decrement { series, key, bucket, value }) => {
             text.string("series:s:", series);
             text.unsigned("key:u:", *key);
             text.unsigned("bucket:u:", u64::from(bucket.yyyymmdd()));
             text.unsigned("value:u:", value.unwrap_or(1));
         }
-        Command::BatchAdd { series, items } | Command::BatchSet { series, items } => {
+        Command::BatchAdd(write::BatchAdd { series, items }) | Command::BatchSet(write::BatchSet { series, items }) => {
             text.string("series:s:", series);
             text.items(items);
         }
-        Command::BatchReset { series, keys } => {
+        Command::BatchReset(write::BatchReset { series, keys }) => {
             text.string("series:s:", series);
             text.keys(keys);
         }
-        Command::BatchDeleteRange { series, keys, range } => {
+        Command::BatchDeleteRange(write::BatchDeleteRange { series, keys, range }) => {
             text.string("series:s:", series);
             text.keys(keys);
             text.range(range);
         }
-        Command::CounterDeleteRange { series, key, range } => {
+        Command::CounterDeleteRange(write::CounterDeleteRange { series, key, range }) => {
             text.string("series:s:", series);
             text.unsigned("key:u:", *key);
             text.range(range);
         }
-        Command::TreeDeleteRange { series, range } => {
+        Command::TreeDeleteRange(write::TreeDeleteRange { series, range }) => {
             text.string("series:s:", series);
             text.absent("key:n\n");
             text.range(range);
         }
-        Command::CounterReset { series, key } => {
+        Command::CounterReset(write::CounterReset { series, key }) => {
             text.string("series:s:", series);
             text.unsigned("key:u:", *key);
         }
-        Command::TreeReset { series } => {
+        Command::TreeReset(write::TreeReset { series }) => {
             text.string("series:s:", series);
             text.absent("key:n\n");
         }
-        Command::IngestBegin { stream_id, mode, granularity } => {
+        Command::IngestBegin(write::IngestBegin { stream_id, mode, granularity }) => {
             text.string("stream_id:s:", stream_id);
             text.string("mode:s:", mode);
             match granularity {
@@ -157,16 +159,29 @@ fn canonical(op: Op, command: &Command<'_>, out: &mut impl Sink) -> bool {
                 None => text.absent("granularity:n\n"),
             }
         }
-        Command::IngestChunk { series, stream_id, chunk_seq, items } => {
+        Command::IngestChunk(write::IngestChunk { series, stream_id, chunk_seq, items }) => {
             text.string("stream_id:s:", stream_id);
             text.string("series:s:", series);
             text.unsigned("chunk_seq:u:", *chunk_seq);
             text.items(items);
         }
-        Command::IngestCommit { stream_id, .. } | Command::IngestAbort { stream_id } => {
+        Command::IngestCommit(write::IngestCommit { stream_id, .. })
+        | Command::IngestAbort(write::IngestAbort { stream_id }) => {
             text.string("stream_id:s:", stream_id);
         }
-        _ => return false,
+        // Not eligible for idempotency keys: no canonical text.
+        Command::Read(_)
+        | Command::DeleteBefore(_)
+        | Command::SeriesCompact(_)
+        | Command::SystemCompact(_)
+        | Command::TreeCreate(_)
+        | Command::TreeDrop(_)
+        | Command::IdempotencyPrune(_)
+        | Command::SnapshotCreate(_)
+        | Command::SnapshotCreateAll(_)
+        | Command::SnapshotLoad(_)
+        | Command::ReconciliationReport(_)
+        | Command::RecoveryCheckpoint(_) => return false,
     }
     true
 }

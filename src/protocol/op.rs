@@ -1,20 +1,24 @@
 //! The catalogue of operations (docs/protocol.md, Op catalogue): every op is
 //! one row of the table in `for_each_op!`, with its wire name and
-//! aliases, its internal name, its class and, for a read op, its fields and
-//! its handler; every row also carries an example request. The table is
+//! aliases, its internal name, its class, its handler and, for a read op,
+//! its fields; every row also carries an example request. The table is
 //! expanded wherever something is generated from it, with a callback macro
 //! that receives the rows sorted:
 //!
 //! - here, `op_catalogue!`: the [`Op`] enum, [`ALL_OPS`], the name and
-//!   class look-ups, [`OpMap`] and [`WriteOp`];
+//!   class look-ups and [`OpMap`];
 //! - `protocol/read.rs`: each read op's fields struct, its parse step and
 //!   its semantic checks, and [`ReadCommand`](super::read::ReadCommand);
-//! - `protocol/request.rs`: the dispatch from an op to its parse step;
-//! - `engine/route.rs`: the dispatch from a read command to its handler
+//! - `protocol/request.rs`: [`Command`](super::Command), one variant per
+//!   admin or logged op over its fields struct (`protocol/write.rs`), and
+//!   the dispatch from an op to its parse step;
+//! - `engine/route.rs`: the dispatch from a read or admin command to its
+//!   handler, and `engine/apply.rs`: from a logged command to its handler
 //!   (the handler paths resolve there, so this layer never uses them).
 //!
-//! So no second list has to be kept in step, and a read op is one row plus
-//! its handler (docs/developing.md, Adding an op).
+//! So no second list has to be kept in step, and every op's handler is
+//! named in its row: one that is missing or has the wrong shape does not
+//! compile (docs/developing.md, Adding an op).
 
 /// What an op may do, which decides who may run it and whether it is logged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,20 +51,13 @@ macro_rules! op_catalogue {
             $example:literal;
         )*]
         reads [$($read:tt)*]
-        writes [$($write:ident)*]
+        admins [$($admin:tt)*]
+        logged [$($logged:tt)*]
     ) => {
         /// One of the distinct operations. Aliases map onto the same `Op`.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum Op {
             $($(#[$doc])* $op,)*
-        }
-
-        /// An op that is not a read (class `Admin` or `Logged`): its fields
-        /// are parsed by hand in `request.rs`, where a `match` over this
-        /// enum makes a forgotten one a compile error.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub enum WriteOp {
-            $($write,)*
         }
 
         /// Every op, in catalogue order (for per-op metrics).
@@ -169,16 +166,17 @@ impl<T: Default> Default for OpMap<T> {
 }
 
 /// Sorts the rows of `for_each_op!` for a callback: `all` holds every
-/// row in catalogue order (a read row with class `Read` and `Ineligible`),
-/// `reads` each read op's fields and handler, `writes` the other ops.
+/// row in catalogue order (a read row with class `Read` and `Ineligible`,
+/// an admin row with `Ineligible`), `reads` each read op's fields and
+/// handler, `admins` and `logged` each other op's handler.
 macro_rules! sort_rows {
     // Every row sorted.
-    ($callback:ident [$($all:tt)*] [$($reads:tt)*] [$($writes:tt)*]) => {
-        $callback! { all [$($all)*] reads [$($reads)*] writes [$($writes)*] }
+    ($callback:ident [$($all:tt)*] [$($reads:tt)*] [$($admins:tt)*] [$($logged:tt)*]) => {
+        $callback! { all [$($all)*] reads [$($reads)*] admins [$($admins)*] logged [$($logged)*] }
     };
     // A read op: its fields, in the protocol's parse order, and its handler.
     (
-        $callback:ident [$($all:tt)*] [$($reads:tt)*] [$($writes:tt)*]
+        $callback:ident [$($all:tt)*] [$($reads:tt)*] [$($admins:tt)*] [$($logged:tt)*]
         $(#[$doc:meta])*
         $op:ident = $name:literal $(| $alias:literal)*, $internal:literal,
             Read { $($field:ident: $kind:ty),* $(,)? } => $handler:path,
@@ -189,42 +187,62 @@ macro_rules! sort_rows {
             $callback
             [$($all)* $(#[$doc])* $op = $name $(| $alias)*, $internal, Read, Ineligible, $example;]
             [$($reads)* $op { $($field: $kind),* } => $handler;]
-            [$($writes)*]
+            [$($admins)*]
+            [$($logged)*]
             $($rest)*
         }
     };
+    // An admin op: its fields are parsed by hand (`write.rs`).
     (
-        $callback:ident [$($all:tt)*] [$($reads:tt)*] [$($writes:tt)*]
+        $callback:ident [$($all:tt)*] [$($reads:tt)*] [$($admins:tt)*] [$($logged:tt)*]
         $(#[$doc:meta])*
-        $op:ident = $name:literal $(| $alias:literal)*, $internal:literal, Read, $idempotency:ident,
-            example $example:literal;
-        $($rest:tt)*
-    ) => {
-        compile_error!(concat!(
-            "op ", stringify!($op), ": a read op declares its fields and handler: Read { field: Kind, ... } => handler"
-        ));
-    };
-    // An admin or logged op: its fields are parsed by hand (`request.rs`).
-    (
-        $callback:ident [$($all:tt)*] [$($reads:tt)*] [$($writes:tt)*]
-        $(#[$doc:meta])*
-        $op:ident = $name:literal $(| $alias:literal)*, $internal:literal, $class:ident, $idempotency:ident,
+        $op:ident = $name:literal $(| $alias:literal)*, $internal:literal, Admin => $handler:path,
             example $example:literal;
         $($rest:tt)*
     ) => {
         $crate::protocol::op::sort_rows! {
             $callback
-            [$($all)* $(#[$doc])* $op = $name $(| $alias)*, $internal, $class, $idempotency, $example;]
+            [$($all)* $(#[$doc])* $op = $name $(| $alias)*, $internal, Admin, Ineligible, $example;]
             [$($reads)*]
-            [$($writes)* $op]
+            [$($admins)* $op => $handler;]
+            [$($logged)*]
             $($rest)*
         }
+    };
+    // A logged op: its fields are parsed by hand (`write.rs`).
+    (
+        $callback:ident [$($all:tt)*] [$($reads:tt)*] [$($admins:tt)*] [$($logged:tt)*]
+        $(#[$doc:meta])*
+        $op:ident = $name:literal $(| $alias:literal)*, $internal:literal, Logged, $idempotency:ident => $handler:path,
+            example $example:literal;
+        $($rest:tt)*
+    ) => {
+        $crate::protocol::op::sort_rows! {
+            $callback
+            [$($all)* $(#[$doc])* $op = $name $(| $alias)*, $internal, Logged, $idempotency, $example;]
+            [$($reads)*]
+            [$($admins)*]
+            [$($logged)* $op => $handler;]
+            $($rest)*
+        }
+    };
+    // Anything else: a row without its handler, or a class that is none of these.
+    (
+        $callback:ident [$($all:tt)*] [$($reads:tt)*] [$($admins:tt)*] [$($logged:tt)*]
+        $(#[$doc:meta])*
+        $op:ident = $($row:tt)*
+    ) => {
+        compile_error!(concat!(
+            "op ", stringify!($op), ": a row is `Read { field: Kind, ... } => handler`, ",
+            "`Admin => handler` or `Logged, Eligible|Ineligible => handler`, then `example \"...\";`"
+        ));
     };
 }
 pub(crate) use sort_rows;
 
-/// The op table: expands `$callback! { all [...] reads [...] writes [...] }`
-/// with its rows sorted by `sort_rows!`. One row per op:
+/// The op table: expands
+/// `$callback! { all [...] reads [...] admins [...] logged [...] }` with its
+/// rows sorted by `sort_rows!`. One row per op:
 ///
 /// - a read op (class `Read`: changes nothing, so it is allowed for the
 ///   read-only token and on a slave):
@@ -233,20 +251,28 @@ pub(crate) use sort_rows;
 ///   kind from `protocol/field_kind.rs`; the handler is a path resolved in
 ///   `engine/route.rs`, a function
 ///   `fn(&Engine, &read::Variant<'_>, &mut Vec<u8>) -> Result<(), CommandError>`.
-/// - any other op:
-///   `Variant = "wire.name" | "alias", "internal_name", Class, Idempotency, example "...";`
-///   with the class `Admin` (changes state or files but is not logged) or
-///   `Logged` (appended to the WAL, replayed and replicated); only a
-///   logged op may be `Eligible` for idempotency keys.
+/// - an admin op (changes state or files but is not logged):
+///   `Variant = "wire.name", "internal_name", Admin => handler, example "...";`
+///   Its fields are the struct `write::Variant` (`protocol/write.rs`); the
+///   handler is resolved in `engine/route.rs`, a function
+///   `fn(&Engine, &write::Variant<'_>, &mut Vec<u8>) -> Result<(), CommandError>`.
+/// - a logged op (appended to the WAL, replayed and replicated):
+///   `Variant = "wire.name", "internal_name", Logged, Eligible => handler, example "...";`
+///   (or `Ineligible`: only a logged op may be `Eligible` for idempotency
+///   keys). Its fields are the struct `write::Variant`; the handler is
+///   resolved in `engine/apply.rs`, a function
+///   `fn(&mut Apply<'_, '_>, &write::Variant<'_>, &mut Vec<u8>) -> Result<(), CommandError>`.
 ///
 /// `example` is the fields of one request that succeeds (see [`Op::example`]).
 macro_rules! for_each_op {
     ($callback:ident) => {
         $crate::protocol::op::sort_rows! {
-            $callback [] [] []
-            Increment = "counter.increment" | "series.increment", "increment", Logged, Eligible,
+            $callback [] [] [] []
+            Increment = "counter.increment" | "series.increment", "increment",
+                Logged, Eligible => counters::increment,
                 example r#""series":"s","key":1,"bucket":20260501,"value":5"#;
-            Decrement = "counter.decrement", "decrement", Logged, Eligible,
+            Decrement = "counter.decrement", "decrement",
+                Logged, Eligible => counters::decrement,
                 example r#""series":"s","key":1,"bucket":20260501,"value":1"#;
             Sum = "counter.sum" | "series.sum", "sum",
                 Read { range: OptRange, series: Series, key: Uint } => counters::sum,
@@ -260,34 +286,47 @@ macro_rules! for_each_op {
             CounterSeries = "counter.series" | "series.points", "find",
                 Read { range: Range, series: Series, key: Uint } => counters::counter_series,
                 example r#""series":"s","key":1,"range":{"from":20260501,"to":20260531}"#;
-            CounterDeleteRange = "counter.delete_range", "delete", Logged, Eligible,
+            CounterDeleteRange = "counter.delete_range", "delete",
+                Logged, Eligible => counters::delete_range,
                 example r#""series":"s","key":2,"range":{"from":20260502,"to":20260502}"#;
-            BatchDeleteRange = "counter.batch_delete_range", "batch_delete_range", Logged, Eligible,
+            BatchDeleteRange = "counter.batch_delete_range", "batch_delete_range",
+                Logged, Eligible => counters::batch_delete_range,
                 example r#""series":"s","keys":[3],"range":{"from":20260501,"to":20260501}"#;
-            CounterReset = "counter.reset", "reset", Logged, Eligible,
+            CounterReset = "counter.reset", "reset",
+                Logged, Eligible => counters::reset,
                 example r#""series":"s","key":3"#;
-            BatchReset = "counter.batch_reset", "batch_reset", Logged, Eligible,
+            BatchReset = "counter.batch_reset", "batch_reset",
+                Logged, Eligible => counters::batch_reset,
                 example r#""series":"s","keys":[3]"#;
-            BatchAdd = "series.batch_add" | "counter.batch_increment", "batch_add", Logged, Eligible,
+            BatchAdd = "series.batch_add" | "counter.batch_increment", "batch_add",
+                Logged, Eligible => counters::batch_add,
                 example r#""series":"s","items":[[1,20260501,5],[2,20260502,3]]"#;
-            BatchSet = "series.batch_set", "batch_set", Logged, Eligible,
+            BatchSet = "series.batch_set", "batch_set",
+                Logged, Eligible => counters::batch_set,
                 example r#""series":"s","items":[[3,20260501,4]]"#;
-            DeleteBefore = "series.delete_before" | "tree.delete_before", "delete_before", Logged, Ineligible,
+            DeleteBefore = "series.delete_before" | "tree.delete_before", "delete_before",
+                Logged, Ineligible => maintenance::delete_before,
                 example r#""series":"s","before":20260101"#;
-            SeriesCompact = "series.compact" | "tree.compact", "compact", Logged, Ineligible,
+            SeriesCompact = "series.compact" | "tree.compact", "compact",
+                Logged, Ineligible => maintenance::compact_series,
                 example r#""series":"s""#;
-            SystemCompact = "system.compact", "compact", Logged, Ineligible,
+            SystemCompact = "system.compact", "compact",
+                Logged, Ineligible => maintenance::compact_all,
                 example "";
-            TreeCreate = "tree.create", "create", Logged, Ineligible,
+            TreeCreate = "tree.create", "create",
+                Logged, Ineligible => maintenance::create,
                 example r#""series":"t""#;
-            TreeDrop = "tree.drop", "drop", Logged, Ineligible,
+            TreeDrop = "tree.drop", "drop",
+                Logged, Ineligible => maintenance::drop,
                 example r#""series":"t""#;
             TreeList = "tree.list", "trees",
                 Read {} => inspect::tree_list,
                 example "";
-            TreeReset = "tree.reset", "reset", Logged, Eligible,
+            TreeReset = "tree.reset", "reset",
+                Logged, Eligible => maintenance::reset,
                 example r#""series":"s""#;
-            TreeDeleteRange = "tree.delete_range", "delete", Logged, Eligible,
+            TreeDeleteRange = "tree.delete_range", "delete",
+                Logged, Eligible => maintenance::delete_range,
                 example r#""series":"s","range":{"from":20260101,"to":20260101}"#;
             TreeSeries = "tree.series", "find",
                 Read { range: Range, series: Series } => inspect::tree_series,
@@ -304,22 +343,29 @@ macro_rules! for_each_op {
             TreeTop = "tree.top", "tree_top",
                 Read { range: OptRange, series: Series, limit: Limit<50, 1_000> } => inspect::tree_top,
                 example r#""series":"s","limit":2"#;
-            IngestBegin = "ingest.begin", "ingest_begin", Logged, Ineligible,
+            IngestBegin = "ingest.begin", "ingest_begin",
+                Logged, Ineligible => ingest_ops::begin,
                 example r#""stream_id":"import-1","mode":"add""#;
-            IngestChunk = "ingest.chunk", "ingest_chunk", Logged, Ineligible,
+            IngestChunk = "ingest.chunk", "ingest_chunk",
+                Logged, Ineligible => ingest_ops::chunk,
                 example r#""stream_id":"import-1","series":"imported","chunk_seq":1,"items":[[101,20260529,5]]"#;
-            IngestCommit = "ingest.commit", "ingest_commit", Logged, Ineligible,
+            IngestCommit = "ingest.commit", "ingest_commit",
+                Logged, Ineligible => ingest_ops::commit,
                 example r#""stream_id":"import-1""#;
-            IngestAbort = "ingest.abort", "ingest_abort", Logged, Ineligible,
+            IngestAbort = "ingest.abort", "ingest_abort",
+                Logged, Ineligible => ingest_ops::abort,
                 example r#""stream_id":"import-2""#;
-            IdempotencyPrune = "idempotency.prune", "idempotency_prune", Logged, Ineligible,
+            IdempotencyPrune = "idempotency.prune", "idempotency_prune",
+                Logged, Ineligible => keyed_write::prune,
                 example r#""before":"2000-01-01T00:00:00Z""#;
             IdempotencySnapshotFetchChunk = "idempotency.snapshot_fetch_chunk", "idempotency_snapshot_fetch_chunk",
                 Read { offset: Offset, limit: Limit<262_144, 524_288> } => Engine::idempotency_fetch_chunk,
                 example r#""offset":0,"limit":100"#;
-            SnapshotCreate = "snapshot.create", "dump", Admin, Ineligible,
+            SnapshotCreate = "snapshot.create", "dump",
+                Admin => Engine::snapshot_series,
                 example r#""series":"s""#;
-            SnapshotCreateAll = "snapshot.create_all", "dump_all", Admin, Ineligible,
+            SnapshotCreateAll = "snapshot.create_all", "dump_all",
+                Admin => Engine::snapshot_create_all,
                 example "";
             SnapshotList = "snapshot.list", "dumps",
                 Read {} => Engine::snapshot_list,
@@ -327,7 +373,8 @@ macro_rules! for_each_op {
             SnapshotInfo = "snapshot.info", "snapshot_info",
                 Read {} => Engine::snapshot_info,
                 example "";
-            SnapshotLoad = "snapshot.load", "load", Admin, Ineligible,
+            SnapshotLoad = "snapshot.load", "load",
+                Admin => Engine::snapshot_load,
                 example r#""file":"{file}""#;
             SnapshotFetch = "snapshot.fetch", "snapshot_fetch",
                 Read { file: SnapshotFile } => Engine::snapshot_fetch,
@@ -350,9 +397,11 @@ macro_rules! for_each_op {
             Metrics = "system.metrics", "metrics",
                 Read {} => Engine::prometheus,
                 example "";
-            ReconciliationReport = "reconciliation.report", "reconciliation_report", Admin, Ineligible,
+            ReconciliationReport = "reconciliation.report", "reconciliation_report",
+                Admin => Engine::reconciliation_report,
                 example r#""checked_points":1000,"mismatch_count":2,"absolute_drift":5,"max_abs_delta":4"#;
-            RecoveryCheckpoint = "recovery.checkpoint", "recovery_checkpoint", Admin, Ineligible,
+            RecoveryCheckpoint = "recovery.checkpoint", "recovery_checkpoint",
+                Admin => Engine::recovery_checkpoint,
                 example r#""source":"orders","offset":42"#;
             RecoveryStatus = "recovery.status", "recovery_status",
                 Read { source: OptStr } => Engine::recovery_status,

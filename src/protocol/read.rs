@@ -16,7 +16,8 @@ macro_rules! read_commands {
     (
         all [$($all:tt)*]
         reads [$( $op:ident { $($field:ident: $kind:ty),* } => $handler:path; )*]
-        writes [$($write:ident)*]
+        admins [$($admin:tt)*]
+        logged [$($logged:tt)*]
     ) => {
         $(
             #[doc = concat!("The fields of `", stringify!($op), "`, run by `", stringify!($handler), "`.")]

@@ -1,16 +1,16 @@
 //! Request lines into typed [`Request`]s: the checks of docs/protocol.md,
 //! Order of checks, from the JSON syntax to each op's fields, in each op's
 //! field order. A read op's fields are parsed as its row in the op table
-//! declares them (`read.rs`); the other ops' are parsed by hand in
-//! `parse_write`.
+//! declares them (`read.rs`); the other ops' are parsed by hand, each by
+//! its fields struct in `write.rs`.
 //! Semantic checks that come after authentication live in `validate.rs`.
 
 use super::error::{CommandError, ErrorCode};
-use super::fields::{self, FieldResult, Item, RawRange};
+use super::fields::{self, FieldResult};
 use super::json::{self, Value};
-use super::op::{for_each_op, Op, WriteOp};
+use super::op::{for_each_op, Op};
 use super::read::{self, ReadCommand};
-use crate::store::Bucket;
+use super::write;
 use std::borrow::Cow;
 
 /// A parsed request: the op, its typed fields and the envelope fields.
@@ -33,117 +33,45 @@ pub struct IdempotencyFields<'a> {
     pub created_at_unix: Option<u64>,
 }
 
-/// `before` of `idempotency.prune`, already turned into Unix seconds.
-pub type UnixSeconds = u64;
+/// The typed fields of each op, in the names of the protocol: a read op's
+/// as its row declares them, any other op's in its struct in `write.rs`.
+/// Generated from the op table, so every row has its variant.
+macro_rules! commands {
+    (
+        all [$($all:tt)*]
+        reads [$( $read:ident $fields:tt => $read_handler:path; )*]
+        admins [$( $admin:ident => $admin_handler:path; )*]
+        logged [$( $logged:ident => $logged_handler:path; )*]
+    ) => {
+        /// A parsed command: a read op's fields, or an admin or logged op's.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Command<'a> {
+            /// A read op, with the fields its row in the op table declares.
+            Read(ReadCommand<'a>),
+            $(
+                #[doc = concat!("Run by `", stringify!($admin_handler), "`.")]
+                $admin(write::$admin<'a>),
+            )*
+            $(
+                #[doc = concat!("Logged; applied by `", stringify!($logged_handler), "`.")]
+                $logged(write::$logged<'a>),
+            )*
+        }
 
-/// The typed fields of each op, in the names of the protocol.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Command<'a> {
-    /// A read op, with the fields its row in the op table declares.
-    Read(ReadCommand<'a>),
-    Increment {
-        series: Cow<'a, str>,
-        key: u64,
-        bucket: Bucket,
-        value: Option<u64>,
-    },
-    Decrement {
-        series: Cow<'a, str>,
-        key: u64,
-        bucket: Bucket,
-        value: Option<u64>,
-    },
-    CounterDeleteRange {
-        series: Cow<'a, str>,
-        key: u64,
-        range: RawRange,
-    },
-    BatchDeleteRange {
-        series: Cow<'a, str>,
-        keys: Vec<u64>,
-        range: RawRange,
-    },
-    CounterReset {
-        series: Cow<'a, str>,
-        key: u64,
-    },
-    BatchReset {
-        series: Cow<'a, str>,
-        keys: Vec<u64>,
-    },
-    BatchAdd {
-        series: Cow<'a, str>,
-        items: Vec<Item>,
-    },
-    BatchSet {
-        series: Cow<'a, str>,
-        items: Vec<Item>,
-    },
-    DeleteBefore {
-        series: Cow<'a, str>,
-        before: u64,
-    },
-    SeriesCompact {
-        series: Cow<'a, str>,
-    },
-    SystemCompact,
-    TreeCreate {
-        series: Cow<'a, str>,
-    },
-    TreeDrop {
-        series: Cow<'a, str>,
-    },
-    TreeReset {
-        series: Cow<'a, str>,
-    },
-    TreeDeleteRange {
-        series: Cow<'a, str>,
-        range: RawRange,
-    },
-    IngestBegin {
-        stream_id: Cow<'a, str>,
-        mode: Cow<'a, str>,
-        granularity: Option<Cow<'a, str>>,
-    },
-    IngestChunk {
-        series: Cow<'a, str>,
-        stream_id: Cow<'a, str>,
-        chunk_seq: u64,
-        items: Vec<Item>,
-    },
-    /// `committed_at_unix` is the commit time the master stamped into its
-    /// WAL entry, so replay and slaves record the same time; a client's
-    /// value is ignored (the live path stamps its own).
-    IngestCommit {
-        stream_id: Cow<'a, str>,
-        committed_at_unix: Option<u64>,
-    },
-    IngestAbort {
-        stream_id: Cow<'a, str>,
-    },
-    IdempotencyPrune {
-        before: UnixSeconds,
-        limit: Option<i64>,
-    },
-    SnapshotCreate {
-        series: Cow<'a, str>,
-    },
-    SnapshotCreateAll,
-    SnapshotLoad {
-        file: Cow<'a, str>,
-    },
-    ReconciliationReport {
-        checked_points: i64,
-        mismatch_count: i64,
-        absolute_drift: i64,
-        max_abs_delta: i64,
-    },
-    RecoveryCheckpoint {
-        source: Cow<'a, str>,
-        offset: Option<String>,
-        event_id: Option<String>,
-    },
+        /// Dispatches an op to its parse step: a read op's is generated
+        /// from its row (`protocol/read.rs`), any other op's is written by
+        /// hand (`protocol/write.rs`).
+        fn parse_command<'a>(op: Op, obj: &Value<'a>) -> FieldResult<Command<'a>> {
+            match op {
+                $(Op::$read => read::$read::parse(obj).map(|args| Command::Read(ReadCommand::$read(args))),)*
+                $(Op::$admin => write::$admin::parse(obj).map(Command::$admin),)*
+                $(Op::$logged => write::$logged::parse(obj).map(Command::$logged),)*
+            }
+        }
+    };
 }
+
+for_each_op!(commands);
 
 impl Command<'_> {
     /// The one series a series-scoped command reads or writes (`None` for
@@ -151,23 +79,32 @@ impl Command<'_> {
     /// global).
     pub fn series_name(&self) -> Option<&str> {
         match self {
-            Command::Increment { series, .. }
-            | Command::Decrement { series, .. }
-            | Command::CounterDeleteRange { series, .. }
-            | Command::BatchDeleteRange { series, .. }
-            | Command::CounterReset { series, .. }
-            | Command::BatchReset { series, .. }
-            | Command::BatchAdd { series, .. }
-            | Command::BatchSet { series, .. }
-            | Command::DeleteBefore { series, .. }
-            | Command::SeriesCompact { series }
-            | Command::TreeCreate { series }
-            | Command::TreeDrop { series }
-            | Command::TreeReset { series }
-            | Command::TreeDeleteRange { series, .. }
-            | Command::SnapshotCreate { series } => Some(series),
+            Command::Increment(write::Increment { series, .. })
+            | Command::Decrement(write::Decrement { series, .. })
+            | Command::CounterDeleteRange(write::CounterDeleteRange { series, .. })
+            | Command::BatchDeleteRange(write::BatchDeleteRange { series, .. })
+            | Command::CounterReset(write::CounterReset { series, .. })
+            | Command::BatchReset(write::BatchReset { series, .. })
+            | Command::BatchAdd(write::BatchAdd { series, .. })
+            | Command::BatchSet(write::BatchSet { series, .. })
+            | Command::DeleteBefore(write::DeleteBefore { series, .. })
+            | Command::SeriesCompact(write::SeriesCompact { series })
+            | Command::TreeCreate(write::TreeCreate { series })
+            | Command::TreeDrop(write::TreeDrop { series })
+            | Command::TreeReset(write::TreeReset { series })
+            | Command::TreeDeleteRange(write::TreeDeleteRange { series, .. })
+            | Command::SnapshotCreate(write::SnapshotCreate { series }) => Some(series),
             Command::Read(read) => read.series_name(),
-            _ => None,
+            Command::SystemCompact(_)
+            | Command::IngestBegin(_)
+            | Command::IngestChunk(_)
+            | Command::IngestCommit(_)
+            | Command::IngestAbort(_)
+            | Command::IdempotencyPrune(_)
+            | Command::SnapshotCreateAll(_)
+            | Command::SnapshotLoad(_)
+            | Command::ReconciliationReport(_)
+            | Command::RecoveryCheckpoint(_) => None,
         }
     }
 }
@@ -241,133 +178,6 @@ fn parse_idempotency<'a>(obj: &Value<'a>, key: &Value<'a>) -> FieldResult<Idempo
         Some(_) => return Err(CommandError::validation("Field idempotency_created_at_unix must be an integer")),
     };
     Ok(IdempotencyFields { key, fingerprint, created_at_unix })
-}
-
-/// Dispatches an op to its parse step: a read op's is generated from its
-/// row (`protocol/read.rs`), any other op's is `parse_write`.
-macro_rules! command_parser {
-    (
-        all [$($all:tt)*]
-        reads [$( $read:ident $fields:tt => $handler:path; )*]
-        writes [$($write:ident)*]
-    ) => {
-        fn parse_command<'a>(op: Op, obj: &Value<'a>) -> FieldResult<Command<'a>> {
-            match op {
-                $(Op::$read => read::$read::parse(obj).map(|args| Command::Read(ReadCommand::$read(args))),)*
-                $(Op::$write => parse_write(WriteOp::$write, obj),)*
-            }
-        }
-    };
-}
-
-for_each_op!(command_parser);
-
-/// The fields of an op that is not a read, in the op's field order.
-fn parse_write<'a>(op: WriteOp, obj: &Value<'a>) -> FieldResult<Command<'a>> {
-    use fields::{keys, opt_limit, opt_uint, req_range, req_str, req_uint, series, snapshot_file};
-    Ok(match op {
-        WriteOp::Increment | WriteOp::Decrement => {
-            let series = series(obj)?;
-            let key = req_uint(obj, "key")?;
-            let bucket = fields::write_bucket(obj)?;
-            let value = opt_uint(obj, "value", "value")?;
-            if op == WriteOp::Increment {
-                Command::Increment { series, key, bucket, value }
-            } else {
-                Command::Decrement { series, key, bucket, value }
-            }
-        }
-        WriteOp::CounterDeleteRange => {
-            let range = req_range(obj)?;
-            let series = series(obj)?;
-            let key = req_uint(obj, "key")?;
-            Command::CounterDeleteRange { series, key, range }
-        }
-        WriteOp::BatchDeleteRange => {
-            let range = req_range(obj)?;
-            Command::BatchDeleteRange { series: series(obj)?, keys: keys(obj)?, range }
-        }
-        WriteOp::CounterReset => Command::CounterReset { series: series(obj)?, key: req_uint(obj, "key")? },
-        WriteOp::BatchReset => Command::BatchReset { series: series(obj)?, keys: keys(obj)? },
-        WriteOp::BatchAdd => Command::BatchAdd { series: series(obj)?, items: fields::items(obj)? },
-        WriteOp::BatchSet => Command::BatchSet { series: series(obj)?, items: fields::items(obj)? },
-        WriteOp::DeleteBefore => {
-            let series = series(obj)?;
-            let before = match opt_uint(obj, "before", "before")? {
-                Some(before) => before,
-                None => opt_uint(obj, "date", "date")?.ok_or_else(|| fields::required("before"))?,
-            };
-            Command::DeleteBefore { series, before }
-        }
-        WriteOp::SeriesCompact => Command::SeriesCompact { series: series(obj)? },
-        WriteOp::SystemCompact => Command::SystemCompact,
-        WriteOp::TreeCreate => Command::TreeCreate { series: series(obj)? },
-        WriteOp::TreeDrop => Command::TreeDrop { series: series(obj)? },
-        WriteOp::TreeReset => Command::TreeReset { series: series(obj)? },
-        WriteOp::TreeDeleteRange => {
-            let range = req_range(obj)?;
-            Command::TreeDeleteRange { series: series(obj)?, range }
-        }
-        WriteOp::IngestBegin => Command::IngestBegin {
-            stream_id: req_str(obj, "stream_id")?,
-            mode: req_str(obj, "mode")?,
-            granularity: fields::opt_str(obj, "granularity"),
-        },
-        WriteOp::IngestChunk => {
-            let series = series(obj)?;
-            let stream_id = req_str(obj, "stream_id")?;
-            let chunk_seq = req_uint(obj, "chunk_seq")?;
-            Command::IngestChunk { series, stream_id, chunk_seq, items: fields::items(obj)? }
-        }
-        WriteOp::IngestCommit => Command::IngestCommit {
-            stream_id: req_str(obj, "stream_id")?,
-            // Not a request field for Karma 1.0, which ignores unknown fields:
-            // anything but a non-negative integer is ignored the same way.
-            committed_at_unix: match obj.get("committed_at_unix") {
-                Some(Value::Int(t)) => u64::try_from(*t).ok(),
-                _ => None,
-            },
-        },
-        WriteOp::IngestAbort => Command::IngestAbort { stream_id: req_str(obj, "stream_id")? },
-        WriteOp::IdempotencyPrune => {
-            let before = prune_before(obj)?;
-            Command::IdempotencyPrune { before, limit: opt_limit(obj)? }
-        }
-        WriteOp::SnapshotCreate => Command::SnapshotCreate { series: series(obj)? },
-        WriteOp::SnapshotCreateAll => Command::SnapshotCreateAll,
-        WriteOp::SnapshotLoad => Command::SnapshotLoad { file: snapshot_file(obj)? },
-        WriteOp::ReconciliationReport => {
-            let int = |name: &str| fields::opt_int(obj, name);
-            let checked_points = int("checked_points")?.ok_or_else(|| fields::required("checked_points"))?;
-            let mismatch_count = int("mismatch_count")?.ok_or_else(|| fields::required("mismatch_count"))?;
-            let absolute_drift = int("absolute_drift")?.unwrap_or(0);
-            let max_abs_delta = int("max_abs_delta")?.unwrap_or(0);
-            Command::ReconciliationReport { checked_points, mismatch_count, absolute_drift, max_abs_delta }
-        }
-        WriteOp::RecoveryCheckpoint => {
-            let source = req_str(obj, "source")?;
-            let offset = if obj.has("source_offset") {
-                fields::opt_str_or_int(obj, "source_offset")?
-            } else {
-                fields::opt_str_or_int(obj, "offset")?
-            };
-            let offset = offset.map(Cow::into_owned);
-            let event_id = fields::opt_str_or_int(obj, "event_id")?.map(Cow::into_owned);
-            Command::RecoveryCheckpoint { source, offset, event_id }
-        }
-    })
-}
-
-/// `before` of `idempotency.prune`: Unix seconds or an RFC 3339 timestamp.
-fn prune_before(obj: &Value<'_>) -> FieldResult<UnixSeconds> {
-    match obj.get("before") {
-        None => Err(fields::required("before")),
-        Some(value @ Value::Int(_)) => fields::uint_value(value, "before"),
-        Some(Value::Str(text)) => crate::util::time::parse_rfc3339(text)
-            .map(|secs| secs.max(0) as u64)
-            .ok_or_else(|| CommandError::validation("Field before must be an ISO8601 timestamp")),
-        Some(_) => Err(CommandError::validation("Field before must be an integer or ISO8601 timestamp")),
-    }
 }
 
 #[cfg(test)]

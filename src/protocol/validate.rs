@@ -7,6 +7,7 @@
 use super::error::CommandError;
 use super::field_kind::{limit_or_default, max_size, series_name};
 use super::request::Command;
+use super::write;
 
 /// The most records one `idempotency.prune` may delete.
 pub const PRUNE_LIMIT_MAX: usize = 100_000;
@@ -32,63 +33,72 @@ impl Command<'_> {
     pub fn validate(&self) -> Result<(), CommandError> {
         match self {
             Command::Read(read) => read.validate()?,
-            Command::Increment { series, value, .. } | Command::Decrement { series, value, .. } => {
+            Command::Increment(write::Increment { series, value, .. })
+            | Command::Decrement(write::Decrement { series, value, .. }) => {
                 series_name(series)?;
                 if *value == Some(0) {
                     return Err(CommandError::validation("Field value must be greater than 0"));
                 }
             }
-            Command::CounterDeleteRange { series, range, .. } | Command::TreeDeleteRange { series, range } => {
+            Command::CounterDeleteRange(write::CounterDeleteRange { series, range, .. })
+            | Command::TreeDeleteRange(write::TreeDeleteRange { series, range }) => {
                 series_name(series)?;
                 range.buckets()?;
             }
-            Command::BatchDeleteRange { series, keys, range } => {
+            Command::BatchDeleteRange(write::BatchDeleteRange { series, keys, range }) => {
                 series_name(series)?;
                 max_size(keys.len(), "keys")?;
                 range.buckets()?;
             }
-            Command::BatchReset { series, keys } => {
+            Command::BatchReset(write::BatchReset { series, keys }) => {
                 series_name(series)?;
                 max_size(keys.len(), "keys")?;
             }
-            Command::BatchAdd { series, items } => {
+            Command::BatchAdd(write::BatchAdd { series, items }) => {
                 series_name(series)?;
                 max_size(items.len(), "items")?;
                 if items.iter().any(|&(_, _, value)| value == 0) {
                     return Err(CommandError::validation("Batch item value must be greater than 0"));
                 }
             }
-            Command::BatchSet { series, items } => {
+            Command::BatchSet(write::BatchSet { series, items }) => {
                 series_name(series)?;
                 max_size(items.len(), "items")?;
             }
-            Command::CounterReset { series, .. }
-            | Command::DeleteBefore { series, .. }
-            | Command::TreeCreate { series }
-            | Command::TreeDrop { series }
-            | Command::TreeReset { series }
-            | Command::SeriesCompact { series }
-            | Command::SnapshotCreate { series } => series_name(series)?,
-            Command::IngestBegin { stream_id, mode, .. } => {
+            Command::CounterReset(write::CounterReset { series, .. })
+            | Command::DeleteBefore(write::DeleteBefore { series, .. })
+            | Command::TreeCreate(write::TreeCreate { series })
+            | Command::TreeDrop(write::TreeDrop { series })
+            | Command::TreeReset(write::TreeReset { series })
+            | Command::SeriesCompact(write::SeriesCompact { series })
+            | Command::SnapshotCreate(write::SnapshotCreate { series }) => series_name(series)?,
+            Command::IngestBegin(write::IngestBegin { stream_id, mode, .. }) => {
                 non_empty(stream_id, "stream_id")?;
                 non_empty(mode, "mode")?;
                 if !matches!(mode.as_ref(), "add" | "set" | "replace_series") {
                     return Err(CommandError::validation(format!("Unsupported ingest mode {mode}")));
                 }
             }
-            Command::IngestChunk { series, stream_id, .. } => {
+            Command::IngestChunk(write::IngestChunk { series, stream_id, .. }) => {
                 non_empty(stream_id, "stream_id")?;
                 series_name(series)?;
             }
-            Command::IngestCommit { stream_id, .. } | Command::IngestAbort { stream_id } => {
+            Command::IngestCommit(write::IngestCommit { stream_id, .. })
+            | Command::IngestAbort(write::IngestAbort { stream_id }) => {
                 non_empty(stream_id, "stream_id")?;
             }
-            Command::IdempotencyPrune { limit, .. } => {
+            Command::IdempotencyPrune(write::IdempotencyPrune { limit, .. }) => {
                 if limit.is_some() {
                     limit_or_default(*limit, (0, PRUNE_LIMIT_MAX))?;
                 }
             }
-            Command::ReconciliationReport { checked_points, mismatch_count, absolute_drift, max_abs_delta } => {
+            Command::ReconciliationReport(write::ReconciliationReport {
+                checked_points,
+                mismatch_count,
+                absolute_drift,
+                max_abs_delta,
+                ..
+            }) => {
                 not_negative(*checked_points, "checked_points")?;
                 not_negative(*mismatch_count, "mismatch_count")?;
                 if mismatch_count > checked_points {
@@ -99,7 +109,7 @@ impl Command<'_> {
                 not_negative(*absolute_drift, "absolute_drift")?;
                 not_negative(*max_abs_delta, "max_abs_delta")?;
             }
-            Command::RecoveryCheckpoint { source, offset, event_id } => {
+            Command::RecoveryCheckpoint(write::RecoveryCheckpoint { source, offset, event_id }) => {
                 non_empty(source, "source")?;
                 if offset.is_none() && event_id.is_none() {
                     return Err(CommandError::validation("Field offset or event_id is required"));
@@ -111,7 +121,9 @@ impl Command<'_> {
                     return Err(CommandError::validation("Field event_id must not be empty"));
                 }
             }
-            Command::SystemCompact | Command::SnapshotCreateAll | Command::SnapshotLoad { .. } => {}
+            Command::SystemCompact(_)
+            | Command::SnapshotCreateAll(_)
+            | Command::SnapshotLoad(write::SnapshotLoad { .. }) => {}
         }
         Ok(())
     }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::protocol::write;
 
 fn reject(line: &str) -> (ErrorCode, String) {
     let r = parse_request(line.as_bytes()).unwrap_err();
@@ -47,7 +48,7 @@ fn aliases_and_envelope_fields() {
     assert_eq!(r.token.as_deref(), Some("t"));
     assert_eq!(r.idempotency.unwrap().key, "7");
     match r.command {
-        Command::Increment { series, key, bucket, value } => {
+        Command::Increment(write::Increment { series, key, bucket, value }) => {
             assert_eq!((series.as_ref(), key, bucket.yyyymmdd(), value), ("a", 1, 20260505, None));
         }
         other => panic!("{other:?}"),
