@@ -180,7 +180,7 @@ pub enum Invocation {
 
 impl Config {
     /// Reads `env` (name -> value lookup, so tests need no process
-    /// environment), then `args` (without argv[0]), then validates.
+    /// environment), then `args` (without `argv[0]`), then validates.
     pub fn parse<E: Fn(&str) -> Option<String>>(env: E, args: Vec<OsString>) -> Result<Invocation, ConfigError> {
         let mut raw = Raw::defaults();
         // How each setting was last given, so a validation failure can

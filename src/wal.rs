@@ -8,8 +8,8 @@
 //! [`Wal::wait_durable`] outside the lock and acknowledges the client only
 //! when it returns `Ok`.
 //!
-//! Group commit ([`handle`], [`committer`], over the bookkeeping in
-//! [`progress`]): `append` only queues the
+//! Group commit (`handle`, `committer`, over the bookkeeping in
+//! `progress`): `append` only queues the
 //! encoded line; a session registers a completion for its LSN
 //! ([`Wal::when_durable`]) and commits everything queued itself if the
 //! writer is free, else leaves it to the committer of the moment and the
@@ -17,7 +17,7 @@
 //! for more, one write and at most one fsync each, rotating the active
 //! file into a sealed segment when it has reached `segment_bytes`); the
 //! committer calls the completions of the LSNs it made durable, which send
-//! the replies ([`file_writer`] does the file work). So:
+//! the replies (`file_writer` does the file work). So:
 //!
 //! - *durable LSN = D* means every line with `lsn <= D` is in a WAL file
 //!   (and fsynced when `fsync` is on); nothing above D has been reported
@@ -27,9 +27,9 @@
 //! - `karma.wal.lsn` is rewritten after every batch with the durable LSN (a
 //!   hint, fsynced only at truncation and shutdown), so it stays current.
 //!
-//! Files ([`files`]): sealed segments `karma.wal.<first LSN, 20 digits>.segment`
+//! Files (`files`): sealed segments `karma.wal.<first LSN, 20 digits>.segment`
 //! in LSN order, then `karma.wal`. Each segment gets a text `.idx` sidecar
-//! ([`index`]). Truncation after a snapshot ([`Wal::seal`] +
+//! (`index`). Truncation after a snapshot ([`Wal::seal`] +
 //! [`Wal::drop_through`]) deletes whole sealed segments only; the active
 //! file is never rewritten while the process runs, which is what lets
 //! readers map files without locks.

@@ -1,4 +1,4 @@
-//! The typed methods of [`Client`](super::Client), one per op, grouped as
+//! The typed methods of [`Client`], one per op, grouped as
 //! docs/protocol.md groups them. Each builds its request's fields; the client
 //! adds `v`, `op` and the token, and decodes the reply.
 

@@ -4,7 +4,7 @@
 //! bytes inline (the cached total, the point count, how the points are
 //! encoded and a pointer to one heap block) and the block, holding the
 //! points in the narrowest of a few fixed-width encodings, usually 4 bytes
-//! per point (see [`packed`] for the format and its capacity policy). The
+//! per point (see `packed` for the format and its capacity policy). The
 //! common write, adding to today's bucket, is a search from the newest
 //! point and an in-place update; a new bucket is appended in place most
 //! days. `counter.sum` reads the cached total; range

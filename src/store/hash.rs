@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 /// An odd 64-bit constant with well-spread bits (from the golden ratio).
 const MULTIPLIER: u64 = 0x9E37_79B9_7F4A_7C15;
 
-/// Builds [`FastKeyHasher`] states sharing the process seed.
+/// Builds `FastKeyHasher` states sharing the process seed.
 #[derive(Clone, Copy, Debug)]
 pub struct FastKeyState {
     seed: u64,

@@ -1,13 +1,15 @@
 //! Durable whole-file writes for snapshots and small state files.
 //!
-//! [`write_atomic`] and [`write_atomic_with`] never let a reader (or a
-//! crash) see a half-written target: the bytes go to a hidden temp file
-//! `.<name>.<pid>.<16 hex>.tmp` in the same directory (same file system, so
-//! the rename is atomic), created with `create_new` so it is never shared
-//! or reached through a planted link. The temp file is fsynced and then
-//! renamed over the target, and finally the directory is fsynced so the
-//! rename itself survives a power loss (Karma 1.0 skipped this; nothing a
-//! peer sees changes). [`Fsync`] says which of the two fsyncs happen.
+//! [`write_atomic`](crate::util::fs::write_atomic) and
+//! [`write_atomic_with`](crate::util::fs::write_atomic_with) never let a
+//! reader (or a crash) see a half-written target: the bytes go to a hidden
+//! temp file `.<name>.<pid>.<16 hex>.tmp` in the same directory (same file
+//! system, so the rename is atomic), created with `create_new` so it is
+//! never shared or reached through a planted link. The temp file is fsynced
+//! and then renamed over the target, and finally the directory is fsynced
+//! so the rename itself survives a power loss (Karma 1.0 skipped this;
+//! nothing a peer sees changes). [`Fsync`](crate::util::fs::Fsync) says
+//! which of the two fsyncs happen.
 //!
 //! After a crash the target holds either the old or the new contents in
 //! full; at worst a `.tmp` file is left behind, which startup code may

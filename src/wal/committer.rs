@@ -1,7 +1,7 @@
 //! Who commits the WAL queue, and how a write learns that it is durable
 //! without a thread waiting for it.
 //!
-//! A session does not wait for its writes: it registers a [`Completion`]
+//! A session does not wait for its writes: it registers a [`Completion`](super::Completion)
 //! for the highest LSN of its burst ([`super::Wal::when_durable`]) and goes
 //! back to reading its socket. Whoever makes that LSN durable (or fails to)
 //! calls the completion right after the batch's fsync, once it has

@@ -12,7 +12,7 @@
 //!   reading stops at the first entry above the caller's durable LSN and
 //!   never at a partial line;
 //! - LSNs increase by one from line to line and file to file, so the start
-//!   of a page is found by binary search ([`super::locate`], through the
+//!   of a page is found by binary search (`super::locate`, through the
 //!   `.idx` when it checks out), and a jump in the sequence reveals a race
 //!   with rotation or truncation (a file listed under a name that has since
 //!   moved). On such a jump, or when a listed file has vanished, the page is
