@@ -18,7 +18,7 @@
 
 use lock_api::{GuardSend, RawMutex};
 use parking_lot_core::{ParkResult, UnparkResult, UnparkToken, DEFAULT_PARK_TOKEN, DEFAULT_UNPARK_TOKEN};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// A mutex whose waiters spin briefly, then park (see the module doc).
@@ -168,11 +168,14 @@ impl SpinThenPark {
 /// It parks waiters on its own address: a waiter is queued in the parking
 /// lot before it releases the mutex, so a notifier that takes the mutex
 /// afterwards finds it queued. parking_lot's requeue-to-mutex optimisation
-/// is left out: every wait here has at most a few waiters.
+/// is left out: every wait here has at most a few waiters. As with any
+/// condition variable, the condition must change under the mutex.
 #[derive(Default)]
 pub struct Condvar {
-    /// Gives the condition variable an address of its own to park on.
-    _address: u8,
+    /// Threads waiting or about to: a notification with none skips the
+    /// parking lot (the outbox notifies on every reply it sends). Also
+    /// gives the condition variable an address of its own to park on.
+    waiters: AtomicUsize,
 }
 
 /// Whether a timed wait ended by its deadline.
@@ -187,7 +190,7 @@ impl WaitTimeoutResult {
 
 impl Condvar {
     pub const fn new() -> Condvar {
-        Condvar { _address: 0 }
+        Condvar { waiters: AtomicUsize::new(0) }
     }
 
     /// Releases the guard's mutex, sleeps until notified, then locks it again.
@@ -202,6 +205,9 @@ impl Condvar {
 
     /// Wakes one waiter; whether there was one.
     pub fn notify_one(&self) -> bool {
+        if self.waiters.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
         // SAFETY: the key is this condition variable's address, and the
         // callback neither panics nor calls into the parking lot.
         unsafe { parking_lot_core::unpark_one(self.key(), |_| DEFAULT_UNPARK_TOKEN) }.unparked_threads != 0
@@ -209,6 +215,9 @@ impl Condvar {
 
     /// Wakes every waiter; how many there were.
     pub fn notify_all(&self) -> usize {
+        if self.waiters.load(Ordering::Relaxed) == 0 {
+            return 0;
+        }
         // SAFETY: as in `notify_one`.
         unsafe { parking_lot_core::unpark_all(self.key(), DEFAULT_UNPARK_TOKEN) }
     }
@@ -223,12 +232,17 @@ impl Condvar {
         // released only once this thread is queued (`before_sleep`) and
         // locked again before the guard is used.
         let mutex = unsafe { MutexGuard::mutex(guard).raw() };
+        // Counted under the mutex: a notifier that changes the condition
+        // after this thread let the mutex go took it since, so it sees the
+        // count (the mutex orders the two).
+        self.waiters.fetch_add(1, Ordering::Relaxed);
         let before_sleep = || unsafe { mutex.unlock() };
         // SAFETY: parking on this condition variable's own address; only
         // `before_sleep` calls into the parking lot, which `park` allows.
         let parked = unsafe {
             parking_lot_core::park(self.key(), || true, before_sleep, |_, _| {}, DEFAULT_PARK_TOKEN, deadline)
         };
+        self.waiters.fetch_sub(1, Ordering::Relaxed);
         mutex.lock();
         matches!(parked, ParkResult::TimedOut)
     }
