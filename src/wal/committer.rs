@@ -94,10 +94,12 @@ pub(super) fn lead(state: &WalState, writer: &mut FileWriter, batching: Batching
         let started = Instant::now();
         writer.commit_taken();
         state.observe_commit(started.elapsed());
-        // Who will write next: the writers this batch answers, and those
-        // queued behind it.
-        let queued = state.queue.lock().records();
-        state.expected_records.store(records + queued, Ordering::Relaxed);
+        if batching.gather {
+            // Who will write next: the writers this batch answers, and
+            // those queued behind it.
+            let queued = state.queue.lock().records();
+            state.expected_records.store(records + queued, Ordering::Relaxed);
+        }
     }
     std::mem::forget(released);
     took_any
@@ -111,14 +113,14 @@ pub(super) fn lead(state: &WalState, writer: &mut FileWriter, batching: Batching
 /// - with fsync on and no batch wait, for as many records as the last
 ///   commit took plus those queued behind it, at most half an average
 ///   commit and at most [`MAX_GATHER_WAIT`], and only while answering
-///   that many writes takes less than half a commit. Without it, clients that
-///   send their next write as soon as they are answered split into two cohorts that take turns at the
-///   fsync (at 4 clients: 2 records a batch): each cohort's writes arrive
-///   while the other's are fsynced and wait for the next fsync. Waiting
-///   the few tens of microseconds it takes the cohort just answered to
-///   write again puts every client in one batch. A client that stops
-///   writing costs one wait, after which the target drops to the writers
-///   left.
+///   that many writes takes less than half a commit. Without it, clients
+///   that send their next write as soon as they are answered split into
+///   two cohorts that take turns at the fsync (at 4 clients: 2 records a
+///   batch): each cohort's writes arrive while the other's are fsynced and
+///   wait for the next fsync. Waiting the few tens of microseconds it
+///   takes the cohort just answered to write again puts every client in
+///   one batch. A client that stops writing costs one wait, after which
+///   the target drops to the writers left.
 ///
 /// The appender that brings the queue to the target wakes the waiter
 /// (`Wal::append`). Nothing waits for an empty queue.
