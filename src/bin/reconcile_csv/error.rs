@@ -1,8 +1,8 @@
 //! What can go wrong in `reconcile-csv`: the command line (printed with
 //! the usage), a CSV row (reported and skipped), and a run (exit 1).
 
-use crate::MAX_BATCH;
 use karma::client::Error as ClientError;
+use karma::protocol::field_kind::MAX_BATCH;
 use std::io;
 use std::path::PathBuf;
 

@@ -27,6 +27,7 @@ mod error;
 use csv::ByteRecord;
 use error::{ArgsError, RowError, RunError};
 use karma::client::{Client, KeyValue, Options as ClientOptions, Range};
+use karma::protocol::field_kind::MAX_BATCH;
 use karma::protocol::ErrorCode;
 use karma::store::Bucket;
 use std::collections::{BTreeMap, HashMap};
@@ -42,8 +43,6 @@ Usage: reconcile-csv --series S --csv FILE [--host 127.0.0.1] [--port 8080]
 Compares the per (key, bucket) sums of a `key,bucket,value` CSV export with
 series S on a Karma server. Exit status: 0 no drift, 2 drift, 1 error.";
 
-/// Most keys one `counter.batch_sum` accepts.
-const MAX_BATCH: usize = 10_000;
 /// Mismatch lines printed.
 const SHOWN_MISMATCHES: usize = 20;
 
