@@ -16,7 +16,9 @@
 //!    of 10,000 items per mode, `replace_series` including the commit;
 //! 6. increments against Redis (when `redis-server` is on `PATH`): fsync on
 //!    against `appendfsync always`, `--wal=false` against no persistence,
-//!    1 to 128 clients, in alternating rounds.
+//!    1 to 128 clients, in alternating rounds; the fsync rows also run the
+//!    group-fsync null server in the same rounds, the ceiling of a
+//!    thread-per-connection server that acknowledges fsynced writes.
 //!
 //! `KARMA_BENCH_SECONDS` sets the time per row (default 2);
 //! `KARMA_BENCH_ONLY=redis` runs only the Redis table.
@@ -195,6 +197,13 @@ fn versus_redis(secs: Duration) {
          always` once its AOF write is.\n",
         round.as_secs_f64()
     );
+    println!(
+        "Ceiling (fsync rows): the group-fsync null server, run in the same rounds. One thread per client \
+         reads lines and queues them; one committer thread writes 100 bytes per line to a log filled ahead, \
+         `fdatasync`s once and answers every line taken. It parses nothing and keeps no state, so its rate \
+         bounds what any thread-per-connection server that acknowledges only fsynced writes reaches on this \
+         machine once the CPU is the limit (32 clients and up; below that Karma's gathering beats it).\n"
+    );
     for (flag, redis_flags) in pairs {
         println!("- `{}` beside `{}`", Server::command_for(&[flag]), format_args!("redis-server ... {redis_flags}"));
     }
@@ -209,6 +218,8 @@ fn versus_redis(secs: Duration) {
         "Redis p50 µs",
         "Karma p99 µs",
         "Redis p99 µs",
+        "ceiling req/s",
+        "ceiling / Redis",
         "target",
     ]);
     for (flag, redis_flags) in pairs {
@@ -216,29 +227,47 @@ fn versus_redis(secs: Duration) {
         let karma = Server::start(karma_dir.path(), &[flag]);
         let redis_dir = common::data_dir();
         let redis = RedisServer::start(redis_dir.path(), redis_flags);
+        let fsync = flag == "--wal-fsync=true";
+        let ceiling_dir = common::data_dir();
+        let ceiling = fsync.then(|| common::start_group_fsync_server(ceiling_dir.path()));
         for clients in WAL_CLIENTS {
             let karma_workload = Workload { clients, depth: 1, items_per_line: 1, line: &increment };
             let redis_workload = Workload { clients, depth: 1, items_per_line: 1, line: &hincrby };
             let mut karma_connections = load::connect(karma.addr, clients);
             let mut redis_connections = redis.connect(clients);
-            let (mut karma_rounds, mut redis_rounds, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+            let mut ceiling_connections = ceiling.as_ref().map(|c| load::connect(c.addr, clients));
+            let (mut karma_rounds, mut redis_rounds, mut ceiling_rounds) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut ratios, mut ceiling_ratios) = (Vec::new(), Vec::new());
             for r in 0..REDIS_ROUNDS {
-                let (k, d) = if r % 2 == 0 {
+                let mut run_ceiling = || ceiling_connections.as_mut().map(|c| load::run_on(c, &karma_workload, round));
+                let (k, d, c) = if r % 2 == 0 {
                     let k = load::run_on(&mut karma_connections, &karma_workload, round);
-                    (k, load::run_on(&mut redis_connections, &redis_workload, round))
+                    let c = run_ceiling();
+                    (k, load::run_on(&mut redis_connections, &redis_workload, round), c)
                 } else {
                     let d = load::run_on(&mut redis_connections, &redis_workload, round);
-                    (load::run_on(&mut karma_connections, &karma_workload, round), d)
+                    let c = run_ceiling();
+                    (load::run_on(&mut karma_connections, &karma_workload, round), d, c)
                 };
                 ratios.push(k.lines_per_sec() / d.lines_per_sec());
+                if let Some(c) = c {
+                    ceiling_ratios.push(c.lines_per_sec() / d.lines_per_sec());
+                    ceiling_rounds.push(c);
+                }
                 karma_rounds.push(k);
                 redis_rounds.push(d);
             }
             let (k, d) = (Load::merge(karma_rounds), Load::merge(redis_rounds));
             let ratio = median(&mut ratios);
             let (k99, d99) = (k.percentile(99.0), d.percentile(99.0));
+            let (ceiling_rate, ceiling_ratio) = if ceiling_rounds.is_empty() {
+                ("-".to_string(), "-".to_string())
+            } else {
+                let c = Load::merge(ceiling_rounds);
+                (fmt_rate(c.lines_per_sec()), format!("{:.2}", median(&mut ceiling_ratios)))
+            };
             let mut targets = Vec::new();
-            if flag == "--wal-fsync=true" {
+            if fsync {
                 let need = if clients == 1 { 1.0 } else { 1.2 };
                 targets.push(common::verdict(&format!(">= {need:.1}x"), ratio >= need));
             }
@@ -255,6 +284,8 @@ fn versus_redis(secs: Duration) {
                 fmt_us(d.percentile(50.0)),
                 fmt_us(k99),
                 fmt_us(d99),
+                ceiling_rate,
+                ceiling_ratio,
                 if targets.is_empty() { "-".into() } else { targets.join(", ") },
             ]);
         }

@@ -11,8 +11,10 @@ use super::is_success;
 use karma::client::Connection as KarmaConnection;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Barrier;
+use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// The null server's answer to every line.
@@ -207,7 +209,8 @@ fn burst<C: Connection>(client: &mut C, payload: &[u8], depth: usize) -> Result<
     Ok(())
 }
 
-/// Set in the environment of the null server's own process.
+/// Set in the environment of the null server's own process: `1` for the
+/// plain null server, `fsync:<dir>` for the group-fsync one.
 const NULL_SERVER_ENV: &str = "KARMA_BENCH_NULL_SERVER";
 
 /// The null server, running in a process of its own like Karma: threads of
@@ -229,9 +232,20 @@ impl Drop for NullServer {
 /// Starts the null server: this bench binary again, which
 /// [`serve_null_server_if_asked`] turns into the server.
 pub fn start_null_server() -> NullServer {
+    spawn_null_server("1")
+}
+
+/// Starts the group-fsync null server, its log file in `dir`: the least a
+/// thread-per-connection server must do to acknowledge a write only once
+/// it is fsynced (see [`serve_group_fsync`]).
+pub fn start_group_fsync_server(dir: &Path) -> NullServer {
+    spawn_null_server(&format!("fsync:{}", dir.display()))
+}
+
+fn spawn_null_server(kind: &str) -> NullServer {
     let exe = std::env::current_exe().expect("the bench binary's path");
     let mut child = Command::new(exe)
-        .env(NULL_SERVER_ENV, "1")
+        .env(NULL_SERVER_ENV, kind)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -244,22 +258,29 @@ pub fn start_null_server() -> NullServer {
 }
 
 /// Call first thing in a bench's `main`. In the null server's process it
-/// binds `127.0.0.1:0`, prints the address, serves (one thread per client;
-/// each answers every line with [`PONG`], writing once per burst of lines
-/// read, as Karma does) until the bench closes its stdin or exits, and
-/// never returns; anywhere else it does nothing.
+/// binds `127.0.0.1:0`, prints the address, serves (one thread per client)
+/// until the bench closes its stdin or exits, and never returns; anywhere
+/// else it does nothing. The plain null server answers every line with
+/// [`PONG`], writing once per burst of lines read, as Karma does; the
+/// group-fsync one is [`serve_group_fsync`].
 pub fn serve_null_server_if_asked() {
-    if std::env::var_os(NULL_SERVER_ENV).is_none() {
+    let Some(kind) = std::env::var_os(NULL_SERVER_ENV) else {
         return;
-    }
+    };
+    let log_dir = kind.to_str().and_then(|k| k.strip_prefix("fsync:")).map(PathBuf::from);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind the null server");
     println!("{}", listener.local_addr().expect("null server address"));
     std::io::stdout().flush().expect("flush the null server's address");
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || null_session(stream));
+    match log_dir {
+        None => {
+            std::thread::spawn(move || {
+                for stream in listener.incoming().flatten() {
+                    std::thread::spawn(move || null_session(stream));
+                }
+            });
         }
-    });
+        Some(dir) => serve_group_fsync(listener, &dir),
+    }
     let _ = std::io::stdin().read_to_end(&mut Vec::new());
     std::process::exit(0);
 }
@@ -281,6 +302,89 @@ fn null_session(mut stream: TcpStream) {
                 return;
             }
             out.clear();
+        }
+    }
+}
+
+/// Bytes the group-fsync server logs per line: about a Karma WAL line.
+const LOGGED_LINE_BYTES: usize = 100;
+/// The group-fsync server's log: written with zeros and fsynced before it
+/// serves, then overwritten round and round, so its fsyncs write data only
+/// (the cheapest fsync this disk has; Karma's fill ahead does the same).
+const LOG_BYTES: u64 = 16 << 20;
+
+/// Lines read and not yet answered: the connection and how many.
+type Waiting = Mutex<Vec<(Arc<TcpStream>, usize)>>;
+
+/// The group-fsync null server: one thread per client reads lines and
+/// queues them, and goes back to reading; one committer thread takes
+/// everything queued, writes [`LOGGED_LINE_BYTES`] per line to its log,
+/// `fdatasync`s once, then answers every line taken with [`PONG`]. No
+/// parsing, no state, no gathering: what is left is the hand-offs and the
+/// fsync that any thread-per-connection server acknowledging only durable
+/// writes pays, so its rate is a ceiling for such a server on this
+/// machine where the CPU, not the disk, is the limit (32 clients and up).
+fn serve_group_fsync(listener: TcpListener, dir: &Path) {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(dir.join("group-fsync.log"))
+        .expect("create the group-fsync log");
+    log.write_all_at(&vec![0u8; LOG_BYTES as usize], 0).expect("fill the group-fsync log");
+    log.sync_all().expect("fsync the group-fsync log");
+    let waiting: Arc<(Waiting, Condvar)> = Arc::default();
+    let committer = Arc::clone(&waiting);
+    std::thread::spawn(move || commit_forever(&log, &committer));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let waiting = Arc::clone(&waiting);
+            std::thread::spawn(move || group_fsync_session(stream, &waiting));
+        }
+    });
+}
+
+fn group_fsync_session(stream: TcpStream, waiting: &(Waiting, Condvar)) {
+    let _ = stream.set_nodelay(true);
+    let stream = Arc::new(stream);
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = match (&*stream).read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let lines = chunk[..n].iter().filter(|&&b| b == b'\n').count();
+        if lines > 0 {
+            waiting.0.lock().expect("waiting lock").push((Arc::clone(&stream), lines));
+            waiting.1.notify_one();
+        }
+    }
+}
+
+fn commit_forever(log: &std::fs::File, waiting: &(Waiting, Condvar)) {
+    let mut offset = 0u64;
+    let mut record = Vec::new();
+    loop {
+        let taken = {
+            let mut queue = waiting.0.lock().expect("waiting lock");
+            while queue.is_empty() {
+                queue = waiting.1.wait(queue).expect("waiting lock");
+            }
+            std::mem::take(&mut *queue)
+        };
+        let lines: usize = taken.iter().map(|(_, n)| n).sum();
+        record.clear();
+        record.resize(lines * LOGGED_LINE_BYTES, b'x');
+        if offset + record.len() as u64 > LOG_BYTES {
+            offset = 0;
+        }
+        log.write_all_at(&record, offset).expect("write the group-fsync log");
+        log.sync_data().expect("fsync the group-fsync log");
+        offset += record.len() as u64;
+        for (stream, n) in taken {
+            // A client that is gone only loses its own replies.
+            let _ = (&*stream).write_all(&PONG.repeat(n));
         }
     }
 }

@@ -18,7 +18,7 @@ pub mod report;
 
 // Each bench uses a different subset of these.
 #[allow(unused_imports)]
-pub use load::{serve_null_server_if_asked, start_null_server, Load, Workload};
+pub use load::{serve_null_server_if_asked, start_group_fsync_server, start_null_server, Load, Workload};
 #[allow(unused_imports)]
 pub use report::{fmt_count, fmt_mib, fmt_ms, fmt_rate, fmt_us, preamble, verdict, Table};
 
