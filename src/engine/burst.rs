@@ -23,6 +23,7 @@
 //! ([`Engine::when_durable`]) and reads on, and the completion finishes the
 //! replies with [`Engine::finish`] before sending them.
 
+use smallvec::SmallVec;
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
@@ -32,10 +33,15 @@ use crate::protocol::reply::write_error;
 use crate::protocol::Op;
 use crate::wal::{Completion, Wal, WalError};
 
+/// Held replies kept inline: a burst of one or two writes (nearly all of
+/// them) allocates nothing, and the committing thread that finishes it
+/// frees nothing the session allocated.
+type HeldReplies = SmallVec<[Held; 2]>;
+
 /// The replies of the current burst that wait for the WAL.
 #[derive(Default)]
 pub struct Burst {
-    held: Vec<Held>,
+    held: HeldReplies,
 }
 
 /// One success reply already in the output buffer, not yet durable.
@@ -52,7 +58,7 @@ struct Held {
 
 /// A burst's held replies, waiting for the WAL while the session reads on.
 pub struct Deferred {
-    held: Vec<Held>,
+    held: HeldReplies,
     /// The highest LSN of the current WAL epoch among them (0: none).
     lsn: u64,
 }
@@ -109,7 +115,7 @@ impl Engine {
         }
         let mut deferred = self.take_held(burst);
         if let Some(wal) = &self.wal {
-            if wal.durable_lsn() < deferred.lsn || wal.has_failed() || self.refused(wal, &deferred).contains(&true) {
+            if wal.durable_lsn() < deferred.lsn || wal.has_failed() || self.any_refused(wal, &deferred) {
                 return Some(deferred);
             }
         }
@@ -143,22 +149,25 @@ impl Engine {
         Deferred { held, lsn }
     }
 
-    /// Which held writes the WAL refused (each judged in its own epoch).
-    fn refused(&self, wal: &Wal, deferred: &Deferred) -> Vec<bool> {
-        let (epoch, durable) = durable_now(wal);
-        deferred
-            .held
-            .iter()
-            .map(|held| match held.epoch == epoch {
-                true => held.lsn > durable,
-                false => self.epoch_end(held.epoch).is_none_or(|end| held.lsn > end),
-            })
-            .collect()
+    /// Whether the WAL refused `held` (judged in its own epoch), given the
+    /// WAL's current epoch and durable LSN ([`durable_now`]).
+    fn refused(&self, held: &Held, (epoch, durable): (u64, u64)) -> bool {
+        match held.epoch == epoch {
+            true => held.lsn > durable,
+            false => self.epoch_end(held.epoch).is_none_or(|end| held.lsn > end),
+        }
+    }
+
+    fn any_refused(&self, wal: &Wal, deferred: &Deferred) -> bool {
+        let now = durable_now(wal);
+        deferred.held.iter().any(|held| self.refused(held, now))
     }
 
     fn release(&self, deferred: &mut Deferred, out: &mut Vec<u8>, waited: Result<(), &WalError>) {
         if let Some(wal) = &self.wal {
-            let refused = self.refused(wal, deferred);
+            let now = durable_now(wal);
+            // Judged once, before the failure handling below moves anything.
+            let refused: SmallVec<[bool; 2]> = deferred.held.iter().map(|held| self.refused(held, now)).collect();
             if refused.contains(&true) {
                 // Memory drops the refused writes before anyone is answered.
                 self.after_wal_failure();

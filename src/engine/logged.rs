@@ -9,6 +9,38 @@ use crate::protocol::entry::write_entry;
 use crate::protocol::fingerprint::Fingerprint;
 use crate::protocol::{write, Command, CommandError, Request};
 use crate::util::time::unix_now;
+use std::cell::Cell;
+
+thread_local! {
+    /// The WAL line of the write being logged, kept by each session thread
+    /// between writes: the WAL copies the line into its queue, so a fresh
+    /// vector per write was an allocation and a free for nothing.
+    static ENTRY_BUFFER: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// The most an [`EntryBuffer`] keeps between writes; a big batch's line
+/// is let go.
+const KEEP_ENTRY_BYTES: usize = 64 << 10;
+
+/// The thread's WAL-line buffer, empty, while a write uses it; it goes
+/// back when dropped, whichever way the write ends.
+struct EntryBuffer(Vec<u8>);
+
+impl EntryBuffer {
+    fn take() -> EntryBuffer {
+        let mut buffer = ENTRY_BUFFER.take();
+        buffer.clear();
+        EntryBuffer(buffer)
+    }
+}
+
+impl Drop for EntryBuffer {
+    fn drop(&mut self) {
+        if self.0.capacity() <= KEEP_ENTRY_BYTES {
+            ENTRY_BUFFER.set(std::mem::take(&mut self.0));
+        }
+    }
+}
 
 impl Engine {
     /// Apply, log, then acknowledge: the write is applied and its LSN
@@ -33,8 +65,8 @@ impl Engine {
         let keyed = keyed_write::keyed(request, &fingerprint)?;
         let created_at = keyed.as_ref().map(|_| unix_now());
         let entry = self.wal.as_ref().map(|_| {
-            let mut entry = Vec::with_capacity(128);
-            write_entry(&mut entry, request, created_at.map(|t| t.max(0) as u64));
+            let mut entry = EntryBuffer::take();
+            write_entry(&mut entry.0, request, created_at.map(|t| t.max(0) as u64));
             entry
         });
         let (lsn, wal_epoch) = {
@@ -58,11 +90,11 @@ impl Engine {
             match (&self.wal, entry) {
                 (Some(wal), Some(mut entry)) => {
                     if keyed.is_some() {
-                        keyed_write::save_reply_in_entry(&mut entry, body);
+                        keyed_write::save_reply_in_entry(&mut entry.0, body);
                     }
                     let lsn = state.last_lsn + 1;
                     state.last_lsn = lsn;
-                    if let Err(error) = wal.append(lsn, &entry) {
+                    if let Err(error) = wal.append(lsn, &entry.0) {
                         // The WAL failed since the check above: this write
                         // is applied in memory only, so memory goes back to
                         // the durable state (a failed reload is logged, and
