@@ -42,7 +42,18 @@
 //! more CPU per request, for the same throughput; running the session
 //! threads at a lower priority than the WAL thread (nice 3 and 8) was
 //! slower at 128 clients (66k and 62k against 73k req/s). How waiters
-//! spin and park is `util::mutex`'s.
+//! spin and park is `util::mutex`'s. Also within run-to-run noise at 32
+//! and 128 clients, so not kept: session threads under `SCHED_BATCH`,
+//! and the WAL thread with a 0.1 ms or a 3 ms scheduler slice
+//! (`sched_setattr`). A gather that spins instead of sleeping was slower
+//! at 4 clients (12.3k against 16.1k req/s): the spinning thread takes a
+//! core from the writers it waits for.
+//!
+//! The limit at 128 clients: the group-fsync null server of `cargo bench
+//! --bench tcp` (sessions read and queue, one thread writes, fsyncs and
+//! answers; nothing else) runs at about Redis's rate there, so the cost
+//! is the design's (a sleep and a wake-up per request on busy cores), not
+//! this path's.
 //!
 //! Invariant: a queued record always has a committer coming. A session
 //! queues before it wakes a busy WAL thread or tries the writer lock, and
