@@ -47,7 +47,13 @@
 //! and the WAL thread with a 0.1 ms or a 3 ms scheduler slice
 //! (`sched_setattr`). A gather that spins instead of sleeping was slower
 //! at 4 clients (12.3k against 16.1k req/s): the spinning thread takes a
-//! core from the writers it waits for.
+//! core from the writers it waits for. Sessions that look for their next
+//! request up to 20 times, yielding the CPU in between, before they sleep
+//! (`cargo bench --bench tcp` against Redis, two alternating runs each):
+//! 32 clients 1.19-1.32 -> 1.38-1.41x Redis, 128 clients 0.83-0.85 ->
+//! 0.98-1.03x, but 4 clients 1.16-1.26 -> 1.11-1.19x and a quarter more
+//! CPU per request there; not kept: it buys throughput on a busy machine
+//! with CPU burnt on an idle one.
 //!
 //! The limit at 128 clients: the group-fsync null server of `cargo bench
 //! --bench tcp` (sessions read and queue, one thread writes, fsyncs and
