@@ -365,6 +365,7 @@ fn group_fsync_session(stream: TcpStream, waiting: &(Waiting, Condvar)) {
 fn commit_forever(log: &std::fs::File, waiting: &(Waiting, Condvar)) {
     let mut offset = 0u64;
     let mut record = Vec::new();
+    let mut replies = Vec::new();
     loop {
         let taken = {
             let mut queue = waiting.0.lock().expect("waiting lock");
@@ -384,7 +385,9 @@ fn commit_forever(log: &std::fs::File, waiting: &(Waiting, Condvar)) {
         offset += record.len() as u64;
         for (stream, n) in taken {
             // A client that is gone only loses its own replies.
-            let _ = (&*stream).write_all(&PONG.repeat(n));
+            replies.clear();
+            (0..n).for_each(|_| replies.extend_from_slice(PONG));
+            let _ = (&*stream).write_all(&replies);
         }
     }
 }
